@@ -1,0 +1,12 @@
+"""Sources of raw pages behind one interface.
+
+``open_source(uri, settings)`` returns an iterable of :class:`RawRecord` for
+- a folder of ``.html`` files or a single ``.html`` file (``kznews.acquire.folder``),
+- a ``.warc`` / ``.warc.gz`` file (``kznews.acquire.warc``),
+- an ``http(s)://`` start URL: a polite crawl (``kznews.acquire.crawl``).
+Fetching never parses the pages beyond what discovery needs; it never writes the landing.
+"""
+
+from kznews.acquire.base import RawRecord, open_source
+
+__all__ = ["RawRecord", "open_source"]

@@ -1,0 +1,67 @@
+"""The record every source yields, and the dispatcher choosing a source from a URI."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kznews.config import Settings
+
+
+@dataclass(frozen=True)
+class RawRecord:
+    """One fetched (or archived) HTTP response, bytes unchanged."""
+
+    url: str
+    body: bytes
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    final_url: str | None = None
+    fetched_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    source: str = ""
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.body).hexdigest()
+
+    @property
+    def content_type(self) -> str | None:
+        for k, v in self.headers.items():
+            if k.lower() == "content-type":
+                return v
+        return None
+
+    def headers_json(self) -> str:
+        return json.dumps(self.headers, ensure_ascii=False, sort_keys=True)
+
+
+def open_source(uri: str | Path, settings: Settings | None = None) -> Iterable[RawRecord]:
+    """Pick the source for ``uri``: http(s) URL, WARC file, folder or single HTML file."""
+    from kznews.config import load_settings
+
+    settings = settings or load_settings()
+    text = str(uri)
+    if text.startswith(("http://", "https://")):
+        from kznews.acquire.crawl import crawl_records
+
+        return crawl_records(text, settings)
+    path = Path(text)
+    if not path.exists():
+        raise FileNotFoundError(f"source not found: {path}")
+    if path.is_file() and path.name.endswith((".warc", ".warc.gz")):
+        from kznews.acquire.warc import read_warc
+
+        return read_warc(path)
+    if path.is_dir() and any(path.glob("*.warc*")):
+        from kznews.acquire.folder import read_mixed_folder
+
+        return read_mixed_folder(path)
+    from kznews.acquire.folder import read_html_folder
+
+    return read_html_folder(path)

@@ -1,0 +1,133 @@
+"""All configuration in one place.
+
+`Settings()` holds defaults that work from a clone of the repository. Environment variables
+named ``KZNEWS_<FIELD>`` (upper case) override only the fields they set, e.g.
+``KZNEWS_DATA_DIR=/srv/kznews/data``. Paths are resolved against ``KZNEWS_HOME``, which
+defaults to the project root (the folder holding ``dbt_project/``) or the working directory.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def _project_root() -> Path:
+    env = os.environ.get("KZNEWS_HOME")
+    if env:
+        return Path(env).resolve()
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        if (parent / "dbt_project" / "dbt_project.yml").exists():
+            return parent
+    return Path.cwd().resolve()
+
+
+def _tuple(value: str) -> tuple[str, ...]:
+    return tuple(v.strip() for v in value.split(",") if v.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Pipeline configuration. Paths may be relative; they resolve against ``home``."""
+
+    home: Path = field(default_factory=_project_root)
+
+    # --- storage -------------------------------------------------------------------------
+    data_dir: Path = Path("data")
+    warehouse_dir: Path = Path("warehouse")
+    sample_source: Path = Path("sample")
+    dbt_project_dir: Path = Path("dbt_project")
+    # Name of the file BI tools open (inside warehouse_dir) and of dbt's private build file.
+    published_name: str = "kznews.duckdb"
+    build_name: str = "build/kznews_build.duckdb"
+
+    # --- acquisition -----------------------------------------------------------------------
+    user_agent: str = "kznews-bot/0.1 (+https://github.com/kznews/kznews; data pipeline)"
+    start_urls: tuple[str, ...] = (
+        "http://www.old.exclusive.kz/",
+        "https://exclusive.kz/",
+    )
+    allowed_hosts: tuple[str, ...] = (
+        "old.exclusive.kz",
+        "www.old.exclusive.kz",
+        "exclusive.kz",
+        "www.exclusive.kz",
+    )
+    max_pages: int = 100_000
+    max_body_bytes: int = 10 * 1024 * 1024
+    max_redirects: int = 5
+    request_timeout_s: float = 20.0
+    per_host_delay_s: float = 1.0
+    per_host_concurrency: int = 2
+    max_retries: int = 4
+    retry_budget_s: float = 120.0
+
+    # --- extraction ------------------------------------------------------------------------
+    extract_batch_rows: int = 2_000
+    extract_workers: int = 0  # 0 = one per core
+    max_page_bytes: int = 20 * 1024 * 1024  # larger bodies are quarantined, not parsed
+
+    # --- derived paths ---------------------------------------------------------------------
+    def path(self, p: Path | str) -> Path:
+        p = Path(p)
+        return p if p.is_absolute() else (self.home / p)
+
+    @property
+    def raw_dir(self) -> Path:
+        return self.path(self.data_dir) / "raw_pages"
+
+    @property
+    def extracted_dir(self) -> Path:
+        return self.path(self.data_dir) / "extracted"
+
+    @property
+    def state_dir(self) -> Path:
+        return self.path(self.data_dir) / "state"
+
+    @property
+    def quality_dir(self) -> Path:
+        return self.path(self.data_dir) / "quality"
+
+    @property
+    def published_db(self) -> Path:
+        return self.path(self.warehouse_dir) / self.published_name
+
+    @property
+    def build_db(self) -> Path:
+        return self.path(self.warehouse_dir) / self.build_name
+
+    @property
+    def dbt_dir(self) -> Path:
+        return self.path(self.dbt_project_dir)
+
+    def replace(self, **changes: object) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+
+def _coerce(kind: object, raw: str) -> object:
+    text = str(kind)
+    if "tuple" in text:
+        return _tuple(raw)
+    if "Path" in text:
+        return Path(raw)
+    if text in ("int", "<class 'int'>"):
+        return int(raw)
+    if text in ("float", "<class 'float'>"):
+        return float(raw)
+    return raw
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Defaults, then ``KZNEWS_*`` environment variables, then explicit keyword overrides."""
+    values: dict[str, object] = {}
+    for f in dataclasses.fields(Settings):
+        raw = os.environ.get(f"KZNEWS_{f.name.upper()}")
+        if raw is not None and f.name != "home":
+            values[f.name] = _coerce(f.type, raw)
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    if "home" in values:
+        values["home"] = Path(str(values["home"])).resolve()
+    return Settings(**values)  # type: ignore[arg-type]

@@ -1,0 +1,169 @@
+"""Landing (bronze): raw responses, bytes unchanged, as Parquet partitioned by load date.
+
+Layout: ``<raw_dir>/load_date=YYYY-MM-DD/part-0.parquet`` (zstd). A load writes its file under a
+hidden temporary name in the partition folder, then ``os.replace``-s it into place: readers
+see the previous complete file or the new complete file, never half of one, and re-landing a
+date replaces that date instead of adding to it. Within one load a URL is kept once (the first
+record); later records of the same URL go to the quarantine with the reason
+``duplicate_url_in_load``, so nothing disappears silently.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from kznews.acquire.base import RawRecord
+from kznews.schema import QUARANTINE, RAW_PAGES
+
+PART_NAME = "part-0.parquet"
+QUARANTINE_NAME = "quarantine.parquet"
+
+
+@dataclass
+class LandResult:
+    load_date: date
+    path: Path
+    rows: int = 0
+    bytes: int = 0
+    duplicates: int = 0
+    quarantined: list[dict] = field(default_factory=list)
+
+    def summary(self) -> dict:
+        return {
+            "load_date": self.load_date.isoformat(),
+            "path": str(self.path),
+            "rows": self.rows,
+            "bytes": self.bytes,
+            "duplicates_quarantined": self.duplicates,
+        }
+
+
+def partition_dir(raw_dir: Path, load_date: date) -> Path:
+    return Path(raw_dir) / f"load_date={load_date.isoformat()}"
+
+
+def _atomic_write_table(table: pa.Table, target: Path) -> None:
+    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        pq.write_table(table, tmp, compression="zstd")
+        os.replace(tmp, target)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+def land_records(
+    records: Iterable[RawRecord],
+    raw_dir: Path,
+    load_date: date,
+    batch_rows: int = 500,
+) -> LandResult:
+    """Write ``records`` as the landing partition of ``load_date``, replacing it atomically."""
+    part_dir = partition_dir(raw_dir, load_date)
+    part_dir.mkdir(parents=True, exist_ok=True)
+    target = part_dir / PART_NAME
+    tmp = part_dir / f".{PART_NAME}.{uuid.uuid4().hex}.tmp"
+    result = LandResult(load_date=load_date, path=target)
+    seen: set[str] = set()
+    batch: list[RawRecord] = []
+
+    def flush(writer: pq.ParquetWriter) -> None:
+        if batch:
+            writer.write_table(_records_table(batch))
+            batch.clear()
+
+    try:
+        with pq.ParquetWriter(tmp, RAW_PAGES, compression="zstd") as writer:
+            for rec in records:
+                if rec.url in seen:
+                    result.duplicates += 1
+                    result.quarantined.append(_quarantine_row(rec, "duplicate_url_in_load"))
+                    continue
+                seen.add(rec.url)
+                batch.append(rec)
+                result.rows += 1
+                result.bytes += len(rec.body)
+                if len(batch) >= batch_rows:
+                    flush(writer)
+            flush(writer)
+        os.replace(tmp, target)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+    # The quarantine of a landing sits beside its data and is replaced with it.
+    q_target = part_dir / QUARANTINE_NAME
+    if result.quarantined:
+        _atomic_write_table(pa.Table.from_pylist(result.quarantined, QUARANTINE), q_target)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            q_target.unlink()
+    return result
+
+
+def _records_table(batch: list[RawRecord]) -> pa.Table:
+    return pa.Table.from_pydict(
+        {
+            "url": [r.url for r in batch],
+            "final_url": [r.final_url or r.url for r in batch],
+            "status": [r.status for r in batch],
+            "headers": [r.headers_json() for r in batch],
+            "content_type": [r.content_type for r in batch],
+            "fetched_at": [_utc(r.fetched_at) for r in batch],
+            "sha256": [r.sha256 for r in batch],
+            "size_bytes": [len(r.body) for r in batch],
+            "source": [r.source for r in batch],
+            "body": [r.body for r in batch],
+        },
+        schema=RAW_PAGES,
+    )
+
+
+def _utc(ts: datetime) -> datetime:
+    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+
+
+def _quarantine_row(rec: RawRecord, reason: str) -> dict:
+    return {
+        "source": rec.url,
+        "stage": "land",
+        "reason": reason,
+        "detail": f"{rec.source or rec.url}: another record of this URL was landed first",
+        "content_sha256": rec.sha256,
+        "size_bytes": len(rec.body),
+        "status": rec.status,
+        "fetched_at": _utc(rec.fetched_at),
+    }
+
+
+def read_partition(raw_dir: Path, load_date: date, columns: list[str] | None = None) -> pa.Table:
+    """The landed rows of one load date (empty table with the schema when none)."""
+    target = partition_dir(raw_dir, load_date) / PART_NAME
+    if not target.exists():
+        return RAW_PAGES.empty_table()
+    return pq.read_table(target, columns=columns, schema=RAW_PAGES)
+
+
+def iter_partition_batches(raw_dir: Path, load_date: date, batch_rows: int = 256):
+    """Stream the landed rows of one load date as record batches (bounded memory)."""
+    target = partition_dir(raw_dir, load_date) / PART_NAME
+    if not target.exists():
+        return
+    pf = pq.ParquetFile(target)
+    yield from pf.iter_batches(batch_size=batch_rows)
+
+
+def landed_dates(raw_dir: Path) -> list[date]:
+    out = []
+    for p in sorted(Path(raw_dir).glob("load_date=*")):
+        if (p / PART_NAME).exists():
+            out.append(date.fromisoformat(p.name.split("=", 1)[1]))
+    return out
