@@ -87,6 +87,7 @@ ARTICLES = pa.schema(
         pa.field("body", pa.string(), nullable=False),
         pa.field("language", pa.string()),
         pa.field("published_at", TS_UTC),  # only where the page itself shows it (current site)
+        pa.field("published_on", pa.date32()),  # local (Asia/Almaty) publication date
         pa.field("shown_on", pa.date32()),
         pa.field("fetched_at", TS_UTC),
         pa.field("extraction_method", pa.string()),
@@ -104,7 +105,8 @@ LISTING_ITEMS = pa.schema(
         pa.field("rubric_name", pa.string()),
         pa.field("title", pa.string()),
         pa.field("author", pa.string()),
-        pa.field("published_at", TS_UTC),
+        pa.field("published_at", TS_UTC),  # null when the page shows a date without a time
+        pa.field("published_on", pa.date32()),  # local (Asia/Almaty) publication date
         pa.field("shown_on", pa.date32()),
         pa.field("fetched_at", TS_UTC),
         pa.field("extraction_method", pa.string()),
