@@ -1,0 +1,105 @@
+"""Command line: the same library code the Airflow DAG runs.
+
+    python -m kznews extract --source PATH --out DIR     # pages -> Parquet tables
+    python -m kznews land    --source URI  [--date D]    # raw pages -> landing partition
+    python -m kznews run     --source URI  --warehouse DIR [--date D] [--full-refresh]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import date
+from pathlib import Path
+
+from kznews.config import load_settings
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text}") from exc
+
+
+def _today_almaty() -> date:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    return datetime.now(ZoneInfo("Asia/Almaty")).date()
+
+
+def cmd_extract(args: argparse.Namespace) -> int:
+    from kznews.acquire import open_source
+    from kznews.extract.batch import extract_records_to
+
+    settings = load_settings()
+    out = Path(args.out)
+    counts = extract_records_to(
+        open_source(args.source, settings), out, args.date, settings.max_page_bytes
+    )
+    print(json.dumps({"out": str(out.resolve()), "load_date": args.date.isoformat(), **counts}))
+    return 0
+
+
+def cmd_land(args: argparse.Namespace) -> int:
+    from kznews.pipeline import land_stage
+
+    settings = load_settings(data_dir=args.data_dir)
+    print(json.dumps(land_stage(args.source, args.date, settings)))
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from kznews.pipeline import format_summary, run_pipeline
+
+    settings = load_settings(data_dir=args.data_dir, warehouse_dir=args.warehouse)
+    try:
+        summary = run_pipeline(args.source, args.date, settings, full_refresh=args.full_refresh)
+    except Exception as exc:
+        from kznews.quality import QualityGateError
+
+        if isinstance(exc, QualityGateError):
+            print(str(exc), file=sys.stderr)
+            print("quality gate failed: the published warehouse was left unchanged",
+                  file=sys.stderr)
+            return 3
+        raise
+    print(format_summary(summary))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="kznews", description=__doc__.split("\n\n")[0])
+    sub = p.add_subparsers(dest="command", required=True)
+
+    e = sub.add_parser("extract", help="extract pages from a folder, file or WARC into Parquet")
+    e.add_argument("--source", required=True, help="folder of .html, a .html file or a WARC")
+    e.add_argument("--out", required=True, help="output folder: one subfolder per table")
+    e.add_argument("--date", type=_date, default=_today_almaty(), help="load date partition")
+    e.set_defaults(func=cmd_extract)
+
+    ld = sub.add_parser("land", help="land raw pages as the load date's Parquet partition")
+    ld.add_argument("--source", required=True, help="folder, .html, WARC or http(s):// URL")
+    ld.add_argument("--date", type=_date, default=_today_almaty())
+    ld.add_argument("--data-dir", default=None, help="data folder (default: ./data)")
+    ld.set_defaults(func=cmd_land)
+
+    r = sub.add_parser("run", help="the whole pipeline without Airflow")
+    r.add_argument("--source", required=True, help="folder, .html, WARC or http(s):// URL")
+    r.add_argument("--warehouse", default=None, help="warehouse folder (default: ./warehouse)")
+    r.add_argument("--data-dir", default=None, help="data folder (default: ./data)")
+    r.add_argument("--date", type=_date, default=_today_almaty(), help="load date")
+    r.add_argument("--full-refresh", action="store_true", help="rebuild incremental models")
+    r.set_defaults(func=cmd_run)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

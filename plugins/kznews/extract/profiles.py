@@ -1,0 +1,91 @@
+"""Site profiles: what to select, per field, per layout. Data, not code.
+
+The engine (``kznews.extract.engine``) tries each field's selectors in order and takes the
+first that finds something; when none does, it falls back to text patterns (date line,
+rates, listing dates) and to generic main-text extraction (title, body), and records which
+method produced each row. Adding a site is adding a :class:`SiteProfile` to ``PROFILES``.
+
+A profile is chosen by markup first (how many of its ``markers`` the page has), then by host,
+because the old archive's articles are also served on the current site's host.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ListingSpec:
+    """A repeated block of a listing, and where each field sits inside one block."""
+
+    item: tuple[str, ...]
+    link: tuple[str, ...]  # <a> whose href and text are the item's URL and title
+    author: tuple[str, ...] = ()
+    date: tuple[str, ...] = ()
+    date_format: str = "listing_datetime"  # listing_datetime | ru_date
+
+
+@dataclass(frozen=True)
+class SiteProfile:
+    name: str
+    hosts: frozenset[str]
+    markers: tuple[str, ...]  # selectors whose presence says "this layout"
+    date_line: tuple[str, ...] = ()
+    rates: tuple[str, ...] = ()  # containers whose text holds "XXX/KZT: n.nn" pairs
+    ticker_links: tuple[str, ...] = ()
+    article_title: tuple[str, ...] = ()
+    article_body: tuple[str, ...] = ()  # paragraph nodes (or one container when paragraphs=False)
+    article_date: tuple[str, ...] = ()
+    article_category: tuple[str, ...] = ()
+    rubric_name: tuple[str, ...] = ()
+    listing: ListingSpec | None = None
+    pager: tuple[str, ...] = ()  # links of the pager; the largest number is the page count
+    next_page: tuple[str, ...] = ()
+
+
+OLD_BITRIX = SiteProfile(
+    name="old_bitrix",
+    hosts=frozenset({"old.exclusive.kz", "www.old.exclusive.kz"}),
+    markers=("div.today", "div.currency", "div.news-detail", "div.news-item", "div.ticker"),
+    date_line=("div.today", ".top-line .date", "#header .today"),
+    rates=("div.currency", ".top-line .currency", ".currency"),
+    ticker_links=("div.ticker a", "marquee a", ".ticker a"),
+    article_title=("div.news-detail h1", "div.news-detail h2", "#content h1", "h1"),
+    article_body=("div.news-detail div.detail-text p", "div.detail-text p", "div.news-detail p"),
+    rubric_name=("div.news-list h2.rubric-title", "h2.rubric-title", "div.news-list h2"),
+    listing=ListingSpec(
+        item=("div.news-list div.news-item", "div.news-item"),
+        link=("a.title", "a[href]:not(.preview)"),
+        author=(".author",),
+        date=(".date",),
+        date_format="listing_datetime",
+    ),
+    pager=("div.pager a", ".pager a", ".navigation-pages a"),
+)
+
+WORDPRESS = SiteProfile(
+    name="wordpress",
+    hosts=frozenset({"exclusive.kz", "www.exclusive.kz"}),
+    markers=(
+        "div.entry-content",
+        "div.section__item",
+        "a.next.page-numbers",
+        "link[href*='wp-content']",
+        "body[class*='wp-']",
+        "article.post",
+    ),
+    article_title=("h1.entry-title", "article h1", "h1"),
+    article_body=("div.entry-content p", "div.entry-content"),
+    article_date=("time.entry-date", "time[datetime]", ".entry-meta time", "p.item__time"),
+    article_category=("a[rel~='category']", ".cat-links a"),
+    rubric_name=("h1.page-title", "h1.archive-title", "h1"),
+    listing=ListingSpec(
+        item=("div.section__item.item", "div.section__item", "article.item"),
+        link=("h2.item__title a", ".item__title a", "h2 a"),
+        date=("p.item__time", ".item__time", "time"),
+        date_format="ru_date",
+    ),
+    next_page=("a.next.page-numbers",),
+)
+
+PROFILES: tuple[SiteProfile, ...] = (OLD_BITRIX, WORDPRESS)
