@@ -175,20 +175,57 @@ def _article_from_profile(tree, profile) -> tuple[str | None, list[str]]:
     return title or None, paras
 
 
-def _article_generic(html: str) -> tuple[str | None, list[str]]:
-    """Generic main-text extraction (trafilatura), used only when the profile finds nothing."""
-    try:
-        from trafilatura import bare_extraction
+MIN_GENERIC_BODY_CHARS = 200
 
-        doc = bare_extraction(html, fast=True, include_comments=False, include_tables=False)
+
+def _without_known_blocks(html: str, profile: SiteProfile | None) -> str:
+    """The page without the blocks the profile knows are not the article (header, ticker,
+    listing, pager), so a generic extractor cannot mistake them for the article text."""
+    tree = LexborHTMLParser(html)
+    tree.strip_tags(_DROP_TAGS)
+    if profile is not None:
+        selectors = (*profile.date_line, *profile.rates, *profile.ticker_links,
+                     *profile.rubric_name, *profile.pager)
+        if profile.listing is not None:
+            selectors += profile.listing.item
+        for sel in selectors:
+            for node in tree.css(sel):
+                node.decompose()
+    return tree.html or ""
+
+
+def _is_boilerplate(paragraph: str) -> bool:
+    return bool(
+        tx.DATE_LINE_RE.search(paragraph)
+        or tx.LISTING_DT_RE.search(paragraph)
+        or tx.RATE_RE.search(paragraph)
+        or len(paragraph) < 3
+    )
+
+
+def _article_generic(html: str, page_text: str = "") -> tuple[str | None, list[str]]:
+    """Generic main-text extraction (trafilatura), used only when the profile finds nothing.
+
+    Its output is accepted only if, after dropping lines that are dates, rates or too short,
+    it still holds a real text (``MIN_GENERIC_BODY_CHARS``): a missing body stays missing.
+    """
+    from trafilatura import bare_extraction  # imported here: slow, and rarely needed
+
+    try:
+        doc = bare_extraction(html, fast=True, with_metadata=True, include_comments=False,
+                              include_tables=False)
     except Exception:  # trafilatura's failures on odd markup must not stop a batch
         return None, []
     if doc is None:
         return None, []
     get = doc.get if isinstance(doc, dict) else lambda k: getattr(doc, k, None)
     title = tx.collapse_ws(get("title") or "") or None
-    body = get("text") or ""
-    paras = [p.strip() for p in body.split("\n") if p.strip()]
+    paras = [p.strip() for p in (get("text") or "").split("\n") if p.strip()]
+    if title and paras and tx.collapse_ws(paras[0]) == title:
+        paras = paras[1:]  # trafilatura repeats the heading as the first line
+    paras = [p for p in paras if not _is_boilerplate(p)]
+    if sum(len(p) for p in paras) < MIN_GENERIC_BODY_CHARS:
+        paras = []
     return title, paras
 
 
@@ -243,12 +280,19 @@ def _listing_by_pattern(tree, base_url: str) -> list[dict[str, Any]]:
         title = tx.collapse_ws(_text(a))
         if not title:
             continue
-        block = a.parent
+        # the block: nearest ancestor (up to 3 levels) holding exactly one listing date
+        block, node = None, a.parent
         for _ in range(3):
-            if block is None or tx.LISTING_DT_RE.search(_text(block)):
+            if node is None:
                 break
-            block = block.parent
-        if block is None or not tx.LISTING_DT_RE.search(_text(block)):
+            n_dates = len(tx.LISTING_DT_RE.findall(_text(node)))
+            if n_dates == 1:
+                block = node
+                break
+            if n_dates > 1:
+                break
+            node = node.parent
+        if block is None:
             continue
         key = block.mem_id
         if key in seen_blocks:
@@ -376,7 +420,7 @@ def _extract(body, url, content_type, status, fetched_at, sha, out: PageExtracti
     title, paras = _article_from_profile(tree, profile)
     article_method = f"profile:{pname}" if title and paras else None
     if not (title and paras) and (info.kind == "article" or profile is None):
-        g_title, g_paras = _article_generic(html)
+        g_title, g_paras = _article_generic(_without_known_blocks(html, profile), root_text)
         title = title or g_title
         paras = paras or g_paras
         if title and paras:

@@ -1,0 +1,49 @@
+# The single front door. `make run` and `make test` each set everything up first
+# (a project-local virtual environment in .venv) and are safe to run again.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.kznews-installed
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+.PHONY: help setup run run-local test test-fast lint sample bench bench-extract clean
+
+help:  ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
+
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	@touch $(STAMP)
+
+setup: $(STAMP)  ## create/refresh the virtual environment (.venv)
+
+run: setup  ## the main job: kznews_nightly through Airflow over the bundled sample
+	@$(MAKE) --no-print-directory dag-run
+
+run-local: setup  ## the same pipeline without Airflow (python -m kznews run)
+	$(PY) -m kznews run --source sample --warehouse warehouse
+
+test: setup  ## lint, then the whole test suite
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest
+
+test-fast: setup  ## the suite without the slow end-to-end tests
+	$(PY) -m pytest -m "not slow"
+
+lint: setup  ## ruff
+	$(VENV)/bin/ruff check .
+
+bench-extract: setup  ## extraction throughput: kznews vs trafilatura vs BeautifulSoup
+	$(PY) scripts/bench_extract.py
+
+bench: setup  ## end-to-end benchmarks (writes docs/benchmarks.md sections)
+	$(PY) scripts/bench_extract.py
+
+clean:  ## remove generated data, warehouse and Airflow state (not .venv)
+	rm -rf data warehouse .airflow dbt_project/target dbt_project/logs
+
+include make/airflow.mk

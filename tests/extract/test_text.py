@@ -1,0 +1,78 @@
+"""Dates, time zones, rates, language and URL forms."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from kznews.extract import text as tx
+from kznews.extract.urls import classify_url
+
+
+def test_date_line():
+    assert tx.parse_date_line("пятница, 17 мая 2024") == date(2024, 5, 17)
+    assert tx.parse_date_line("Понедельник,  1 января 2018 ") == date(2018, 1, 1)
+    assert tx.parse_date_line("пятница, 31 февраля 2024") is None  # impossible: not guessed
+    assert tx.parse_date_line("17 мая 2024") is None
+
+
+def test_ru_date():
+    assert tx.parse_ru_date("25 ноября, 2026") == date(2026, 11, 25)
+    assert tx.parse_ru_date("3 марта 2009") == date(2009, 3, 3)
+
+
+@pytest.mark.parametrize(
+    ("local", "utc"),
+    [
+        ("|19.06.2016 - 00:38", "2016-06-18T18:38:00+00:00"),  # UTC+6
+        ("|29.02.2024 - 23:59", "2024-02-29T17:59:00+00:00"),  # last minute of UTC+6
+        ("|01.03.2024 - 00:30", "2024-02-29T19:30:00+00:00"),  # first day of UTC+5
+        ("|25.11.2026 - 10:00", "2026-11-25T05:00:00+00:00"),
+    ],
+)
+def test_listing_datetime_uses_historical_almaty_offsets(local, utc):
+    assert tx.parse_listing_datetime(local).isoformat() == utc
+
+
+def test_rates():
+    assert tx.find_rates("USD/KZT: 425.67 EUR/KZT: 496,42 RUR/KZT: 5.81 CNY/KZT:58.9") == [
+        ("USD", "KZT", Decimal("425.67")),
+        ("EUR", "KZT", Decimal("496.42")),
+        ("RUB", "KZT", Decimal("5.81")),
+        ("CNY", "KZT", Decimal("58.9")),
+    ]
+    assert tx.find_rates("USD/KZT: 0") == []
+    assert tx.find_rates("USD/KZT:\xa0425.67") == [("USD", "KZT", Decimal("425.67"))]
+
+
+def test_language():
+    assert tx.detect_language("Екінші Республиканың негізін қалаймыз – Тоқаев") == "kk"
+    assert tx.detect_language("Референдум - проверка общества на гражданскую зрелость") == "ru"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://www.old.exclusive.kz/expertiza/smart/13178/",
+        "http://old.exclusive.kz/expertiza/smart/13178",
+        "http://www.old.exclusive.kz/expertiza/smart/13178",
+        "https://exclusive.kz/expertiza/smart/13178?id=13258&post_action=like",
+    ],
+)
+def test_every_url_form_names_the_same_article(url):
+    info = classify_url(url)
+    assert (info.site, info.kind, info.article_id, info.section, info.rubric) == (
+        "old", "article", "13178", "expertiza", "smart"
+    )
+
+
+def test_other_urls():
+    assert classify_url("http://www.old.exclusive.kz/expertiza/smart/?PAGEN_1=2").kind == "listing"
+    cat = classify_url("https://exclusive.kz/category/economy/page/2/")
+    assert (cat.site, cat.kind, cat.rubric) == ("current", "listing", "economy")
+    wp = classify_url("https://exclusive.kz/tenge-ostaetsja-vo-vlasti-emocij/")
+    assert (wp.site, wp.kind, wp.article_id) == ("current", "article", "tenge-ostaetsja-vo-vlasti-emocij")
+    assert classify_url("https://example.com/a/b/1/").site is None
+    assert classify_url("not a url").kind == "other"
