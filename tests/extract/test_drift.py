@@ -10,8 +10,8 @@ import re
 from decimal import Decimal
 
 import pytest
-
 from kznews.extract import extract_page
+
 from tests.conftest import SEED_URL
 
 WANT_RATES = [("USD", Decimal("425.67")), ("EUR", Decimal("496.42")), ("RUB", Decimal("5.81"))]
@@ -41,7 +41,8 @@ def test_rates_as_span_and_strong(html):
 def test_h1_turned_into_h2(html):
     drifted = html.replace("<h1>", "<h2>").replace("</h1>", "</h2>")
     out = extract_page(drifted.encode(), SEED_URL)
-    assert out.articles[0]["title"] == "«Кселл» переходит на усовершенствованную биллинговую систему"
+    title = out.articles[0]["title"]
+    assert title == "«Кселл» переходит на усовершенствованную биллинговую систему"
     assert out.rubric_name == "Smart"
 
 

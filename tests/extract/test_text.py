@@ -6,7 +6,6 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-
 from kznews.extract import text as tx
 from kznews.extract.urls import classify_url
 
@@ -73,6 +72,7 @@ def test_other_urls():
     cat = classify_url("https://exclusive.kz/category/economy/page/2/")
     assert (cat.site, cat.kind, cat.rubric) == ("current", "listing", "economy")
     wp = classify_url("https://exclusive.kz/tenge-ostaetsja-vo-vlasti-emocij/")
-    assert (wp.site, wp.kind, wp.article_id) == ("current", "article", "tenge-ostaetsja-vo-vlasti-emocij")
+    slug = "tenge-ostaetsja-vo-vlasti-emocij"
+    assert (wp.site, wp.kind, wp.article_id) == ("current", "article", slug)
     assert classify_url("https://example.com/a/b/1/").site is None
     assert classify_url("not a url").kind == "other"
