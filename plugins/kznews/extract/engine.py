@@ -82,11 +82,14 @@ def _text(node: LexborNode | None) -> str:
     return "" if node is None else (node.text(deep=True, separator="", strip=False) or "")
 
 
+_CONTROL_BYTES = bytes([*range(0, 9), *range(14, 32)])
+
+
 def _looks_binary(body: bytes) -> bool:
     head = body[:8192]
     if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return True
-    controls = sum(1 for b in head if b < 9 or 13 < b < 32)
+    controls = len(head) - len(head.translate(None, _CONTROL_BYTES))
     return controls > len(head) * 0.05
 
 

@@ -42,7 +42,8 @@ RATE_RE = re.compile(r"\b([A-Z]{3})\s*/\s*([A-Z]{3})\s*:?\s*(\d{1,7}(?:[.,]\d{1,
 # Old or non-standard codes the site uses, mapped to ISO 4217.
 CURRENCY_ALIASES = {"RUR": "RUB"}
 
-KAZAKH_LETTERS = frozenset("әғқңөұүһіӘҒҚҢӨҰҮҺІ")
+KAZAKH_LETTERS = "әғқңөұүһіӘҒҚҢӨҰҮҺІ"
+_KAZAKH_RE = re.compile(f"[{KAZAKH_LETTERS}]")
 _WS = re.compile(r"\s+")
 
 
@@ -57,7 +58,7 @@ def detect_language(text: str) -> str:
     Kazakh Cyrillic has nine letters Russian lacks; the ticker and the archive mix only
     these two languages, and one such letter is a reliable marker in a headline.
     """
-    return "kk" if any(ch in KAZAKH_LETTERS for ch in text) else "ru"
+    return "kk" if _KAZAKH_RE.search(text) else "ru"
 
 
 def _safe_date(y: int, m: int, d: int) -> date | None:

@@ -40,6 +40,8 @@ def absolutize(href: str | None, base: str) -> str | None:
     href = href.strip()
     if not href or href.startswith(("#", "javascript:", "mailto:")):
         return None
+    if href.startswith(("http://", "https://")) and " " not in href:
+        return href  # already absolute: the common case, skip urljoin
     try:
         return urljoin(base, href)
     except ValueError:
