@@ -1,0 +1,69 @@
+-- One row per author spelling seen in listings, with the author it names.
+-- Spellings differ in whitespace (double, no-break spaces) and letter case ("КАРЛЫГАШ
+-- ЕЖЕНОВА"); the key is the collapsed, lower-cased name. The display name is the most
+-- frequent spelling that is neither all upper nor all lower case, else a title-cased form.
+
+with
+
+listing_items as (
+
+    select * from {{ ref('stg_kznews__listing_items') }}
+
+),
+
+spellings as (
+
+    select
+        author_raw,
+        {{ collapse_ws('author_raw') }} as author_collapsed,
+        count(*) as n_items
+
+    from listing_items
+    where author_raw is not null
+    group by 1, 2
+
+),
+
+keyed as (
+
+    select
+        *,
+        lower(author_collapsed) as author_key,
+        author_collapsed <> upper(author_collapsed)
+            and author_collapsed <> lower(author_collapsed) as is_well_cased
+
+    from spellings
+    where author_collapsed is not null
+
+),
+
+display_names as (
+
+    select
+        author_key,
+        coalesce(
+            first(author_collapsed order by n_items desc, author_collapsed)
+                filter (where is_well_cased),
+            {{ title_case('min(author_collapsed)') }}
+        ) as author_name
+
+    from keyed
+    group by 1
+
+),
+
+final as (
+
+    select
+        keyed.author_raw,
+        md5(keyed.author_key) as author_id,
+        keyed.author_key,
+        display_names.author_name,
+        regexp_matches(keyed.author_key, '^редакция\s*[«"]?exclusive[»"]?$') as is_editorial
+
+    from keyed
+    inner join display_names using (author_key)
+
+)
+
+select * from final

@@ -1,0 +1,98 @@
+-- One row per (date, currency): the rate to KZT shown by the site's header that day.
+-- Pages served on the same date may disagree; the rate is the value most pages showed,
+-- then the value of the most recently fetched page, then the higher value (deterministic),
+-- with the number of observations beside it. Days without observations stay absent.
+-- Incremental: only dates touched by new observations are recomputed (from all of theirs).
+
+with
+
+observations as (
+
+    select * from {{ ref('int_rate_observations') }}
+    where quote_currency = 'KZT'
+
+),
+
+{% if is_incremental() %}
+touched as (
+
+    select distinct rate_date, currency
+    from observations
+    where {{ load_date_filter('load_date') }}
+
+),
+
+observations_to_rank as (
+
+    select observations.*
+    from observations
+    inner join touched using (rate_date, currency)
+
+),
+{% else %}
+observations_to_rank as (
+
+    select * from observations
+
+),
+{% endif %}
+
+values_seen as (
+
+    select
+        rate_date,
+        currency,
+        rate,
+        count(*) as n_pages,
+        max(fetched_at) as last_fetched_at
+
+    from observations_to_rank
+    group by all
+
+),
+
+per_day as (
+
+    select
+        rate_date,
+        currency,
+        first(rate order by n_pages desc, last_fetched_at desc, rate desc) as rate,
+        sum(n_pages) as n_observations,
+        count(*) as n_distinct_rates,
+        min(rate) as min_rate,
+        max(rate) as max_rate
+
+    from values_seen
+    group by all
+
+),
+
+load_dates as (
+
+    select rate_date, currency, max(load_date) as load_date
+    from observations_to_rank
+    group by all
+
+),
+
+final as (
+
+    select
+        per_day.rate_date || '/' || per_day.currency as exchange_rate_id,
+        per_day.rate_date,
+        per_day.currency,
+        'KZT' as quote_currency,
+        per_day.rate,
+        per_day.n_observations,
+        per_day.n_distinct_rates,
+        per_day.n_distinct_rates > 1 as is_disputed,
+        per_day.min_rate,
+        per_day.max_rate,
+        load_dates.load_date
+
+    from per_day
+    inner join load_dates using (rate_date, currency)
+
+)
+
+select * from final

@@ -1,0 +1,32 @@
+with
+
+source as (
+
+    select * from {{ source('kznews', 'articles') }}
+
+),
+
+renamed as (
+
+    select
+        url as page_url,
+        coalesce(cast(article_id as varchar), {{ article_id_from_url('url') }}, {{ url_key('url') }})
+            as article_id,
+        site,
+        lower(section) as section,
+        lower(rubric) as rubric,
+        {{ collapse_ws('title') }} as title,
+        body,
+        coalesce(lower(language), {{ detect_language('title') }}) as language,
+        cast(published_at as timestamptz) as published_at,
+        cast(published_on as date) as published_on,
+        cast(shown_on as date) as shown_on,
+        cast(fetched_at as timestamptz) as fetched_at,
+        extraction_method,
+        cast(load_date as date) as load_date
+
+    from source
+
+)
+
+select * from renamed
