@@ -10,8 +10,8 @@ import os
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from kznews.extract import extract_page
 
+from kznews.extract import extract_page
 from tests.conftest import SEED_URL
 
 ARTICLE_URL = SEED_URL

@@ -10,8 +10,8 @@ import re
 from decimal import Decimal
 
 import pytest
-from kznews.extract import extract_page
 
+from kznews.extract import extract_page
 from tests.conftest import SEED_URL
 
 WANT_RATES = [("USD", Decimal("425.67")), ("EUR", Decimal("496.42")), ("RUB", Decimal("5.81"))]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from kznews.extract import extract_page
 
+from kznews.extract import extract_page
 from tests.conftest import SEED_URL, SITE
 
 ENCODINGS = {

@@ -6,6 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+
 from kznews.extract import text as tx
 from kznews.extract.urls import classify_url
 

@@ -445,7 +445,7 @@ def _extract(body, url, content_type, status, fetched_at, sha, out: PageExtracti
 
     rubric_node = _first(tree, profile.rubric_name) if profile else None
     rubric_name = tx.collapse_ws(_text(rubric_node)) or None if rubric_node is not None else None
-    if rubric_name and title and rubric_name == title:
+    if rubric_name and title and paras and rubric_name == title:
         rubric_name = None  # the h1 of an article page is not a rubric name
     out.rubric_name = rubric_name
     out.pager_pages = _pager(tree, profile, root_text)

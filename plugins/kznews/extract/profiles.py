@@ -85,6 +85,7 @@ WORDPRESS = SiteProfile(
         date=("p.item__time", ".item__time", "time"),
         date_format="ru_date",
     ),
+    pager=("a.page-numbers:not(.next):not(.prev)",),
     next_page=("a.next.page-numbers",),
 )
 
