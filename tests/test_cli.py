@@ -1,0 +1,62 @@
+"""`python -m kznews extract`: one folder of Parquet per table, in a subprocess like a user."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import duckdb
+import pytest
+
+from kznews.schema import EXTRACTED_TABLES
+from tests.conftest import ROOT, SITE
+
+
+def _run(*args: str) -> dict:
+    proc = subprocess.run(
+        [sys.executable, "-m", "kznews", *args],
+        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _count(folder, table: str) -> int:
+    glob = str(folder / table / "*" / "*.parquet")
+    return duckdb.sql(f"select count(*) from read_parquet('{glob}')").fetchone()[0]  # noqa: S608
+
+
+@pytest.mark.parametrize("encoding_file", ["page_13178.html", "page_13178.cp1251.html"])
+def test_extract_single_file(tmp_path, encoding_file):
+    out = _run("extract", "--source", str(SITE / encoding_file), "--out", str(tmp_path),
+               "--date", "2024-05-17")
+    assert out["pages_in"] == 1
+    for table in EXTRACTED_TABLES:
+        assert (tmp_path / table / "load_date=2024-05-17").is_dir(), table
+    assert _count(tmp_path, "rates") == 3
+    assert _count(tmp_path, "headlines") == 25
+    assert _count(tmp_path, "articles") == 1
+    assert _count(tmp_path, "listing_items") == 34
+    assert _count(tmp_path, "quarantine") == 0
+
+
+def test_extract_folder_rerun_replaces(tmp_path):
+    folder = tmp_path / "pages"
+    folder.mkdir()
+    for name in ("page_13178.html", "wp_category_economy.html", "wp_article_tenge.html"):
+        (folder / name).write_bytes((SITE / name).read_bytes())
+    (folder / "broken.html").write_bytes(b"")
+    out_dir = tmp_path / "out"
+    for _ in range(2):  # a second run replaces the partition, never appends
+        out = _run(
+            "extract", "--source", str(folder), "--out", str(out_dir), "--date", "2026-11-25"
+        )
+    assert out["pages_in"] == 4
+    assert _count(out_dir, "pages") == 3
+    assert _count(out_dir, "articles") == 2
+    assert _count(out_dir, "quarantine") == 1
+    reason = duckdb.sql(
+        f"select reason from read_parquet('{out_dir}/quarantine/*/*.parquet')"  # noqa: S608
+    ).fetchone()[0]
+    assert reason == "empty_body"
