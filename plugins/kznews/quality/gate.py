@@ -1,0 +1,402 @@
+"""Run the checks of ``specs.py`` with Great Expectations 1.x and turn the results into a verdict.
+
+One ephemeral GX context per call (creating it takes milliseconds; importing GX takes seconds
+and happens once per process). Suites are built from ``specs.py`` every time, so the code is
+the single versioned definition. Two things are written under ``Settings.quality_dir``:
+
+- ``gx/validations/``: GX validation results (JSON), kept for the last ``KEEP_RUNS`` load dates,
+  shared by the separate Airflow tasks of one run;
+- ``data_docs/index.html``: the Data Docs site, rebuilt incrementally after every validation;
+- ``results/load_date=YYYY-MM-DD/<stage>.json``: the gate's own small verdicts.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import time
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kznews.quality import specs
+from kznews.quality.errors import QualityGateError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from kznews.config import Settings
+
+log = logging.getLogger(__name__)
+
+SITE_NAME = "kznews"
+KEEP_RUNS = 30  # load dates whose validation results stay in Data Docs
+MAX_EXAMPLES = 3
+
+
+# --- GX context ----------------------------------------------------------------------------------
+
+
+def _docs_dir(settings: Settings) -> Path:
+    return settings.quality_dir / "data_docs"
+
+
+def _validations_dir(settings: Settings) -> Path:
+    return settings.quality_dir / "gx" / "validations"
+
+
+def _context(settings: Settings) -> Any:
+    """An ephemeral GX context whose validation results and Data Docs live on disk."""
+    import os
+
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
+
+    defaults = InMemoryStoreBackendDefaults()
+    stores = dict(defaults.stores)
+    stores[defaults.validation_results_store_name] = {
+        "class_name": "ValidationResultsStore",
+        "store_backend": {
+            "class_name": "TupleFilesystemStoreBackend",
+            "base_directory": str(_validations_dir(settings)),
+        },
+    }
+    config = DataContextConfig(
+        store_backend_defaults=defaults,
+        stores=stores,
+        data_docs_sites={
+            SITE_NAME: {
+                "class_name": "SiteBuilder",
+                "show_how_to_buttons": False,
+                "store_backend": {
+                    "class_name": "TupleFilesystemStoreBackend",
+                    "base_directory": str(_docs_dir(settings)),
+                },
+                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            }
+        },
+        analytics_enabled=False,
+        progress_bars=ProgressBarsConfig(globally=False),
+    )
+    return gx.get_context(project_config=config, mode="ephemeral")
+
+
+def _row_condition(spec: dict[str, Any]) -> Any:
+    from great_expectations.expectations.row_conditions import Column
+
+    col = Column(spec["column"])
+    op = spec["op"]
+    if op == "==":
+        return col == spec["value"]
+    if op == "!=":
+        return col != spec["value"]
+    raise ValueError(f"unsupported row condition operator {op!r}")
+
+
+def _expectation(check: specs.Check, number: int) -> Any:
+    import great_expectations.expectations as gxe
+
+    kwargs = dict(check.kwargs)
+    if "row_condition" in kwargs:
+        kwargs["row_condition"] = _row_condition(kwargs["row_condition"])
+    cls = getattr(gxe, check.expectation)
+    return cls(**kwargs, meta={"severity": check.severity, "why": check.why, "check": number},
+               description=f"[{check.severity}] {check.why}")
+
+
+# --- results -------------------------------------------------------------------------------------
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    return str(v)
+
+
+def _observed(result: dict[str, Any]) -> str:
+    if "observed_value" in result:
+        return f"observed {_fmt(result['observed_value'])}"
+    if "unexpected_count" in result:
+        n, total = result.get("unexpected_count", 0), result.get("element_count", 0)
+        pct = result.get("unexpected_percent")
+        pct_s = f" ({pct:.1f}%)" if isinstance(pct, int | float) else ""
+        vals = result.get("partial_unexpected_list") or []
+        vals_s = f"; e.g. {', '.join(_fmt(v) for v in vals[:MAX_EXAMPLES])}" if vals else ""
+        return f"{n} of {total} rows unexpected{pct_s}{vals_s}"
+    return "failed"
+
+
+def _examples(result: dict[str, Any]) -> list[str]:
+    rows = result.get("partial_unexpected_index_list") or []
+    out = []
+    for row in rows[:MAX_EXAMPLES]:
+        if isinstance(row, dict):
+            out.append(", ".join(f"{k}={_fmt(v)}" for k, v in row.items()))
+        else:
+            out.append(str(row))
+    return out
+
+
+def _check_result(
+    stage: str, frame: specs.Frame, check: specs.Check, gx_result: Any
+) -> dict[str, Any]:
+    result = gx_result.result or {}
+    exc = gx_result.exception_info or {}
+    raised = bool(exc.get("raised_exception")) if isinstance(exc, dict) else False
+    observed = (f"error: {str(exc.get('exception_message'))[:300]}" if raised
+                else _observed(result))
+    column = check.kwargs.get("column") or "+".join(check.kwargs.get("column_list", []))
+    return _jsonable({
+        "stage": stage,
+        "frame": frame.name,
+        "severity": check.severity,
+        "expectation": gx_result.expectation_config.type,
+        "column": column,
+        "why": check.why,
+        "success": bool(gx_result.success) and not raised,
+        "observed": observed,
+        "examples": [] if raised else _examples(result),
+    })
+
+
+def _synthetic_failure(stage: str, what: str, error: BaseException) -> dict[str, Any]:
+    return {
+        "stage": stage, "frame": "-", "severity": specs.CRITICAL,
+        "expectation": "inputs_readable", "column": "", "why": what, "success": False,
+        "observed": f"error: {type(error).__name__}: {str(error)[:300]}", "examples": [],
+    }
+
+
+def _line(c: dict[str, Any]) -> str:
+    col = f" {c['column']}" if c["column"] else ""
+    text = (f"{c['severity'].upper()} {c['stage']}/{c['frame']}: {c['why']} "
+            f"[{c['expectation']}{col}]\n    {c['observed']}")
+    for ex in c["examples"]:
+        text += f"\n    row: {ex}"
+    return text
+
+
+def _summarise(title: str, checks: list[dict[str, Any]], data_docs: str | None) -> dict[str, Any]:
+    failures = [c for c in checks if not c["success"] and c["severity"] == specs.CRITICAL]
+    warnings = [c for c in checks if not c["success"] and c["severity"] == specs.WARNING]
+    success = not failures
+    head = (f"{title}: {'PASSED' if success else 'FAILED'} - {len(checks)} expectations, "
+            f"{len(failures)} critical failed, {len(warnings)} warnings")
+    lines = [head, *(_line(c) for c in failures), *(_line(c) for c in warnings)]
+    if data_docs:
+        lines.append(f"Data Docs: {data_docs}")
+    return {
+        "success": success,
+        "evaluated": len(checks),
+        "failed": len(failures),
+        "warnings": len(warnings),
+        "failures": failures,
+        "warning_details": warnings,
+        "data_docs": data_docs,
+        "summary": "\n".join(lines),
+    }
+
+
+# --- running -------------------------------------------------------------------------------------
+
+
+class _Session:
+    """One GX context and run id shared by the stages validated in one call."""
+
+    def __init__(self, settings: Settings, load_date: date) -> None:
+        from great_expectations.core.run_identifier import RunIdentifier
+
+        self.settings = settings
+        self.load_date = load_date
+        self.ctx = _context(settings)
+        self.source = self.ctx.data_sources.add_pandas("kznews")
+        self.run_id = RunIdentifier(run_name=f"load_date={load_date.isoformat()}",
+                                    run_time=datetime.now(UTC))
+        self.suite_ids: list[Any] = []
+
+    def validate(self, stage: str, frames: dict[str, pd.DataFrame]) -> list[dict[str, Any]]:
+        import great_expectations as gx
+
+        out = []
+        for frame in specs.frames_for(stage):
+            df = frames[frame.name]
+            name = f"kznews.{stage}.{frame.name}"
+            asset = self.source.add_dataframe_asset(name)
+            batch_def = asset.add_batch_definition_whole_dataframe(name)
+            suite = self.ctx.suites.add(gx.ExpectationSuite(
+                name=name, expectations=[_expectation(c, i) for i, c in enumerate(frame.checks)],
+                meta={"kznews_stage": stage},
+            ))
+            vd = self.ctx.validation_definitions.add(
+                gx.ValidationDefinition(name=name, data=batch_def, suite=suite))
+            index = [c for c in frame.index if c in df.columns]
+            result_format: dict[str, Any] = {"result_format": "SUMMARY",
+                                             "partial_unexpected_count": MAX_EXAMPLES}
+            if index and len(df):
+                result_format["unexpected_index_column_names"] = index
+            res = vd.run(batch_parameters={"dataframe": df}, result_format=result_format,
+                         run_id=self.run_id)
+            by_number = {r.expectation_config.meta.get("check"): r for r in res.results}
+            for i, check in enumerate(frame.checks):
+                out.append(_check_result(stage, frame, check, by_number[i]))
+        return out
+
+    def build_docs(self) -> str | None:
+        from great_expectations.data_context.types.resource_identifiers import (
+            ExpectationSuiteIdentifier,
+        )
+
+        try:
+            _prune_history(self.settings)
+            store = self.ctx.validation_results_store
+            this_run = [k for k in store.list_keys()
+                        if k.run_id.run_name == self.run_id.run_name
+                        and k.run_id.run_time == self.run_id.run_time]
+            suites = [ExpectationSuiteIdentifier(name=s.name) for s in self.ctx.suites.all()]
+            self.ctx.build_data_docs(site_names=[SITE_NAME],
+                                     resource_identifiers=[*this_run, *suites])
+        except Exception:  # docs are a report: never let them decide the gate
+            log.exception("building Data Docs failed")
+            return None
+        index = _docs_dir(self.settings) / "index.html"
+        return str(index) if index.exists() else None
+
+
+def _prune_history(settings: Settings, keep: int = KEEP_RUNS) -> None:
+    """Keep validation results (and their Data Docs pages) of the newest ``keep`` load dates."""
+    for root in (_validations_dir(settings), _docs_dir(settings) / "validations"):
+        if not root.exists():
+            continue
+        # Suite names are dotted, so results sit at <root>/kznews/<stage>/<frame>/<run name>/.
+        run_dirs = [p for p in root.rglob("load_date=*") if p.is_dir()]
+        runs = sorted({p.name for p in run_dirs})
+        stale = set(runs[:-keep]) if len(runs) > keep else set()
+        for p in run_dirs:
+            if p.name in stale:
+                shutil.rmtree(p, ignore_errors=True)
+
+
+def _build_frames(stage: str, settings: Settings, load_date: date) -> dict[str, pd.DataFrame]:
+    from kznews.quality import frames
+
+    if stage == "landing":
+        return frames.landing_frames(settings, load_date)
+    if stage == "extraction":
+        return frames.extraction_frames(settings, load_date)
+    return frames.mart_frames(settings)
+
+
+_WHAT = {
+    "landing": "the landing partition of the load date",
+    "extraction": "the extracted partitions of the load date",
+    "marts": "the marts of the dbt build file",
+}
+
+
+def _validate_stage(session: _Session, stage: str) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    try:
+        frames = _build_frames(stage, session.settings, session.load_date)
+    except Exception as exc:  # unreadable inputs must block, with the reason in the summary
+        log.exception("reading %s failed", stage)
+        checks = [_synthetic_failure(stage, f"read {_WHAT[stage]}", exc)]
+    else:
+        checks = session.validate(stage, frames)
+    result = {"stage": stage, "load_date": session.load_date.isoformat(), "checks": checks}
+    result["seconds"] = round(time.perf_counter() - t0, 3)
+    return result
+
+
+def _finish(session: _Session, stage_results: list[dict[str, Any]], name: str,
+            build_docs: bool) -> dict[str, Any]:
+    checks = [c for r in stage_results for c in r["checks"]]
+    docs = session.build_docs() if build_docs else None
+    title = f"Quality {name} for load {session.load_date.isoformat()}"
+    out = _summarise(title, checks, docs)
+    out.update({
+        "stage": name,
+        "load_date": session.load_date.isoformat(),
+        "stages": {r["stage"]: {"seconds": r["seconds"], "evaluated": len(r["checks"])}
+                   for r in stage_results},
+    })
+    _write_result(session.settings, session.load_date, name, out)
+    return out
+
+
+def _write_result(settings: Settings, load_date: date, name: str, result: dict[str, Any]) -> None:
+    folder = settings.quality_dir / "results" / f"load_date={load_date.isoformat()}"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f".{name}.json.tmp"
+        tmp.write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
+        tmp.replace(folder / f"{name}.json")
+    except OSError:
+        log.exception("writing the quality result failed")
+
+
+def _validate_one(stage: str, settings: Settings, load_date: date, build_docs: bool) -> dict:
+    session = _Session(settings, load_date)
+    return _finish(session, [_validate_stage(session, stage)], stage, build_docs)
+
+
+# --- public API ----------------------------------------------------------------------------------
+
+
+def validate_landing(settings: Settings, load_date: date, build_docs: bool = True) -> dict:
+    """Validate the landing partition of ``load_date``; returns a result dict (never raises)."""
+    return _validate_one("landing", settings, load_date, build_docs)
+
+
+def validate_extraction(settings: Settings, load_date: date, build_docs: bool = True) -> dict:
+    """Validate the extracted partitions of ``load_date``; returns a result dict."""
+    return _validate_one("extraction", settings, load_date, build_docs)
+
+
+def validate_marts(settings: Settings, load_date: date, build_docs: bool = True) -> dict:
+    """Validate the marts of the build file (``load_date`` names the run); returns a dict."""
+    return _validate_one("marts", settings, load_date, build_docs)
+
+
+def raise_if_failed(*results: dict) -> dict:
+    """Combine stage results; raise :class:`QualityGateError` if any critical check failed."""
+    if len(results) == 1 and results[0].get("stage") == "gate":
+        combined = results[0]
+    else:
+        checks = [c for r in results
+                  for c in (r.get("failures", []) + r.get("warning_details", []))]
+        evaluated = sum(int(r.get("evaluated", 0)) for r in results)
+        docs = next((r["data_docs"] for r in reversed(results) if r.get("data_docs")), None)
+        load = next((r.get("load_date") for r in results if r.get("load_date")), "?")
+        combined = _summarise(f"Quality gate for load {load}", checks, docs)
+        combined.update({"stage": "gate", "load_date": load, "evaluated": evaluated})
+    if not combined["success"]:
+        raise QualityGateError(combined)
+    return combined
+
+
+def run_gate(settings: Settings, load_date: date) -> dict:
+    """Validate landing + extraction of ``load_date`` and the build file's marts.
+
+    Returns a JSON-serialisable dict (``success``, ``evaluated``, ``warnings``, ``data_docs``,
+    ``summary``, ...). Raises :class:`QualityGateError` carrying that dict when a critical
+    expectation fails; warnings are reported but never block.
+    """
+    t0 = time.perf_counter()
+    session = _Session(settings, load_date)
+    stage_results = [_validate_stage(session, s) for s in specs.STAGES]
+    result = _finish(session, stage_results, "gate", build_docs=True)
+    result["seconds"] = round(time.perf_counter() - t0, 3)
+    log.info("%s", result["summary"])
+    if not result["success"]:
+        raise QualityGateError(result)
+    return result
