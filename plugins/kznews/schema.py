@@ -78,7 +78,8 @@ HEADLINES = pa.schema(
 
 ARTICLES = pa.schema(
     [
-        pa.field("url", pa.string(), nullable=False),
+        pa.field("url", pa.string(), nullable=False),  # the article's canonical URL
+        pa.field("page_url", pa.string()),  # the URL it was fetched under (one of its forms)
         pa.field("article_id", pa.string()),
         pa.field("site", pa.string()),  # old or current
         pa.field("section", pa.string()),

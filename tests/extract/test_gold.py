@@ -88,3 +88,19 @@ def test_boilerplate_is_not_in_article(extraction):
     body = extraction.articles[0]["body"]
     assert "Оставить комментарий" not in body
     assert "_gaq" not in body and "USD/KZT" not in body
+
+
+@pytest.mark.parametrize(
+    "fetched_as",
+    [
+        "http://old.exclusive.kz/expertiza/smart/13178",
+        "https://exclusive.kz/expertiza/smart/13178?id=13258&post_action=like",
+    ],
+)
+def test_every_url_form_gives_the_canonical_article_url(seed_html, fetched_as):
+    out = extract_page(seed_html, fetched_as)
+    (article,) = out.articles
+    assert article["url"] == SEED_URL
+    assert article["page_url"] == fetched_as
+    assert article["article_id"] == "13178"
+    assert out.page["url"] == fetched_as  # pages keep the URL as fetched

@@ -19,7 +19,13 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 from kznews.extract import text as tx
 from kznews.extract.encoding import decode_html
 from kznews.extract.profiles import PROFILES, ListingSpec, SiteProfile
-from kznews.extract.urls import UrlInfo, absolutize, classify_url, host_of
+from kznews.extract.urls import (
+    UrlInfo,
+    absolutize,
+    canonical_article_url,
+    classify_url,
+    host_of,
+)
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 _DROP_TAGS = ["script", "style", "noscript", "template", "iframe", "svg"]
@@ -476,7 +482,8 @@ def _extract(body, url, content_type, status, fetched_at, sha, out: PageExtracti
                 href = absolutize(cat.attributes.get("href"), url) or ""
                 rubric = classify_url(href).rubric or rubric
         out.articles.append(
-            {"url": url, "article_id": info.article_id, "site": info.site,
+            {"url": canonical_article_url(info, _canonical_link(tree, url), url),
+             "page_url": url, "article_id": info.article_id, "site": info.site,
              "section": info.section, "rubric": rubric, "title": title, "body": article_body,
              "language": tx.detect_language(f"{title}\n{article_body}"),
              "published_at": published_at, "published_on": published_on,
@@ -520,6 +527,11 @@ def _extract(body, url, content_type, status, fetched_at, sha, out: PageExtracti
         "extraction_method": f"profile:{pname}" if pname else GENERIC,
     }
     return out
+
+
+def _canonical_link(tree, base_url: str) -> str | None:
+    node = tree.css_first("link[rel='canonical']")
+    return absolutize(node.attributes.get("href"), base_url) if node is not None else None
 
 
 def _article_date(tree, profile) -> tuple[datetime | None, date | None]:

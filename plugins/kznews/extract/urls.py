@@ -78,3 +78,22 @@ def classify_url(url: str) -> UrlInfo:
     if m and m.group(1).lower() not in _WP_RESERVED:
         return UrlInfo("current", "article", m.group(1).lower())
     return UrlInfo("current", "other")
+
+
+def canonical_article_url(info: UrlInfo, declared: str | None, fetched: str) -> str:
+    """The one URL of an article, whatever form it was fetched under.
+
+    The page's declared canonical link wins when it names the same article; else the old
+    archive's form ``http://www.old.exclusive.kz/<section>/<rubric>/<id>/`` is built from the
+    URL; else (current site) the fetched URL without query or fragment.
+    """
+    if declared and classify_url(declared).article_id == info.article_id:
+        return declared
+    if info.site == "old" and info.article_id:
+        return f"http://www.old.exclusive.kz/{info.section}/{info.rubric}/{info.article_id}/"
+    try:
+        parts = urlsplit(fetched)
+        return f"{parts.scheme}://{parts.netloc}{parts.path}"
+    except ValueError:
+        return fetched
+
