@@ -1,0 +1,286 @@
+"""
+# kznews_nightly
+
+Nightly pipeline for the Kazakh business magazine **Exclusive** (exclusive.kz):
+raw pages -> landing Parquet -> extracted Parquet -> dbt -> Great Expectations -> published DuckDB.
+
+| group       | tasks                              | writes                                   |
+|-------------|------------------------------------|------------------------------------------|
+| `acquire`   | `plan`, `land`                     | `data/raw_pages/` (Asset `kznews_landing`) |
+| `extract`   | `extract`                          | `data/extracted/<table>/`                |
+| `warehouse` | `dbt_build` (per-model: see docs)  | `warehouse/build/` (pool `kznews_duckdb`) |
+| `quality`   | `gate`                             | `data/quality/` (GX results, Data Docs)  |
+| `publish`   | `publish`, `summary`  | `warehouse/kznews.duckdb` (Asset `kznews_warehouse`)|
+
+Every task that writes DuckDB runs in the pool **`kznews_duckdb`** (one slot): DuckDB allows a
+single writer per file. `make dag-run` / `make airflow` create it (`airflow pools set ...`).
+
+## Params (trigger form: "Trigger DAG" -> "Run with config")
+
+* **source** – where pages come from: a folder of `.html` files, a `.warc(.gz)` file or an
+  `http(s)://` start URL (polite crawl). Default: the project's bundled `sample/` folder.
+* **load_date** – `YYYY-MM-DD`; empty = the run's logical date in Asia/Almaty.
+* **full_refresh** – rebuild the incremental dbt models from scratch.
+* **page_limit** – stop acquiring after this many pages (≥ 1).
+* **reuse_landing** – for a crawl URL, reuse the landing partition of the load date when it
+  exists instead of fetching again (what a backfill wants). Folder/WARC sources are re-landed:
+  that is cheap and deterministic.
+
+## Backfill
+
+`airflow backfill create --dag-id kznews_nightly --from-date 2026-01-01 --to-date 2026-01-07`
+reprocesses each day from its landed raw Parquet (no re-fetch, see *reuse_landing*).
+
+See `docs/airflow.md` for the UI, the docs plugin and the compose deployment.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import Asset, Param, TaskGroup, dag, get_current_context, task
+from airflow.timetables.trigger import CronTriggerTimetable
+
+TZ = "Asia/Almaty"
+POOL = "kznews_duckdb"
+
+# The same two Assets are declared in kznews_rates_report.py (matched by name + uri).
+LANDING = Asset(name="kznews_landing", uri="kznews://landing/raw_pages", group="kznews")
+WAREHOUSE = Asset(name="kznews_warehouse", uri="kznews://warehouse/published", group="kznews")
+
+# KZNEWS_AIRFLOW_RETRIES=0 (set by `make dag-run`) makes a local in-process run fail fast.
+_RETRIES = os.environ.get("KZNEWS_AIRFLOW_RETRIES")
+
+DEFAULT_ARGS = {
+    "owner": "kznews-data",
+    "retries": int(_RETRIES or 1),
+    "retry_delay": timedelta(minutes=2),
+    "execution_timeout": timedelta(hours=2),
+}
+# Network-bound tasks (fetching pages) retry more, with exponential backoff.
+NETWORK_RETRIES = {
+    "retries": int(_RETRIES or 4),
+    "retry_delay": timedelta(minutes=1),
+    "retry_exponential_backoff": 2.0,
+    "max_retry_delay": timedelta(minutes=30),
+    "execution_timeout": timedelta(hours=8),
+}
+
+
+def _default_source() -> str:
+    """The bundled sample folder, resolved by kznews.config (cheap: stdlib + two stat calls)."""
+    override = os.environ.get("KZNEWS_NIGHTLY_SOURCE")
+    if override:
+        return override
+    try:
+        from kznews.config import load_settings
+
+        settings = load_settings()
+        return str(settings.path(settings.sample_source))
+    except Exception:  # kznews not importable: the form still renders
+        return "sample"
+
+
+def _settings(run: dict):
+    from kznews.config import load_settings
+
+    return load_settings(max_pages=run.get("page_limit"))
+
+
+def _load_date(run: dict):
+    from datetime import date
+
+    return date.fromisoformat(run["load_date"])
+
+
+def _timed(fn, *args, **kwargs) -> dict:
+    import time
+
+    t0 = time.perf_counter()
+    out = dict(fn(*args, **kwargs) or {})
+    out["seconds"] = round(time.perf_counter() - t0, 3)
+    return out
+
+
+@dag(
+    dag_id="kznews_nightly",
+    doc_md=__doc__,
+    schedule=CronTriggerTimetable("0 2 * * *", timezone=TZ),
+    start_date=pendulum.datetime(2026, 1, 1, tz=TZ),
+    catchup=False,
+    max_active_runs=1,
+    dagrun_timeout=timedelta(hours=12),
+    default_args=DEFAULT_ARGS,
+    tags=["kznews", "nightly", "exclusive.kz"],
+    params={
+        "source": Param(
+            _default_source(),
+            type="string",
+            minLength=1,
+            title="Source",
+            description="Folder of .html files, a .warc(.gz) file or an http(s):// start URL.",
+        ),
+        "load_date": Param(
+            None,
+            type=["null", "string"],
+            format="date",
+            title="Load date",
+            description="Partition to (re)build, YYYY-MM-DD. Empty: the run's logical date "
+            "in Asia/Almaty.",
+        ),
+        "full_refresh": Param(
+            False, type="boolean", title="Full refresh", description="dbt --full-refresh."
+        ),
+        "page_limit": Param(
+            100_000,
+            type="integer",
+            minimum=1,
+            title="Page limit",
+            description="Acquire at most this many pages.",
+        ),
+        "reuse_landing": Param(
+            True,
+            type="boolean",
+            title="Reuse landing",
+            description="Crawl sources only: reuse an existing landing partition of the load "
+            "date instead of fetching again (backfills).",
+        ),
+    },
+)
+def kznews_nightly():
+    with TaskGroup("acquire", tooltip="Resolve the run's parameters and land raw pages"):
+
+        @task
+        def plan() -> dict:
+            """Resolve params + logical date into the small dict every task receives."""
+            ctx = get_current_context()
+            params = ctx["params"]
+            if params.get("load_date"):
+                load_date = pendulum.parse(str(params["load_date"])).date()
+            else:
+                ref = ctx.get("logical_date") or ctx["dag_run"].run_after
+                load_date = pendulum.instance(ref).in_timezone(TZ).date()
+            run = {
+                "load_date": load_date.isoformat(),
+                "source": str(params["source"]),
+                "full_refresh": bool(params["full_refresh"]),
+                "page_limit": int(params["page_limit"]),
+                "reuse_landing": bool(params.get("reuse_landing", True)),
+            }
+            print(f"kznews run plan: {run}")
+            return run
+
+        @task(outlets=[LANDING], **NETWORK_RETRIES)
+        def land(run: dict) -> dict:
+            """Acquire pages and write the landing partition (or reuse it, see reuse_landing)."""
+            from kznews.land import PART_NAME, partition_dir
+            from kznews.pipeline import land_stage
+
+            settings, load_date = _settings(run), _load_date(run)
+            part = partition_dir(settings.raw_dir, load_date) / PART_NAME
+            is_crawl = run["source"].startswith(("http://", "https://"))
+            if run["reuse_landing"] and is_crawl and part.exists():
+                import pyarrow.parquet as pq
+
+                result = {
+                    "load_date": run["load_date"],
+                    "path": str(part),
+                    "rows": pq.read_metadata(part).num_rows,
+                    "bytes": part.stat().st_size,
+                    "reused": True,
+                    "seconds": 0.0,
+                }
+                print(f"landing partition exists, not fetching again: {part}")
+            else:
+                result = _timed(land_stage, run["source"], load_date, settings)
+                result["reused"] = False
+            get_current_context()["outlet_events"][LANDING].extra = {
+                "load_date": run["load_date"],
+                "rows": result.get("rows"),
+            }
+            return result
+
+        run = plan()
+        landed = land(run)
+
+    with TaskGroup("extract", tooltip="Parse landed pages into the extracted Parquet tables"):
+
+        @task
+        def extract(run: dict, landed: dict) -> dict:
+            from kznews.pipeline import extract_stage
+
+            return _timed(extract_stage, _load_date(run), _settings(run))
+
+        extracted = extract(run, landed)
+
+    with TaskGroup("warehouse", tooltip="dbt build into the private build file"):
+
+        @task(pool=POOL)
+        def dbt_build(run: dict, extracted: dict) -> dict:
+            from kznews.pipeline import build_stage
+
+            return _timed(
+                build_stage,
+                _settings(run),
+                full_refresh=run["full_refresh"],
+                load_date=_load_date(run),
+            )
+
+        built = dbt_build(run, extracted)
+
+    with TaskGroup("quality", tooltip="Great Expectations gate"):
+        # A failed gate is deterministic: retrying would only fail again.
+        @task(pool=POOL, retries=0)
+        def gate(run: dict, built: dict) -> dict:
+            from kznews.pipeline import quality_stage
+
+            return _timed(quality_stage, _load_date(run), _settings(run))
+
+        checked = gate(run, built)
+
+    with TaskGroup("publish", tooltip="Publish the validated warehouse for BI"):
+
+        @task(pool=POOL, outlets=[WAREHOUSE])
+        def publish(run: dict, checked: dict) -> dict:
+            from kznews.pipeline import publish_stage
+
+            result = _timed(publish_stage, _settings(run))
+            get_current_context()["outlet_events"][WAREHOUSE].extra = {
+                "load_date": run["load_date"],
+                "path": result.get("path"),
+            }
+            return result
+
+        @task
+        def summary(
+            run: dict, landed: dict, extracted: dict, built: dict, checked: dict, published: dict
+        ) -> str:
+            """Print the run summary (rows per mart, validation, published file)."""
+            from pathlib import Path
+
+            from kznews.pipeline import format_summary
+
+            stages = {
+                "land": landed,
+                "extract": extracted,
+                "build": built,
+                "quality": checked,
+                "publish": published,
+            }
+            data = {"load_date": run["load_date"], **stages}
+            data["timings_s"] = {k: v.get("seconds") for k, v in stages.items() if v}
+            text = format_summary(data)
+            print(text)
+            out = _settings(run).state_dir / "airflow" / f"summary_{run['load_date']}.txt"
+            out.parent.mkdir(parents=True, exist_ok=True)
+            Path(out).write_text(text + "\n", encoding="utf-8")
+            (out.parent / "last_summary.txt").write_text(text + "\n", encoding="utf-8")
+            return text
+
+        published = publish(run, checked)
+        summary(run, landed, extracted, built, checked, published)
+
+
+kznews_nightly()

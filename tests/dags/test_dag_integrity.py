@@ -1,0 +1,144 @@
+"""Every DAG imports cleanly, quickly, without heavy imports, and follows the house rules."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+DAGS = ROOT / "dags"
+
+PARSE_BUDGET_S = 2.0
+HEAVY_MODULES = ("duckdb", "pandas", "great_expectations", "dbt", "pyarrow", "matplotlib")
+DUCKDB_WRITERS = {"warehouse.dbt_build", "quality.gate", "publish.publish"}
+
+
+@pytest.fixture(scope="module")
+def dagbag():
+    from airflow.dag_processing.dagbag import DagBag
+
+    t0 = time.perf_counter()
+    bag = DagBag(dag_folder=str(DAGS))
+    elapsed = time.perf_counter() - t0
+    print(f"\nDagBag fill of {DAGS}: {elapsed:.3f} s")
+    for stat in bag.dagbag_stats:
+        print(f"  {stat.file}: {stat.duration.total_seconds():.3f} s, dags={stat.dag_num}")
+    return bag
+
+
+def test_no_import_errors(dagbag):
+    assert dagbag.import_errors == {}
+    assert {"kznews_nightly", "kznews_rates_report"} <= set(dagbag.dag_ids)
+
+
+def test_parse_time_per_file(dagbag):
+    for stat in dagbag.dagbag_stats:
+        assert stat.duration < timedelta(seconds=PARSE_BUDGET_S), stat
+
+
+def test_every_dag_follows_house_rules(dagbag):
+    for dag_id, dag in dagbag.dags.items():
+        assert dag.tags, f"{dag_id}: no tags"
+        assert dag.owner and dag.owner != "airflow", f"{dag_id}: no owner"
+        assert dag.default_args.get("retries", 0) > 0, f"{dag_id}: no retries"
+        assert dag.doc_md and dag.doc_md.strip().startswith("#"), f"{dag_id}: no doc_md"
+        assert dag.catchup is False, dag_id
+        assert dag.max_active_runs == 1, dag_id
+
+
+def test_cold_parse_in_fresh_interpreter_is_light():
+    """`python dags/<file>.py` alone: time it, and check no heavy library gets imported."""
+    code = (
+        "import sys, time, runpy, json\n"
+        "t0 = time.perf_counter(); import airflow.sdk; t1 = time.perf_counter()\n"
+        "runpy.run_path(sys.argv[1]); t2 = time.perf_counter()\n"
+        f"heavy = [m for m in {HEAVY_MODULES!r} if m in sys.modules]\n"
+        "print(json.dumps(dict(airflow_import=t1 - t0, dag_file=t2 - t1, heavy=heavy)))\n"
+    )
+    for path in sorted(DAGS.glob("*.py")):
+        t0 = time.perf_counter()
+        out = subprocess.run(
+            [sys.executable, "-c", code, str(path)],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=ROOT,
+        )
+        total = time.perf_counter() - t0
+        figures = json.loads(out.stdout.strip().splitlines()[-1])
+        print(
+            f"\n{path.name}: interpreter total {total:.2f} s, airflow.sdk import "
+            f"{figures['airflow_import']:.2f} s, DAG file {figures['dag_file']:.3f} s"
+        )
+        assert figures["heavy"] == [], f"{path.name} imports {figures['heavy']} at parse time"
+        assert figures["dag_file"] < PARSE_BUDGET_S
+
+
+def test_nightly_shape(dagbag):
+    dag = dagbag.dags["kznews_nightly"]
+    assert str(dag.timezone.name) == "Asia/Almaty"
+    assert dag.timetable.summary.startswith("0 2 * * *")
+    groups = {tid.split(".")[0] for tid in dag.task_ids if "." in tid}
+    assert {"acquire", "extract", "warehouse", "quality", "publish"} <= groups
+    for tid in DUCKDB_WRITERS:
+        assert dag.get_task(tid).pool == "kznews_duckdb", tid
+    land = dag.get_task("acquire.land")
+    assert land.retries >= 2 and land.retry_exponential_backoff
+    assert [a.name for a in land.outlets] == ["kznews_landing"]
+    assert [a.name for a in dag.get_task("publish.publish").outlets] == ["kznews_warehouse"]
+    # The summary is the last task.
+    assert dag.get_task("publish.summary").downstream_task_ids == set()
+
+
+def test_nightly_params_validate(dagbag):
+    from airflow.sdk.definitions.param import ParamsDict
+
+    dag = dagbag.dags["kznews_nightly"]
+    defaults = dag.params.validate()
+    assert defaults["full_refresh"] is False
+    assert defaults["load_date"] is None
+    assert defaults["source"].endswith("sample")
+    assert defaults["page_limit"] >= 1
+
+    def with_(**conf):
+        params = ParamsDict(dag.params)
+        params.update(conf)
+        return params.validate()
+
+    assert with_(load_date="2026-01-31", page_limit=5)["page_limit"] == 5
+    for bad in ({"page_limit": 0}, {"load_date": "31.01.2026"}, {"full_refresh": "yes"}):
+        with pytest.raises(Exception):  # noqa: B017 - ParamValidationError
+            with_(**bad)
+
+
+def test_rates_report_scheduled_on_warehouse_asset(dagbag):
+    dag = dagbag.dags["kznews_rates_report"]
+    condition = dag.timetable.asset_condition
+    assert [a.name for a in condition.objects] == ["kznews_warehouse"]
+
+
+def test_rates_report_renders_from_readonly_duckdb(tmp_path):
+    duckdb = pytest.importorskip("duckdb")
+    sys.path.insert(0, str(DAGS))
+    try:
+        from kznews_rates_report import render_report
+    finally:
+        sys.path.remove(str(DAGS))
+    db = tmp_path / "kznews.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute(
+            "create table fct_exchange_rates as select * from (values "
+            "(date '2026-01-01', 'USD', 505.1::decimal(18,6)), "
+            "(date '2026-01-02', 'USD', 506.3::decimal(18,6)), "
+            "(date '2026-01-02', 'EUR', 540.0::decimal(18,6))) t(rate_date, currency, rate)"
+        )
+    result = render_report(str(db), str(tmp_path / "reports"), "2026-01-02")
+    page = (tmp_path / "reports" / "rates_2026-01-02.html").read_text(encoding="utf-8")
+    assert result["rows"] == 3 and result["currencies"] == ["EUR", "USD"]
+    assert "<svg" in page and "506.30" in page and "<?xml" not in page
