@@ -1,0 +1,185 @@
+"""Run dbt over the extracted Parquet into the private build file.
+
+dbt runs as a subprocess of this environment's ``dbt``: the DuckDB build file is then locked
+only while dbt runs (an in-process dbtRunner keeps dbt-duckdb's connection and global state
+alive in the caller, e.g. an Airflow worker, and would block the publish step from opening
+the same file with another configuration). Paths reach dbt through environment variables
+read by ``dbt_project/profiles.yml`` and the source definitions:
+
+* ``KZNEWS_EXTRACTED_DIR``: the extracted Parquet root (``Settings.extracted_dir``)
+* ``KZNEWS_BUILD_DB``: the build file (``Settings.build_db``)
+
+dbt's artefacts (``run_results.json``, ``manifest.json``, the docs site ``index.html``) go to
+``target/`` beside the build file, so two builds of different files never share one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from kznews.config import Settings
+from kznews.schema import EXTRACTED_TABLES
+
+#: The BI-facing tables, in the order reports list them. dbt builds them in schema ``marts``.
+MARTS: tuple[str, ...] = (
+    "fct_articles",
+    "dim_authors",
+    "dim_rubrics",
+    "dim_date",
+    "fct_exchange_rates",
+    "fct_headlines",
+    "fct_headline_sightings",
+)
+MARTS_SCHEMA = "marts"
+
+_FAILED = {"error", "fail", "runtime error"}
+
+
+class WarehouseBuildError(RuntimeError):
+    """dbt failed. ``failures`` lists ``{"node", "status", "message"}`` per failing node."""
+
+    def __init__(self, message: str, failures: list[dict[str, str]] | None = None) -> None:
+        super().__init__(message)
+        self.failures = failures or []
+
+
+def target_dir(settings: Settings) -> Path:
+    """dbt's target/ for this build file (holds the docs site after a build)."""
+    return settings.build_db.parent / "target"
+
+
+def dbt_env(settings: Settings) -> dict[str, str]:
+    env = dict(os.environ)
+    env["KZNEWS_EXTRACTED_DIR"] = str(settings.extracted_dir)
+    env["KZNEWS_BUILD_DB"] = str(settings.build_db)
+    env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    env.setdefault("DO_NOT_TRACK", "1")
+    return env
+
+
+def _dbt_command() -> list[str]:
+    exe = Path(sys.executable).with_name("dbt")
+    if exe.exists():
+        return [str(exe)]
+    found = shutil.which("dbt")
+    return [found] if found else [sys.executable, "-m", "dbt.cli.main"]
+
+
+def _check_sources(settings: Settings) -> None:
+    root = settings.extracted_dir
+    missing = [t for t in EXTRACTED_TABLES if not any((root / t).glob("*/*.parquet"))]
+    if missing:
+        raise WarehouseBuildError(
+            f"no extracted Parquet under {root} for table(s) {', '.join(missing)}; "
+            "run the extract stage first (every table needs at least one partition file)"
+        )
+
+
+def run_dbt(settings: Settings, *args: str) -> dict[str, Any]:
+    """Run one dbt command for ``settings``; return its run results (raises on failure)."""
+    tdir = target_dir(settings)
+    tdir.mkdir(parents=True, exist_ok=True)
+    results_file = tdir / "run_results.json"
+    results_file.unlink(missing_ok=True)
+    cmd = [
+        *_dbt_command(),
+        *args,
+        "--project-dir", str(settings.dbt_dir),
+        "--profiles-dir", str(settings.dbt_dir),
+        "--target-path", str(tdir),
+        "--log-path", str(tdir.parent / "logs"),
+    ]  # fmt: skip
+    t0 = time.perf_counter()
+    proc = subprocess.run(  # noqa: S603 - fixed argv, no shell
+        cmd, cwd=settings.dbt_dir, env=dbt_env(settings), capture_output=True, text=True
+    )
+    elapsed = round(time.perf_counter() - t0, 3)
+    results: list[dict[str, Any]] = []
+    if results_file.exists():
+        results = json.loads(results_file.read_text(encoding="utf-8")).get("results", [])
+    failures = [
+        {
+            "node": r.get("unique_id", "?"),
+            "status": str(r.get("status")),
+            "message": (r.get("message") or "").strip()[:500],
+        }
+        for r in results
+        if str(r.get("status")).lower() in _FAILED
+    ]
+    if proc.returncode != 0 or failures:
+        if failures:
+            names = "; ".join(f"{f['node']} ({f['status']}: {f['message']})" for f in failures)
+            msg = f"dbt {args[0]} failed: {names}"
+        else:
+            tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-25:])
+            msg = f"dbt {args[0]} failed (exit {proc.returncode}):\n{tail}"
+        raise WarehouseBuildError(msg, failures)
+    counts: dict[str, int] = {}
+    for r in results:
+        status = str(r.get("status")).lower()
+        counts[status] = counts.get(status, 0) + 1
+    return {"command": args[0], "elapsed_s": elapsed, "statuses": counts}
+
+
+def mart_row_counts(db_path: Path, schema: str = MARTS_SCHEMA) -> dict[str, int]:
+    """Rows per mart in a DuckDB file (opened read-only)."""
+    import duckdb
+
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        return {
+            m: int(con.execute(f'select count(*) from "{schema}"."{m}"').fetchone()[0])  # noqa: S608
+            for m in MARTS
+        }
+    finally:
+        con.close()
+
+
+def run_build(
+    settings: Settings,
+    full_refresh: bool = False,
+    load_date: date | None = None,
+    docs: bool = True,
+) -> dict[str, Any]:
+    """``dbt build`` (then ``dbt docs generate`` unless ``docs`` is false)."""
+    _check_sources(settings)
+    settings.build_db.parent.mkdir(parents=True, exist_ok=True)
+    args = ["build"]
+    if full_refresh:
+        args.append("--full-refresh")
+    if load_date is not None:
+        args += ["--vars", json.dumps({"load_date": load_date.isoformat()})]
+    steps = [run_dbt(settings, *args)]
+    if docs:
+        steps.append(run_dbt(settings, "docs", "generate"))
+    return {
+        "build_db": str(settings.build_db),
+        "docs_dir": str(target_dir(settings)),
+        "extracted_dir": str(settings.extracted_dir),
+        "full_refresh": full_refresh,
+        "load_date": load_date.isoformat() if load_date else None,
+        "mart_rows": mart_row_counts(settings.build_db),
+        "dbt": steps,
+    }
+
+
+def build(
+    settings: Settings, full_refresh: bool = False, load_date: date | None = None
+) -> dict[str, Any]:
+    """Build the warehouse into ``settings.build_db`` and generate dbt docs.
+
+    Runs ``dbt build`` (models, unit tests and data tests; ``--full-refresh`` rebuilds the
+    incremental models from every partition) and ``dbt docs generate``. ``load_date`` tells
+    the incremental models which partition is new (they also re-read anything newer).
+    Returns ``build_db``, ``docs_dir`` (dbt's target/ with index.html) and ``mart_rows``.
+    Raises :class:`WarehouseBuildError` naming the failing models and tests.
+    """
+    return run_build(settings, full_refresh=full_refresh, load_date=load_date, docs=True)
