@@ -1,0 +1,50 @@
+"""Encoding: HTTP header, then <meta>, then BOM, then detection."""
+
+from __future__ import annotations
+
+import codecs
+
+from kznews.extract import extract_page
+from kznews.extract.encoding import decode_html
+from tests.conftest import SEED_URL
+
+TITLE = "«Кселл» переходит на усовершенствованную биллинговую систему"
+
+
+def _without_meta(body: bytes) -> bytes:
+    meta = b'<meta http-equiv="Content-Type" content="text/html; charset=windows-1251" />'
+    return body.replace(meta, b"")
+
+
+def test_header_wins_over_meta(seed_html_cp1251):
+    _, enc, how = decode_html(seed_html_cp1251, "text/html; charset=windows-1251")
+    assert (enc, how) == ("cp1251", "header")
+
+
+def test_meta_when_no_header(seed_html_cp1251):
+    _, enc, how = decode_html(seed_html_cp1251, None)
+    assert (enc, how) == ("cp1251", "meta")
+
+
+def test_bom_when_nothing_declared(seed_html):
+    body = codecs.BOM_UTF8 + seed_html.replace(b"charset=utf-8", b"")
+    text, enc, how = decode_html(body, None)
+    assert (enc, how) == ("utf-8", "bom")
+    assert not text.startswith("\ufeff")
+
+
+def test_detection_of_undeclared_windows_1251(seed_html_cp1251):
+    body = _without_meta(seed_html_cp1251)
+    assert b"charset" not in body[:2000]
+    _, enc, how = decode_html(body, None)
+    assert (enc, how) == ("cp1251", "detected")
+    out = extract_page(body, SEED_URL)
+    assert out.articles[0]["title"] == TITLE
+    # Kazakh letters arrive as numeric character references in windows-1251 pages
+    kk = [h for h in out.headlines if h["language"] == "kk"]
+    assert len(kk) == 7 and "Қаңтар" in kk[0]["title"]
+
+
+def test_unknown_charset_label_falls_through(seed_html):
+    _, enc, _ = decode_html(seed_html, "text/html; charset=x-no-such-charset")
+    assert enc == "utf-8"
