@@ -123,14 +123,14 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
-def _observed(result: dict[str, Any]) -> str:
+def _observed(result: dict[str, Any], with_values: bool = True) -> str:
     if "observed_value" in result:
         return f"observed {_fmt(result['observed_value'])}"
     if "unexpected_count" in result:
         n, total = result.get("unexpected_count", 0), result.get("element_count", 0)
         pct = result.get("unexpected_percent")
         pct_s = f" ({pct:.1f}%)" if isinstance(pct, int | float) else ""
-        vals = result.get("partial_unexpected_list") or []
+        vals = (result.get("partial_unexpected_list") or []) if with_values else []
         vals_s = f"; e.g. {', '.join(_fmt(v) for v in vals[:MAX_EXAMPLES])}" if vals else ""
         return f"{n} of {total} rows unexpected{pct_s}{vals_s}"
     return "failed"
@@ -153,8 +153,9 @@ def _check_result(
     result = gx_result.result or {}
     exc = gx_result.exception_info or {}
     raised = bool(exc.get("raised_exception")) if isinstance(exc, dict) else False
+    examples = [] if raised else _examples(result)
     observed = (f"error: {str(exc.get('exception_message'))[:300]}" if raised
-                else _observed(result))
+                else _observed(result, with_values=not examples))
     column = check.kwargs.get("column") or "+".join(check.kwargs.get("column_list", []))
     return _jsonable({
         "stage": stage,
@@ -165,7 +166,7 @@ def _check_result(
         "why": check.why,
         "success": bool(gx_result.success) and not raised,
         "observed": observed,
-        "examples": [] if raised else _examples(result),
+        "examples": examples,
     })
 
 

@@ -1,0 +1,264 @@
+"""The quality gate passes a clean load and blocks the faults a redesign or a bug produces."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import subprocess
+import sys
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from kznews.config import Settings
+from kznews.quality import (
+    QualityGateError,
+    raise_if_failed,
+    run_gate,
+    validate_extraction,
+    validate_landing,
+    validate_marts,
+)
+
+from . import builders as b
+
+# --- corruptions: each rewrites the clean load the way a real fault would -----------------------
+
+
+def rates_times_1000(settings: Settings, tables: dict) -> None:
+    rows = [{**r, "rate": r["rate"] * 1000} for r in tables["rates"]]
+    b.write_table(settings, "rates", rows)
+
+
+def titles_emptied(settings: Settings, tables: dict) -> None:
+    """Layout drift: the title selector matches an empty element on every article page."""
+    b.write_table(settings, "articles", [{**a, "title": ""} for a in tables["articles"]])
+
+
+def articles_lost(settings: Settings, tables: dict) -> None:
+    """Layout drift as the extractor reports it: no article rows, pages stay 'article' by URL."""
+    b.write_table(settings, "articles", [])
+    b.write_table(settings, "pages", [{**p, "has_article": False} for p in tables["pages"]])
+
+
+def no_rates(settings: Settings, tables: dict) -> None:
+    b.write_table(settings, "rates", [])
+    b.write_table(settings, "pages", [{**p, "n_rates": 0} for p in tables["pages"]])
+
+
+CORRUPTIONS = {
+    "rates_x1000": (rates_times_1000, "USD/KZT between 100 and 1000"),
+    "empty_titles": (titles_emptied, "have both title and body"),
+    "articles_lost": (articles_lost, "have both title and body"),
+    "no_rates": (no_rates, "rates present on at least 95% of old-layout pages"),
+}
+
+
+def test_clean_load_passes(settings: Settings, clean: dict) -> None:
+    result = run_gate(settings, b.LOAD_DATE)
+    assert result["success"] is True
+    assert result["evaluated"] >= 40
+    assert result["warnings"] == 0, result["summary"]
+    assert Path(result["data_docs"]).name == "index.html"
+    assert Path(result["data_docs"]).is_file()
+    assert Path(result["data_docs"]).is_relative_to(settings.quality_dir)
+    assert "PASSED" in result["summary"]
+    json.dumps(result)  # JSON-serialisable: Airflow passes it as XCom
+    saved = settings.quality_dir / "results" / "load_date=2024-05-17" / "gate.json"
+    assert json.loads(saved.read_text(encoding="utf-8"))["success"] is True
+
+
+@pytest.mark.parametrize("name", list(CORRUPTIONS))
+def test_corruption_fails_the_gate(settings: Settings, clean: dict, name: str) -> None:
+    corrupt, expected = CORRUPTIONS[name]
+    corrupt(settings, clean)
+    with pytest.raises(QualityGateError) as info:
+        run_gate(settings, b.LOAD_DATE)
+    err = info.value
+    assert err.result["success"] is False
+    assert expected in str(err)
+    assert "CRITICAL" in str(err)
+    json.dumps(err.result)
+    assert Path(err.result["data_docs"]).is_file()  # the docs show the failure too
+
+
+def test_message_names_observed_value_and_rows(settings: Settings, clean: dict) -> None:
+    rates_times_1000(settings, clean)
+    with pytest.raises(QualityGateError) as info:
+        run_gate(settings, b.LOAD_DATE)
+    text = str(info.value)
+    assert "30 of 30 rows unexpected (100.0%)" in text
+    assert "425670" in text
+    assert "row: rate=425670, page_url=http://www.old.exclusive.kz/expertiza/smart/" in text
+
+
+# --- the published file stays at the last good version -------------------------------------------
+
+
+def _publish_function():
+    try:
+        from kznews.publish import publish
+    except ImportError:
+        return None
+    return publish
+
+
+def _gate_then_publish(settings: Settings, publish) -> None:
+    """What the pipeline does: publish only after the gate returned."""
+    run_gate(settings, b.LOAD_DATE)
+    publish(settings)
+
+
+@pytest.mark.parametrize("name", list(CORRUPTIONS))
+def test_failed_gate_leaves_published_file_unchanged(
+    settings: Settings, clean: dict, name: str
+) -> None:
+    calls: list[Settings] = []
+    real = _publish_function()
+
+    def publish(s: Settings) -> None:
+        calls.append(s)
+        if real is not None:
+            real(s)
+
+    published = settings.published_db
+    published.parent.mkdir(parents=True, exist_ok=True)
+    published.write_bytes(b"last good warehouse\x00" * 64)
+    before = published.read_bytes()
+    CORRUPTIONS[name][0](settings, clean)
+    with pytest.raises(QualityGateError):
+        _gate_then_publish(settings, publish)
+    assert calls == []
+    assert published.read_bytes() == before
+
+
+def test_pipeline_stage_order_runs_gate_before_publish() -> None:
+    import inspect
+
+    from kznews import pipeline
+
+    src = inspect.getsource(pipeline.run_pipeline)
+    assert src.index('"quality"') < src.index('"publish"')
+
+
+# --- finer checks ------------------------------------------------------------------------------
+
+
+def test_separate_stage_functions_and_raise_if_failed(settings: Settings, clean: dict) -> None:
+    results = [f(settings, b.LOAD_DATE, build_docs=False)
+               for f in (validate_landing, validate_extraction, validate_marts)]
+    assert all(r["success"] for r in results)
+    combined = raise_if_failed(*results)
+    assert combined["success"] and combined["evaluated"] == sum(r["evaluated"] for r in results)
+
+    no_rates(settings, clean)
+    bad = validate_extraction(settings, b.LOAD_DATE)
+    assert bad["success"] is False and bad["failed"] >= 1
+    assert Path(bad["data_docs"]).is_file()
+    with pytest.raises(QualityGateError, match="rates present"):
+        raise_if_failed(results[0], bad, results[2])
+
+
+def test_missing_build_file_blocks(settings: Settings, clean: dict) -> None:
+    settings.build_db.unlink()
+    result = validate_marts(settings, b.LOAD_DATE, build_docs=False)
+    assert result["success"] is False
+    assert "every mart exists in the build file" in result["summary"]
+
+
+def test_mart_duplicate_rate_per_day_blocks(settings: Settings, clean: dict) -> None:
+    import duckdb
+
+    con = duckdb.connect(str(settings.build_db))
+    con.execute(
+        "INSERT INTO marts.fct_exchange_rates VALUES ('dup', DATE '2024-05-17', 'USD', 426)")
+    con.close()
+    result = validate_marts(settings, b.LOAD_DATE, build_docs=False)
+    assert result["success"] is False
+    assert "one rate per currency per day" in result["summary"]
+    assert "rate_date+currency" in result["summary"]
+
+
+def test_mart_orphan_foreign_key_blocks(settings: Settings, clean: dict) -> None:
+    import duckdb
+
+    con = duckdb.connect(str(settings.build_db))
+    con.execute("INSERT INTO marts.fct_articles VALUES ('999', 'no-such-rubric', 'x')")
+    con.close()
+    result = validate_marts(settings, b.LOAD_DATE, build_docs=False)
+    assert result["success"] is False
+    assert "fct_articles.rubric_id -> dim_rubrics.rubric_id" in result["summary"]
+
+
+def test_landing_duplicates_and_empty_bodies_block(settings: Settings, clean: dict) -> None:
+    raw = clean["raw"]
+    empty = {**raw[1], "body": b"", "size_bytes": 0,
+             "sha256": "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"}
+    b.write_landing(settings, [raw[0], raw[0], empty, *raw[2:]])
+    result = validate_landing(settings, b.LOAD_DATE, build_docs=False)
+    assert result["success"] is False
+    assert "one row per URL per load" in result["summary"]
+    assert "HTTP 200 bodies are not empty" in result["summary"]
+
+
+def test_fallback_share_blocks(settings: Settings, clean: dict) -> None:
+    rows = [{**a, "extraction_method": "trafilatura"} for a in clean["articles"]]
+    b.write_table(settings, "articles", rows)
+    result = validate_extraction(settings, b.LOAD_DATE, build_docs=False)
+    assert result["success"] is False
+    assert "table=articles" in result["summary"]
+
+
+def test_publication_dates_out_of_range_block(settings: Settings, clean: dict) -> None:
+    items = list(clean["listing_items"])
+    items[0] = {**items[0], "published_at": datetime(1999, 12, 31, 12, tzinfo=UTC)}
+    items[1] = {**items[1], "published_at": datetime(2024, 5, 20, tzinfo=UTC)}
+    b.write_table(settings, "listing_items", items)
+    result = validate_extraction(settings, b.LOAD_DATE, build_docs=False)
+    assert result["success"] is False
+    assert "not before 2000" in result["summary"]
+    assert "not in the future" in result["summary"]
+
+
+def test_unknown_headline_language_blocks(settings: Settings, clean: dict) -> None:
+    rows = [{**h, "language": "en"} if i == 0 else h for i, h in enumerate(clean["headlines"])]
+    b.write_table(settings, "headlines", rows)
+    result = validate_extraction(settings, b.LOAD_DATE, build_docs=False)
+    assert result["success"] is False
+    assert "headline language in {ru, kk}" in result["summary"]
+
+
+def test_warning_is_reported_but_does_not_block(settings: Settings, clean: dict) -> None:
+    rates = list(clean["rates"])
+    rates[0] = {**rates[0], "rate": rates[0]["rate"] + Decimal("100")}  # one page disagrees
+    b.write_table(settings, "rates", rates)
+    result = run_gate(settings, b.LOAD_DATE)
+    assert result["success"] is True
+    assert result["warnings"] == 1
+    assert "WARNING extraction/rates_daily" in result["summary"]
+
+
+def test_missing_extracted_partition_blocks(settings: Settings, clean: dict) -> None:
+    folder = settings.extracted_dir / "headlines" / "load_date=2024-05-17"
+    for f in folder.glob("*.parquet"):
+        f.unlink()
+    result = validate_extraction(settings, b.LOAD_DATE, build_docs=False)
+    assert result["success"] is False
+    assert "files=0, table=headlines" in result["summary"]
+
+
+def test_error_pickles_with_its_result() -> None:
+    err = QualityGateError({"success": False, "summary": "boom"})
+    again = pickle.loads(pickle.dumps(err))  # noqa: S301 (our own bytes)
+    assert again.result == err.result and str(again) == "boom"
+
+
+def test_import_is_cheap() -> None:
+    code = ("import sys, kznews.quality; "
+            "print(any(m.split('.')[0] in ('great_expectations', 'pandas', 'duckdb') "
+            "for m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "False"
