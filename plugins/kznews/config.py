@@ -64,6 +64,12 @@ class Settings:
     per_host_concurrency: int = 2
     max_retries: int = 4
     retry_budget_s: float = 120.0
+    retry_base_delay_s: float = 1.0  # exponential backoff base (full jitter)
+    # Private, loopback and link-local addresses are refused unless their network is listed
+    # here (CIDR), e.g. "127.0.0.1/32" for the local test server.
+    allowed_private_networks: tuple[str, ...] = ()
+    # "host=http://127.0.0.1:8000": send requests for host there (Host header kept). Tests only.
+    host_overrides: tuple[str, ...] = ()
 
     # --- extraction ------------------------------------------------------------------------
     extract_batch_rows: int = 2_000

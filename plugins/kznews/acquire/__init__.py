@@ -3,7 +3,8 @@
 ``open_source(uri, settings)`` returns an iterable of :class:`RawRecord` for
 - a folder of ``.html`` files or a single ``.html`` file (``kznews.acquire.folder``),
 - a ``.warc`` / ``.warc.gz`` file (``kznews.acquire.warc``),
-- an ``http(s)://`` start URL: a polite crawl (``kznews.acquire.crawl``).
+- an ``http(s)://`` start URL, or ``crawl`` for ``Settings.start_urls``: a polite crawl
+  (``kznews.acquire.crawl``), which writes a WARC of what it fetched.
 Fetching never parses the pages beyond what discovery needs; it never writes the landing.
 """
 

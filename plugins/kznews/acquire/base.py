@@ -42,15 +42,18 @@ class RawRecord:
 
 
 def open_source(uri: str | Path, settings: Settings | None = None) -> Iterable[RawRecord]:
-    """Pick the source for ``uri``: http(s) URL, WARC file, folder or single HTML file."""
+    """Pick the source for ``uri``: http(s) URL, WARC file, folder or single HTML file.
+
+    ``"crawl"`` crawls from ``settings.start_urls``; an http(s) URL crawls from that URL.
+    """
     from kznews.config import load_settings
 
     settings = settings or load_settings()
     text = str(uri)
-    if text.startswith(("http://", "https://")):
+    if text in ("crawl", "crawl:") or text.startswith(("http://", "https://")):
         from kznews.acquire.crawl import crawl_records
 
-        return crawl_records(text, settings)
+        return crawl_records(None if text.startswith("crawl") else text, settings)
     path = Path(text)
     if not path.exists():
         raise FileNotFoundError(f"source not found: {path}")

@@ -33,7 +33,7 @@ def render_page(site: Site, key: tuple, k: int | None = None) -> Page:
 
 def iter_pages(site: Site) -> Iterator[Page]:
     """Every page of ``site`` in generation order, one at a time."""
-    for k, key in enumerate(site.keys()):
+    for k, key in enumerate(site.page_keys()):
         yield render_page(site, key, k)
 
 

@@ -271,7 +271,7 @@ class Site:
         return text.paragraphs(rng, self.wp_meta(w).lang, rng.randint(2, 7))
 
     # --- page keys and URLs -----------------------------------------------------------------
-    def keys(self) -> Iterator[tuple]:
+    def page_keys(self) -> Iterator[tuple]:
         """Every page key, in generation order (exactly ``n_pages``)."""
         yield ("old_home",)
         for r in range(len(RUBRICS)):
@@ -414,7 +414,7 @@ class Site:
         return [(self.wp_meta(w).title, self.wp_meta(w).url) for w in sorted(picks, reverse=True)]
 
     def view(self, key: tuple, k: int | None = None) -> PageView:
-        """What page ``key`` shows; ``k`` is its position in :meth:`keys` (capture time)."""
+        """What page ``key`` shows; ``k`` is its position in :meth:`page_keys` (capture time)."""
         url = self.url(key)
         if k is None:
             k = self.position(key)
@@ -507,7 +507,7 @@ class Site:
         )
 
     def position(self, key: tuple) -> int:
-        """Position of ``key`` in :meth:`keys` (its capture order), computed without a scan."""
+        """Position of ``key`` in :meth:`page_keys` (its capture order), computed without a scan."""
         n_r = len(RUBRICS)
         old_list = [self.rubric_pages(r, self.n_old) for r in range(n_r)]
         kind = key[0]

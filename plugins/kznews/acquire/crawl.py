@@ -1,0 +1,424 @@
+"""A polite, bounded, incremental crawler for exclusive.kz (old and current site).
+
+- Start URLs from ``Settings.start_urls``; follows only discovery links (pagers, listing items,
+  rubric and category links: :mod:`kznews.acquire.discover`), only to ``allowed_hosts``.
+- robots.txt per host (and its Crawl-delay); a per-host delay and concurrency cap; a clear
+  User-Agent. Retries with exponential backoff and jitter on timeouts, transport errors, 5xx
+  and 429 (honouring Retry-After), bounded in count and in total time per URL.
+- Redirects are followed by hand, each hop checked again (allowlist, robots, address): hosts
+  resolving to private, loopback or link-local addresses are refused unless their network is
+  in ``allowed_private_networks``. Body size, redirect count and pages per run are capped.
+- Incremental: listings are always re-fetched; known articles are asked for with
+  ``If-None-Match`` / ``If-Modified-Since``; a 200 whose content hash equals the stored one
+  is not emitted again. What is emitted is written to a WARC file, which is the run's output
+  and can be replayed offline with ``open_source(<warc>)``.
+
+Fetching never parses beyond link discovery.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import random
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.robotparser import RobotFileParser
+
+import httpx
+
+from kznews.acquire import policy
+from kznews.acquire.base import RawRecord
+from kznews.acquire.discover import discover_links
+from kznews.acquire.state import CrawlState
+from kznews.acquire.warc import WarcSink, read_warc
+from kznews.config import Settings
+
+log = logging.getLogger(__name__)
+_DROP_HEADERS = {"content-encoding", "transfer-encoding", "content-length", "connection"}
+_REDIRECTS = (301, 302, 303, 307, 308)
+
+
+@dataclass
+class CrawlReport:
+    """Counts of one run. ``fetched``: 200 responses; ``not_modified``: 304s; ``unchanged``:
+    200s whose content hash was already known; ``new``/``changed``: emitted records."""
+
+    started_at: str = ""
+    finished_at: str = ""
+    requests: int = 0
+    fetched: int = 0
+    not_modified: int = 0
+    unchanged: int = 0
+    new: int = 0
+    changed: int = 0
+    failed: int = 0
+    refused: int = 0
+    robots_disallowed: int = 0
+    retries: int = 0
+    listings_fetched: int = 0
+    articles_fetched: int = 0
+    emitted: int = 0
+    page_limit_reached: bool = False
+    warc_path: str | None = None
+    state_path: str | None = None
+    failures: list[dict] = field(default_factory=list)
+
+    def summary(self) -> dict:
+        out = asdict(self)
+        out["failures"] = self.failures[:50]
+        return out
+
+
+class _Failure(Exception):
+    def __init__(self, reason: str, status: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+
+
+@dataclass
+class _Response:
+    url: str
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+class Crawler:
+    """One crawl run. Use :func:`run_crawl` or :func:`crawl_records` rather than this directly."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        start_urls: tuple[str, ...] | None = None,
+        warc_path: Path | None = None,
+        state: CrawlState | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        jitter_seed: int | None = None,
+    ) -> None:
+        self.s = settings
+        self.start_urls = tuple(
+            policy.normalize_url(u) for u in (start_urls or settings.start_urls)
+        )
+        self.allowed_hosts = {h.lower() for h in settings.allowed_hosts}
+        self.allowed_nets = policy.parse_networks(settings.allowed_private_networks)
+        self.overrides = policy.parse_overrides(settings.host_overrides)
+        self.state = state or CrawlState.load(settings.state_dir)
+        started = datetime.now(UTC).replace(microsecond=0)
+        self.report = CrawlReport(started_at=started.isoformat())
+        default_warc = (
+            settings.path(settings.data_dir)
+            / "warc"
+            / (f"crawl-{started:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}.warc.gz")
+        )
+        self.warc_path = Path(warc_path or default_warc)
+        self.report.warc_path = str(self.warc_path)
+        self.report.state_path = str(self.state.path)
+        self._transport = transport
+        # Jitter only (not security): a private generator so tests can fix it.
+        self._rng = random.Random(jitter_seed)  # noqa: S311
+        self._seen: set[str] = set()
+        self._scheduled = 0
+        self._robots: dict[str, RobotFileParser] = {}
+        self._robots_lock: dict[str, asyncio.Lock] = {}
+        self._addr_ok: dict[str, str | None] = {}
+        self._host_sem: dict[str, asyncio.Semaphore] = {}
+        self._host_lock: dict[str, asyncio.Lock] = {}
+        self._host_next: dict[str, float] = {}
+        self._host_delay: dict[str, float] = {}
+        self._sink: WarcSink | None = None
+
+    # --- public -------------------------------------------------------------------------
+    def run(self) -> CrawlReport:
+        """Crawl until the frontier is empty or ``max_pages`` is reached (blocking)."""
+        with WarcSink(
+            self.warc_path, info={"software": "kznews.crawl", "user-agent": self.s.user_agent}
+        ) as sink:
+            self._sink = sink
+            asyncio.run(self._run())
+        self.report.finished_at = datetime.now(UTC).replace(microsecond=0).isoformat()
+        self.warc_path.with_suffix("").with_suffix(".report.json").write_text(
+            json.dumps(self.report.summary(), ensure_ascii=False, indent=1), encoding="utf-8"
+        )
+        return self.report
+
+    def commit_state(self) -> Path:
+        return self.state.save()
+
+    # --- frontier -------------------------------------------------------------------------
+    async def _run(self) -> None:
+        self._queue: asyncio.Queue[str] = asyncio.Queue()
+        for url in self.start_urls:
+            self._enqueue(url)
+        limits = httpx.Limits(max_connections=64, max_keepalive_connections=16)
+        timeout = httpx.Timeout(self.s.request_timeout_s)
+        async with httpx.AsyncClient(
+            transport=self._transport,
+            timeout=timeout,
+            limits=limits,
+            follow_redirects=False,
+            headers={"User-Agent": self.s.user_agent, "Accept": "text/html,*/*;q=0.5"},
+            trust_env=False,
+        ) as client:
+            self._client = client
+            n_workers = max(
+                1, min(32, self.s.per_host_concurrency * max(1, len(self.allowed_hosts)))
+            )
+            workers = [asyncio.create_task(self._worker()) for _ in range(n_workers)]
+            await self._queue.join()
+            for w in workers:
+                w.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+
+    def _enqueue(self, url: str) -> None:
+        url = policy.normalize_url(url)
+        if url in self._seen:
+            return
+        if policy.url_refusal(url, self.allowed_hosts):
+            return  # discovery never leaves the allowlist (not counted: it is not a request)
+        if self._scheduled >= self.s.max_pages:
+            self.report.page_limit_reached = True
+            return
+        self._seen.add(url)
+        self._scheduled += 1
+        self._queue.put_nowait(url)
+
+    async def _worker(self) -> None:
+        while True:
+            url = await self._queue.get()
+            try:
+                await self._visit(url)
+            except Exception as exc:  # one bad page never stops the crawl
+                log.exception("crawl of %s failed", url)
+                self._fail(url, f"internal_error: {type(exc).__name__}")
+            finally:
+                self._queue.task_done()
+
+    def _fail(self, url: str, reason: str, status: int | None = None) -> None:
+        if reason in (
+            "host_not_allowed",
+            "private_address",
+            "bad_scheme",
+            "no_address",
+            "credentials_in_url",
+        ):
+            self.report.refused += 1
+        elif reason == "robots_disallowed":
+            self.report.robots_disallowed += 1
+        else:
+            self.report.failed += 1
+        if len(self.report.failures) < 1000:
+            self.report.failures.append({"url": url, "reason": reason, "status": status})
+
+    async def _visit(self, url: str) -> None:
+        kind = policy.page_kind(url)
+        prev = self.state.get(url)
+        conditional = prev.validators() if (prev is not None and kind == "article") else {}
+        try:
+            resp = await self._fetch(url, conditional)
+        except _Failure as f:
+            self._fail(url, f.reason, f.status)
+            return
+        now = datetime.now(UTC)
+        if resp.status == 304:
+            self.report.not_modified += 1
+            self.state.update(url, kind, 304, resp.headers, None, now)
+            return
+        if not 200 <= resp.status < 300:
+            self._fail(url, f"http_{resp.status}", resp.status)
+            return
+        self.report.fetched += 1
+        if kind == "listing":
+            self.report.listings_fetched += 1
+        else:
+            self.report.articles_fetched += 1
+        ctype = next((v for k, v in resp.headers.items() if k.lower() == "content-type"), "")
+        if "html" in ctype.lower() or not ctype:
+            for link in discover_links(resp.body, resp.url):
+                self._enqueue(link)
+        sha = hashlib.sha256(resp.body).hexdigest()
+        known = prev is not None and prev.sha256 is not None
+        if not self.state.update(url, kind, resp.status, resp.headers, sha, now):
+            self.report.unchanged += 1
+            return
+        if known:
+            self.report.changed += 1
+        else:
+            self.report.new += 1
+        record = RawRecord(
+            url=url,
+            body=resp.body,
+            status=resp.status,
+            headers=resp.headers,
+            final_url=resp.url,
+            fetched_at=now.replace(microsecond=0),
+            source="crawl",
+        )
+        if self._sink is not None:
+            self._sink.write(record)
+            self.report.emitted += 1
+
+    # --- one URL: hops, checks, retries ------------------------------------------------------
+    async def _fetch(self, url: str, conditional: dict[str, str]) -> _Response:
+        current = url
+        for hop in range(self.s.max_redirects + 1):
+            await self._check(current)
+            resp = await self._with_retries(current, conditional if hop == 0 else {})
+            location = resp.headers.get("location") or resp.headers.get("Location")
+            if resp.status in _REDIRECTS and location:
+                current = policy.normalize_url(urljoin(current, location))
+                continue
+            return resp
+        raise _Failure("too_many_redirects")
+
+    async def _check(self, url: str) -> None:
+        refusal = policy.url_refusal(url, self.allowed_hosts)
+        if refusal:
+            raise _Failure(refusal)
+        host = (urlsplit(url).hostname or "").lower()
+        if host not in self._addr_ok:
+            self._addr_ok[host] = policy.address_refusal(
+                await self._addresses(url), self.allowed_nets
+            )
+        if self._addr_ok[host]:
+            raise _Failure(self._addr_ok[host] or "private_address")
+        rp = await self._robots_for(url)
+        if not rp.can_fetch(self.s.user_agent, url):
+            raise _Failure("robots_disallowed")
+
+    async def _addresses(self, url: str) -> list[str]:
+        p = urlsplit(url)
+        target = self.overrides.get((p.hostname or "").lower())
+        if target:
+            p = urlsplit(target)
+        host = p.hostname or ""
+        port = p.port or (443 if p.scheme == "https" else 80)
+        try:
+            infos = await asyncio.get_running_loop().getaddrinfo(host, port)
+        except OSError:
+            return []
+        return sorted({info[4][0] for info in infos})
+
+    async def _robots_for(self, url: str) -> RobotFileParser:
+        p = urlsplit(url)
+        origin = f"{p.scheme}://{p.netloc}"
+        lock = self._robots_lock.setdefault(origin, asyncio.Lock())
+        async with lock:
+            if origin not in self._robots:
+                text, status = None, None
+                try:
+                    resp = await self._with_retries(origin + "/robots.txt", {}, robots=True)
+                    status = resp.status
+                    text = resp.body.decode("utf-8", errors="replace")
+                except _Failure as f:
+                    status = f.status
+                rp = policy.robots_parser(text, status)
+                self._robots[origin] = rp
+                delay = rp.crawl_delay(self.s.user_agent) if status == 200 else None
+                host = (p.hostname or "").lower()
+                self._host_delay[host] = max(self.s.per_host_delay_s, min(float(delay or 0), 30.0))
+            return self._robots[origin]
+
+    async def _with_retries(
+        self, url: str, conditional: dict[str, str], robots: bool = False
+    ) -> _Response:
+        t0 = time.monotonic()
+        reason, status = "unknown", None
+        for attempt in range(self.s.max_retries + 1):
+            retry_after = None
+            try:
+                resp = await self._request(url, conditional, count=not robots)
+            except httpx.TimeoutException:
+                reason, status = "timeout", None
+            except httpx.TransportError as exc:
+                reason, status = f"transport_error: {type(exc).__name__}", None
+            else:
+                if not policy.should_retry(resp.status):
+                    return resp
+                reason, status = f"http_{resp.status}", resp.status
+                retry_after = policy.retry_after_seconds(resp.headers.get("retry-after"))
+            if attempt == self.s.max_retries:
+                break
+            delay = policy.backoff_delay(attempt, self.s.retry_base_delay_s, self._rng)
+            if retry_after is not None:
+                delay = max(delay, retry_after)
+            if time.monotonic() - t0 + delay > self.s.retry_budget_s:
+                reason += " (retry budget exhausted)"
+                break
+            self.report.retries += 1
+            await asyncio.sleep(delay)
+        raise _Failure(reason, status)
+
+    async def _request(self, url: str, conditional: dict[str, str], count: bool) -> _Response:
+        p = urlsplit(url)
+        host = (p.hostname or "").lower()
+        target = self.overrides.get(host)
+        send_url, headers = url, dict(conditional)
+        if target:
+            t = urlsplit(target)
+            send_url = urlunsplit((t.scheme, t.netloc, p.path or "/", p.query, ""))
+            headers["Host"] = p.netloc
+        sem = self._host_sem.setdefault(host, asyncio.Semaphore(self.s.per_host_concurrency))
+        async with sem:
+            await self._polite_wait(host)
+            if count:
+                self.report.requests += 1
+            cap = self.s.max_body_bytes
+            async with self._client.stream("GET", send_url, headers=headers) as r:
+                declared = r.headers.get("content-length")
+                if declared and declared.isdigit() and int(declared) > cap:
+                    raise _Failure("body_too_large", r.status_code)
+                chunks, total = [], 0
+                async for chunk in r.aiter_bytes():
+                    total += len(chunk)
+                    if total > cap:
+                        raise _Failure("body_too_large", r.status_code)
+                    chunks.append(chunk)
+                kept = {k: v for k, v in r.headers.items() if k.lower() not in _DROP_HEADERS}
+                return _Response(url, r.status_code, kept, b"".join(chunks))
+
+    async def _polite_wait(self, host: str) -> None:
+        lock = self._host_lock.setdefault(host, asyncio.Lock())
+        async with lock:
+            delay = self._host_delay.get(host, self.s.per_host_delay_s)
+            now = time.monotonic()
+            wait = self._host_next.get(host, 0.0) - now
+            if wait > 0:
+                await asyncio.sleep(wait)
+                now = time.monotonic()
+            self._host_next[host] = now + delay
+
+
+def run_crawl(
+    settings: Settings,
+    start_urls: tuple[str, ...] | None = None,
+    warc_path: Path | None = None,
+    commit: bool = True,
+) -> CrawlReport:
+    """Crawl, write the WARC, and (by default) save the incremental state."""
+    crawler = Crawler(settings, start_urls=start_urls, warc_path=warc_path)
+    report = crawler.run()
+    if commit:
+        crawler.commit_state()
+    return report
+
+
+def crawl_records(start: str | None, settings: Settings) -> Iterator[RawRecord]:
+    """Crawl from ``start`` (or ``settings.start_urls``), then replay what was emitted.
+
+    The incremental state is saved only after the consumer has taken every record, so a
+    landing that fails part-way leaves the state as it was and the next run fetches again.
+    """
+    crawler = Crawler(settings, start_urls=(start,) if start else None)
+    report = crawler.run()
+    log.info("crawl report: %s", json.dumps(report.summary(), ensure_ascii=False))
+    yield from read_warc(report.warc_path or crawler.warc_path)
+    crawler.commit_state()

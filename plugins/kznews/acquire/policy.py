@@ -1,0 +1,130 @@
+"""Crawl policy as pure functions: which URLs may be fetched, how long to wait, what a page is.
+
+No I/O here (DNS answers and robots.txt text are passed in), so every rule is unit-testable.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import random
+import re
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from urllib.parse import urldefrag, urlsplit, urlunsplit
+from urllib.robotparser import RobotFileParser
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def normalize_url(url: str) -> str:
+    """Drop the fragment, lower-case scheme and host, give an empty path ``/``."""
+    url, _ = urldefrag(url.strip())
+    p = urlsplit(url)
+    netloc = (p.hostname or "").lower()
+    if p.port and not (
+        (p.scheme == "http" and p.port == 80) or (p.scheme == "https" and p.port == 443)
+    ):
+        netloc += f":{p.port}"
+    return urlunsplit((p.scheme.lower(), netloc, p.path or "/", p.query, ""))
+
+
+def url_refusal(url: str, allowed_hosts: Iterable[str]) -> str | None:
+    """Why ``url`` must not be fetched by scheme or host, or None when it may."""
+    p = urlsplit(url)
+    if p.scheme not in ("http", "https"):
+        return "bad_scheme"
+    host = (p.hostname or "").lower()
+    if not host or host not in {h.lower() for h in allowed_hosts}:
+        return "host_not_allowed"
+    if p.username or p.password:
+        return "credentials_in_url"
+    return None
+
+
+def parse_networks(cidrs: Iterable[str]) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    return [ipaddress.ip_network(c.strip(), strict=False) for c in cidrs if c.strip()]
+
+
+def address_refusal(addresses: Iterable[str], allowed_networks: Iterable) -> str | None:
+    """``private_address`` when any address is not public and not explicitly allowed."""
+    nets = list(allowed_networks)
+    addrs = list(addresses)
+    if not addrs:
+        return "no_address"
+    for a in addrs:
+        ip: IPAddress = ipaddress.ip_address(a.split("%", 1)[0])
+        if ip.is_global and not ip.is_multicast:
+            continue
+        if any(ip in n for n in nets):
+            continue
+        return "private_address"
+    return None
+
+
+def parse_overrides(entries: Iterable[str]) -> dict[str, str]:
+    """``("host=http://127.0.0.1:8000", ...)`` -> ``{"host": "http://127.0.0.1:8000"}``."""
+    out = {}
+    for e in entries:
+        host, sep, target = e.partition("=")
+        if sep and host.strip() and target.strip():
+            out[host.strip().lower()] = target.strip().rstrip("/")
+    return out
+
+
+def robots_parser(text: str | None, status: int | None) -> RobotFileParser:
+    """A parser for a host's robots.txt. 4xx: allow all; 5xx or unreachable: disallow all."""
+    rp = RobotFileParser()
+    if status is not None and 200 <= status < 300 and text is not None:
+        rp.parse(text.splitlines())
+    elif status is not None and 400 <= status < 500:
+        rp.allow_all = True
+    else:
+        rp.disallow_all = True
+    return rp
+
+
+def backoff_delay(attempt: int, base_s: float, rng: random.Random, cap_s: float = 60.0) -> float:
+    """Exponential backoff with jitter: ``base * 2**attempt`` scaled by U(0.5, 1.5), capped."""
+    return min(cap_s, base_s * (2**attempt)) * rng.uniform(0.5, 1.5)
+
+
+def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP-date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    now = now or datetime.now(UTC)
+    return max(0.0, (when - now).total_seconds())
+
+
+def should_retry(status: int) -> bool:
+    return status == 429 or 500 <= status < 600
+
+
+# --- what a URL is (site profiles as data) ----------------------------------------------------
+PAGE_KINDS: tuple[tuple[str, str, str], ...] = (
+    # (host pattern, path+query pattern, kind)
+    (r"(www\.)?old\.exclusive\.kz|exclusive\.kz", r"/[a-z]+/[a-z]+/\d+/?(\?.*)?", "article"),
+    (r"(www\.)?old\.exclusive\.kz", r"/|/[a-z]+/?|/[a-z]+/[a-z]+/(\?PAGEN_1=\d+)?", "listing"),
+    (r"(www\.)?exclusive\.kz", r"/|/category/[^?]+", "listing"),
+    (r".*", r".*", "article"),
+)
+_KINDS = [(re.compile(h), re.compile(p), k) for h, p, k in PAGE_KINDS]
+
+
+def page_kind(url: str) -> str:
+    """``listing`` (home, rubric, category pages: always re-fetched) or ``article``."""
+    p = urlsplit(url)
+    host = (p.hostname or "").lower()
+    pq = (p.path or "/") + (f"?{p.query}" if p.query else "")
+    for h, path, kind in _KINDS:
+        if h.fullmatch(host) and path.fullmatch(pq):
+            return kind
+    return "article"

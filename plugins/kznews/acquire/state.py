@@ -1,0 +1,117 @@
+"""Incremental crawl state: per URL its validators, content hash and when it was seen.
+
+Kept as one Parquet file under ``Settings.state_dir`` (``crawl_state.parquet``), replaced
+atomically, so the next nightly run knows what it has already got.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+STATE_NAME = "crawl_state.parquet"
+TS = pa.timestamp("us", tz="UTC")
+STATE_SCHEMA = pa.schema(
+    [
+        pa.field("url", pa.string(), nullable=False),
+        pa.field("kind", pa.string()),
+        pa.field("status", pa.int32()),
+        pa.field("etag", pa.string()),
+        pa.field("last_modified", pa.string()),
+        pa.field("sha256", pa.string()),
+        pa.field("first_seen", TS),
+        pa.field("last_fetched", TS),
+        pa.field("last_changed", TS),
+    ]
+)
+
+
+@dataclass
+class UrlState:
+    url: str
+    kind: str = "article"
+    status: int | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    sha256: str | None = None
+    first_seen: datetime | None = None
+    last_fetched: datetime | None = None
+    last_changed: datetime | None = None
+
+    def validators(self) -> dict[str, str]:
+        """Conditional-request headers for this URL (empty when nothing to validate)."""
+        if self.status != 200:
+            return {}
+        out = {}
+        if self.etag:
+            out["If-None-Match"] = self.etag
+        if self.last_modified:
+            out["If-Modified-Since"] = self.last_modified
+        return out
+
+
+class CrawlState:
+    """All known URLs in memory (a dict), loaded from and saved to Parquet."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.urls: dict[str, UrlState] = {}
+
+    @classmethod
+    def load(cls, state_dir: Path) -> CrawlState:
+        state = cls(Path(state_dir) / STATE_NAME)
+        if state.path.exists():
+            for row in pq.read_table(state.path).to_pylist():
+                state.urls[row["url"]] = UrlState(**row)
+        return state
+
+    def get(self, url: str) -> UrlState | None:
+        return self.urls.get(url)
+
+    def update(
+        self,
+        url: str,
+        kind: str,
+        status: int,
+        headers: dict[str, str],
+        sha256: str | None,
+        now: datetime | None = None,
+    ) -> bool:
+        """Record a response; returns True when the content is new or changed."""
+        now = now or datetime.now(UTC)
+        lower = {k.lower(): v for k, v in headers.items()}
+        row = self.urls.get(url)
+        if row is None:
+            row = self.urls[url] = UrlState(url=url, kind=kind, first_seen=now)
+        changed = sha256 is not None and sha256 != row.sha256
+        row.kind, row.last_fetched = kind, now
+        if status == 304:
+            row.etag = lower.get("etag", row.etag)
+            row.last_modified = lower.get("last-modified", row.last_modified)
+            return False
+        row.status = status
+        row.etag = lower.get("etag")
+        row.last_modified = lower.get("last-modified")
+        if changed:
+            row.sha256 = sha256
+            row.last_changed = now
+        return changed
+
+    def save(self) -> Path:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        table = pa.Table.from_pylist([asdict(r) for r in self.urls.values()], STATE_SCHEMA)
+        tmp = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex}.tmp")
+        try:
+            pq.write_table(table, tmp, compression="zstd")
+            os.replace(tmp, self.path)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+        return self.path

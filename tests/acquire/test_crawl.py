@@ -1,0 +1,172 @@
+"""End-to-end crawls of the local synthetic site (offline: 127.0.0.1 only)."""
+
+from __future__ import annotations
+
+from kznews.acquire.crawl import crawl_records, run_crawl
+from kznews.acquire.warc import read_warc
+from kznews.config import Settings
+from kznews.sitegen import Site
+from kznews.sitegen.server import Fault, SiteServer
+
+LISTING = "http://www.old.exclusive.kz/expertiza/smart/?PAGEN_1=1"
+
+
+def _linked_urls(site: Site) -> set[str]:
+    """Every page reachable by discovery links (alternative article URLs are not linked)."""
+    return {site.url(k) for k in site.page_keys() if not (k[0] == "old_article" and k[2] != 0)}
+
+
+def test_full_crawl_fetches_every_linked_page_and_writes_a_replayable_warc(
+    site: Site, server: SiteServer, settings: Settings
+) -> None:
+    report = run_crawl(settings)
+    expected = _linked_urls(site)
+    assert report.failed == 0 and report.refused == 0
+    assert report.fetched == len(expected) == report.new == report.emitted
+    replayed = list(read_warc(report.warc_path))
+    assert {r.url for r in replayed} == expected
+    by_url = {r.url: r for r in replayed}
+    assert all("charset=" in (r.content_type or "") for r in replayed)
+    assert all(r.status == 200 for r in replayed)
+    # every rubric pager page was followed
+    listing_urls = {site.url(k) for k in site.page_keys() if k[0] in ("old_listing", "wp_category")}
+    assert listing_urls <= set(by_url)
+    # polite: robots.txt asked once per host, clear User-Agent on every request
+    assert server.paths_requested("www.old.exclusive.kz").count("/robots.txt") == 1
+    assert {r["headers"].get("User-Agent") for r in server.requests} == {settings.user_agent}
+
+
+def test_robots_txt_is_respected(site: Site, server: SiteServer, settings: Settings) -> None:
+    server.robots["www.old.exclusive.kz"] = "User-agent: *\nDisallow: /expertiza/smart/\n"
+    report = run_crawl(settings)
+    asked = server.paths_requested("www.old.exclusive.kz")
+    assert not [p for p in asked if p.startswith("/expertiza/smart/")]
+    assert report.robots_disallowed > 0
+
+
+def test_second_run_over_unchanged_site_fetches_listings_only(
+    site: Site, server: SiteServer, settings: Settings
+) -> None:
+    first = run_crawl(settings)
+    n_requests = len(server.requests)
+    second = run_crawl(settings)
+    assert second.new == 0 and second.changed == 0 and second.emitted == 0
+    assert second.fetched == second.listings_fetched == first.listings_fetched
+    assert second.articles_fetched == 0
+    assert second.not_modified == first.articles_fetched
+    conditional = [r for r in server.requests[n_requests:] if "If-None-Match" in r["headers"]]
+    assert len(conditional) == second.not_modified
+    assert list(read_warc(second.warc_path)) == []
+
+
+def test_nightly_run_fetches_only_new_articles(
+    site: Site, server: SiteServer, settings: Settings
+) -> None:
+    site.visible_old = site.n_old - 5
+    site.visible_wp = site.n_wp - 3
+    run_crawl(settings)
+    site.visible_old, site.visible_wp = site.n_old, site.n_wp
+    report = run_crawl(settings)
+    new_articles = {r.url for r in read_warc(report.warc_path)} - {
+        site.url(k) for k in site.page_keys() if k[0] in ("old_listing", "wp_category")
+    }
+    assert report.articles_fetched == 8 == len(new_articles)
+    assert report.failed == 0
+
+
+def test_crawl_records_commits_state_only_after_consumption(
+    server: SiteServer, settings: Settings
+) -> None:
+    records = crawl_records(None, settings)
+    assert not settings.state_dir.exists()
+    landed = list(records)
+    assert landed and (settings.state_dir / "crawl_state.parquet").exists()
+
+
+def test_retries_on_500_429_and_timeouts(server: SiteServer, settings: Settings) -> None:
+    server.inject(LISTING, Fault("status", status=500, times=2))
+    wp_cat = "https://exclusive.kz/category/novosti/"
+    server.inject(wp_cat, Fault("status", status=429, retry_after="1"))
+    server.inject("http://www.old.exclusive.kz/", Fault("timeout", delay_s=1.0))
+    report = run_crawl(settings)
+    assert report.failed == 0
+    assert report.retries >= 4
+    assert server.paths_requested("www.old.exclusive.kz").count("/expertiza/smart/?PAGEN_1=1") == 3
+    assert server.paths_requested("exclusive.kz").count("/category/novosti/") == 2
+
+
+def test_retries_are_bounded(server: SiteServer, settings: Settings) -> None:
+    server.inject(LISTING, Fault("status", status=503, times=0))
+    report = run_crawl(settings)
+    assert report.failed == 1
+    assert report.failures[0]["url"] == LISTING and report.failures[0]["status"] == 503
+    asked = server.paths_requested("www.old.exclusive.kz").count("/expertiza/smart/?PAGEN_1=1")
+    assert asked == settings.max_retries + 1
+
+
+def test_allowlist_refuses_other_hosts(server: SiteServer, settings: Settings) -> None:
+    links = (
+        '<div class="pager"><a href="http://evil.example.com/">1</a>'
+        '<a href="http://127.0.0.1/">2</a></div>'
+    )
+    agro = "http://www.old.exclusive.kz/biznes/agro/?PAGEN_1=1"
+    server.inject(agro, Fault("page", status=200, body=links.encode()))
+    server.inject(LISTING, Fault("redirect", status=302, location="http://evil.example.com/x"))
+    report = run_crawl(settings)
+    assert {r["host"] for r in server.requests} <= {
+        "www.old.exclusive.kz",
+        "old.exclusive.kz",
+        "exclusive.kz",
+    }
+    assert {"url": LISTING, "reason": "host_not_allowed", "status": None} in report.failures
+
+
+def test_redirects_to_private_or_link_local_addresses_are_refused(
+    server: SiteServer, settings: Settings
+) -> None:
+    settings = settings.replace(
+        allowed_hosts=(*settings.allowed_hosts, "intranet.exclusive.kz", "meta.exclusive.kz"),
+        host_overrides=(
+            *settings.host_overrides,
+            "intranet.exclusive.kz=http://10.1.2.3",
+            "meta.exclusive.kz=http://169.254.169.254",
+        ),
+    )
+    server.inject(LISTING, Fault("redirect", location="http://intranet.exclusive.kz/"))
+    cat = "https://exclusive.kz/category/novosti/"
+    server.inject(cat, Fault("redirect", location="http://meta.exclusive.kz/latest/"))
+    report = run_crawl(settings)
+    reasons = {f["url"]: f["reason"] for f in report.failures}
+    assert reasons[LISTING] == "private_address"
+    assert reasons[cat] == "private_address"
+
+
+def test_loopback_is_refused_unless_explicitly_allowed(
+    server: SiteServer, settings: Settings
+) -> None:
+    report = run_crawl(settings.replace(allowed_private_networks=()))
+    assert report.requests == 0 and report.fetched == 0
+    assert report.refused == len(settings.start_urls)
+    assert server.requests == []
+
+
+def test_redirects_are_followed_and_capped(server: SiteServer, settings: Settings) -> None:
+    target = "http://www.old.exclusive.kz/expertiza/finance/?PAGEN_1=1"
+    server.inject(LISTING, Fault("redirect", status=301, location=target))
+    loop = "http://www.old.exclusive.kz/biznes/agro/?PAGEN_1=1"
+    server.inject(loop, Fault("redirect", location=loop, times=0))
+    report = run_crawl(settings)
+    records = {r.url: r for r in read_warc(report.warc_path)}
+    assert records[LISTING].final_url == target
+    assert {"url": loop, "reason": "too_many_redirects", "status": None} in report.failures
+
+
+def test_body_size_cap(server: SiteServer, settings: Settings) -> None:
+    server.inject(LISTING, Fault("oversize", size=2_000_000))
+    report = run_crawl(settings.replace(max_body_bytes=1_000_000))
+    assert {"url": LISTING, "reason": "body_too_large", "status": 200} in report.failures
+
+
+def test_page_limit(server: SiteServer, settings: Settings) -> None:
+    report = run_crawl(settings.replace(max_pages=10))
+    assert report.requests <= 10 and report.page_limit_reached
