@@ -78,7 +78,8 @@ def clean_tables(n_old: int = N_OLD, n_new: int = N_NEW) -> dict[str, list[dict]
                                    "language": h["language"],
                                    "extraction_method": "profile:old_bitrix", **common})
         t["articles"].append({
-            "url": url, "article_id": str(aid), "site": "old", "section": "expertiza",
+            "url": url, "page_url": url, "article_id": str(aid), "site": "old",
+            "section": "expertiza",
             "rubric": "smart", "title": art["title"] if i == 0 else f"{art['title']} ({i})",
             "body": art["body"], "language": art["language"],
             "extraction_method": "profile:old_bitrix", **common,
@@ -100,7 +101,8 @@ def clean_tables(n_old: int = N_OLD, n_new: int = N_NEW) -> dict[str, list[dict]
             "extraction_method": "profile:wordpress", **common,
         })
         t["articles"].append({
-            "url": url, "site": "current", "rubric": "news", "title": f"Новость {i}",
+            "url": url, "page_url": url, "article_id": f"novost-{i}", "site": "current",
+            "rubric": "news", "title": f"Новость {i}",
             "body": "Текст новости.\n\nВторой абзац.", "language": "ru",
             "published_on": shown_on - timedelta(days=i),
             "extraction_method": "profile:wordpress", **common,
@@ -137,29 +139,30 @@ def write_marts(settings: Settings, tables: dict[str, list[dict]]) -> Path:
         con.execute("CREATE SCHEMA marts")
         con.execute("CREATE TABLE marts.dim_rubrics AS SELECT * FROM (VALUES ('smart'), "
                     "('news')) t(rubric_id)")
-        articles = tables["articles"]
-        con.execute("CREATE TABLE marts.fct_articles (article_id VARCHAR, rubric_id VARCHAR, "
-                    "title VARCHAR)")
-        con.executemany("INSERT INTO marts.fct_articles VALUES (?, ?, ?)",
-                        [[a.get("article_id") or a["url"], a["rubric"], a["title"]]
-                         for a in articles])
         authors = sorted({i["author"] for i in tables["listing_items"]})
-        con.execute("CREATE TABLE marts.dim_authors (author_id INTEGER, author_name VARCHAR)")
+        con.execute("CREATE TABLE marts.dim_authors (author_id VARCHAR, author_name VARCHAR)")
         con.executemany("INSERT INTO marts.dim_authors VALUES (?, ?)",
-                        [[n, a] for n, a in enumerate(authors)])
+                        [[f"a{n}", a] for n, a in enumerate(authors)])
+        con.execute("CREATE TABLE marts.fct_articles (article_id VARCHAR, rubric_id VARCHAR, "
+                    "author_id VARCHAR, published_on DATE, title VARCHAR)")
+        con.executemany("INSERT INTO marts.fct_articles VALUES (?, ?, ?, ?, ?)",
+                        [[a.get("article_id") or a["url"], a["rubric"], "a0",
+                          a.get("published_on"), a["title"]] for a in tables["articles"]])
         con.execute("CREATE TABLE marts.dim_date AS SELECT CAST(d AS DATE) AS date_day FROM "
                     "range(DATE '2000-01-01', DATE '2030-01-01', INTERVAL 1 DAY) t(d)")
-        rates = {(r["shown_on"], r["base_currency"]): float(r["rate"]) for r in tables["rates"]}
+        rates = {(r["shown_on"], r["base_currency"]): r["rate"] for r in tables["rates"]}
         con.execute("CREATE TABLE marts.fct_exchange_rates (exchange_rate_id VARCHAR, "
-                    "rate_date DATE, currency VARCHAR, rate_to_kzt DOUBLE)")
+                    "rate_date DATE, currency VARCHAR, rate DECIMAL(18, 6))")
         con.executemany("INSERT INTO marts.fct_exchange_rates VALUES (?, ?, ?, ?)",
-                        [[f"{d}-{c}", d, c, v] for (d, c), v in sorted(rates.items())])
+                        [[f"{d}/{c}", d, c, v] for (d, c), v in sorted(rates.items())])
         heads = sorted({h["title"] for h in tables["headlines"]})
-        con.execute("CREATE TABLE marts.fct_headlines (headline_id INTEGER, title VARCHAR)")
+        con.execute("CREATE TABLE marts.fct_headlines (headline_id VARCHAR, "
+                    "headline_title VARCHAR)")
         con.executemany("INSERT INTO marts.fct_headlines VALUES (?, ?)",
-                        [[n, h] for n, h in enumerate(heads)])
+                        [[f"h{n}", h] for n, h in enumerate(heads)])
         con.execute("CREATE TABLE marts.fct_headline_sightings AS SELECT "
-                    "row_number() OVER () AS sighting_id, headline_id FROM marts.fct_headlines")
+                    "CAST(row_number() OVER () AS VARCHAR) AS sighting_id, headline_id, "
+                    "DATE '2024-05-17' AS seen_on FROM marts.fct_headlines")
     finally:
         con.close()
     return path

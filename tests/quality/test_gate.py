@@ -185,7 +185,7 @@ def test_mart_orphan_foreign_key_blocks(settings: Settings, clean: dict) -> None
     import duckdb
 
     con = duckdb.connect(str(settings.build_db))
-    con.execute("INSERT INTO marts.fct_articles VALUES ('999', 'no-such-rubric', 'x')")
+    con.execute("INSERT INTO marts.fct_articles VALUES ('999', 'no-such-rubric', 'a0', NULL, 'x')")
     con.close()
     result = validate_marts(settings, b.LOAD_DATE, build_docs=False)
     assert result["success"] is False

@@ -97,8 +97,8 @@ _EXTRACT_COLUMNS: dict[str, list[str]] = {
     "rates": ["page_url", "shown_on", "base_currency", "quote_currency", "rate",
               "extraction_method"],
     "headlines": ["page_url", "title", "language", "extraction_method"],
-    "articles": ["url", "article_id", "title", "body", "published_at", "published_on",
-                 "fetched_at", "extraction_method"],
+    "articles": ["url", "page_url", "article_id", "title", "body", "published_at",
+                 "published_on", "fetched_at", "extraction_method"],
     "listing_items": ["url", "published_at", "published_on", "fetched_at", "extraction_method"],
     "quarantine": ["source", "stage", "reason"],
 }
@@ -161,12 +161,14 @@ def extraction_frames(settings: Settings, load_date: date) -> dict[str, pd.DataF
         out["article_pages"] = con.execute(
             """
             WITH ok AS (
-              SELECT url, article_id FROM articles
+              SELECT coalesce(page_url, url) AS page_url, url, article_id FROM articles
               WHERE length(trim(coalesce(title, ''))) > 0
                 AND length(trim(coalesce(body, ''))) > 0
             )
+            -- a page is complete when an article row with title and body names it as the
+            -- page it came from (page_url), or by its canonical URL, or by its article id
             SELECT p.url, p.layout,
-                   (p.url IN (SELECT url FROM ok)
+                   (p.url IN (SELECT page_url FROM ok) OR p.url IN (SELECT url FROM ok)
                     OR coalesce(p.article_id IN (SELECT article_id FROM ok
                                                 WHERE article_id IS NOT NULL), false))
                    AS has_title_and_body

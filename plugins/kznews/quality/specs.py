@@ -64,13 +64,14 @@ MART_KEYS: dict[str, tuple[tuple[str, ...], ...]] = {
 # (child mart, column, parent mart, column, minimum share of non-null child values found)
 MART_FOREIGN_KEYS: tuple[tuple[str, str, str, str, float], ...] = (
     ("fct_articles", "rubric_id", "dim_rubrics", "rubric_id", 1.0),
+    ("fct_articles", "author_id", "dim_authors", "author_id", 1.0),
+    ("fct_articles", "published_on", "dim_date", "date_day", 1.0),
     ("fct_exchange_rates", "rate_date", "dim_date", "date_day", 1.0),
     ("fct_headline_sightings", "headline_id", "fct_headlines", "headline_id", 1.0),
+    ("fct_headline_sightings", "seen_on", "dim_date", "date_day", 1.0),
 )
 # (mart, date column, currency column, rate column): one rate per currency per day, in bounds.
-MART_RATES: tuple[str, str, str, str] = (
-    "fct_exchange_rates", "rate_date", "currency", "rate_to_kzt"
-)
+MART_RATES: tuple[str, str, str, str] = ("fct_exchange_rates", "rate_date", "currency", "rate")
 
 
 @dataclass(frozen=True)
