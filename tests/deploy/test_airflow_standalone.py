@@ -1,0 +1,57 @@
+"""A real Airflow (`airflow standalone`, SQLite) runs kznews_nightly end to end over REST."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from kz_airflow_harness import ROOT, LiveAirflow, check_published
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
+
+
+def test_standalone_runs_nightly_via_rest(tmp_path):
+    af = LiveAirflow(tmp_path)
+    af.prepare()
+    af.start("standalone", "standalone")
+    try:
+        af.wait_ready()
+        af.wait_dag("kznews_nightly")
+        af.wait_dag("kznews_rates_report")
+        af.unpause("kznews_nightly")
+        af.unpause("kznews_rates_report")
+        t0 = time.monotonic()
+        run_id = af.trigger(
+            "kznews_nightly",
+            {
+                "source": str(ROOT / "sample"),
+                "load_date": "2026-11-20",
+                "full_refresh": True,
+                "page_limit": 50,
+            },
+        )
+        run = af.wait_run("kznews_nightly", run_id, timeout=1200)
+        states = af.task_states("kznews_nightly", run_id)
+        print(f"\nkznews_nightly via REST: {run['state']} in {time.monotonic() - t0:.1f}s {states}")
+        assert run["state"] == "success", f"{states}\n{af.logs_tail()}"
+        counts = check_published(tmp_path)
+        print(f"published marts: {counts}")
+        summary = tmp_path / "data" / "state" / "airflow" / "summary_2026-11-20.txt"
+        assert "published warehouse" in summary.read_text(encoding="utf-8")
+
+        # The published Asset triggers the rates report.
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and not af.runs("kznews_rates_report"):
+            time.sleep(3)
+        reports = af.runs("kznews_rates_report")
+        assert reports, "kznews_rates_report was not triggered by the warehouse Asset"
+        report = af.wait_run("kznews_rates_report", reports[0]["dag_run_id"], timeout=300)
+        assert report["state"] == "success", af.logs_tail()
+        page = tmp_path / "data" / "reports" / "rates_2026-11-20.html"
+        assert "<svg" in page.read_text(encoding="utf-8")
+
+        # The docs plugin is mounted on the api-server.
+        status, _ = af.request("GET", "/kznews-docs/", auth=False)
+        assert status == 200
+    finally:
+        af.stop()

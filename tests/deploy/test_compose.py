@@ -1,0 +1,149 @@
+"""The compose deployment, parsed (no Docker engine here): services, health, secrets, volumes."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+AIRFLOW_SERVICES = {
+    "airflow-init",
+    "airflow-apiserver",
+    "airflow-scheduler",
+    "airflow-dag-processor",
+    "airflow-triggerer",
+    "airflow-worker",
+}
+LONG_RUNNING = AIRFLOW_SERVICES - {"airflow-init"} | {"postgres", "redis", "bi-share"}
+VAR = re.compile(r"(?<!\$)\$\{([A-Z0-9_]+)(?::?[-?][^}]*)?\}")
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yaml").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def services(compose) -> dict:
+    return compose["services"]
+
+
+def _env(service: dict) -> dict:
+    env = service.get("environment") or {}
+    if isinstance(env, list):
+        env = dict(item.split("=", 1) for item in env)
+    return env
+
+
+def test_services_present(services):
+    assert AIRFLOW_SERVICES | {"postgres", "redis", "bi-share"} <= set(services)
+
+
+def test_every_long_running_service_has_a_healthcheck(services):
+    for name in LONG_RUNNING:
+        check = services[name].get("healthcheck")
+        assert check and check.get("test"), f"{name}: no healthcheck"
+
+
+def test_airflow_services_share_one_image_executor_and_jwt_secret(services):
+    secrets = {_env(services[n]).get("AIRFLOW__API_AUTH__JWT_SECRET") for n in AIRFLOW_SERVICES}
+    assert len(secrets) == 1
+    (secret,) = secrets
+    assert secret and secret.startswith("${AIRFLOW_JWT_SECRET"), secret
+    for name in AIRFLOW_SERVICES:
+        svc, env = services[name], _env(services[name])
+        assert svc["build"]["dockerfile"] == "Dockerfile", name
+        assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor", name
+        assert "postgres" in env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"], name
+        assert env["AIRFLOW__CELERY__BROKER_URL"].startswith("redis://"), name
+        assert env["AIRFLOW__CORE__AUTH_MANAGER"].endswith("FabAuthManager"), name
+        assert "_PIP_ADDITIONAL_REQUIREMENTS" not in env, name
+
+
+def test_components_commands(services):
+    commands = {n: services[n].get("command") for n in AIRFLOW_SERVICES - {"airflow-init"}}
+    assert commands == {
+        "airflow-apiserver": "api-server",
+        "airflow-scheduler": "scheduler",
+        "airflow-dag-processor": "dag-processor",
+        "airflow-triggerer": "triggerer",
+        "airflow-worker": "celery worker",
+    }
+    init = "\n".join(services["airflow-init"]["command"])
+    assert "airflow db migrate" in init
+    assert "airflow users create" in init
+    assert "airflow pools set kznews_duckdb 1" in init
+    for name in AIRFLOW_SERVICES - {"airflow-init"}:
+        dep = services[name]["depends_on"]["airflow-init"]
+        assert dep["condition"] == "service_completed_successfully", name
+
+
+def test_volumes_and_read_only_warehouse_for_bi(compose, services):
+    assert {"postgres-db", "airflow-logs", "kznews-data", "kznews-warehouse"} <= set(
+        compose["volumes"]
+    )
+    for name in AIRFLOW_SERVICES:
+        mounts = services[name]["volumes"]
+        assert "kznews-data:/opt/kznews/data" in mounts, name
+        assert "kznews-warehouse:/opt/kznews/warehouse" in mounts, name
+        assert "airflow-logs:/opt/airflow/logs" in mounts, name
+    bi_mounts = services["bi-share"]["volumes"]
+    assert any(m.startswith("kznews-warehouse:") and m.endswith(":ro") for m in bi_mounts)
+
+
+def test_env_example_defines_every_variable_without_secrets():
+    compose_text = (ROOT / "docker-compose.yaml").read_text(encoding="utf-8")
+    used = set(VAR.findall(compose_text))
+    example = {}
+    for line in (ROOT / ".env.example").read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            key, _, value = line.partition("=")
+            example[key.strip()] = value.strip()
+    assert used <= set(example), f"missing from .env.example: {sorted(used - set(example))}"
+    for key in ("AIRFLOW_JWT_SECRET", "POSTGRES_PASSWORD", "AIRFLOW_ADMIN_PASSWORD"):
+        assert example[key].startswith("change-me"), key
+    assert ".env" in (ROOT / ".gitignore").read_text(encoding="utf-8").split()
+
+
+def test_required_secrets_fail_fast(compose, services):
+    """Secrets have no defaults: `${VAR:?message}` makes compose refuse to start without them."""
+    env = _env(services["airflow-apiserver"])
+    for key in ("AIRFLOW__API_AUTH__JWT_SECRET", "AIRFLOW__CORE__FERNET_KEY"):
+        assert ":?" in env[key], key
+
+
+def test_dockerfile_installs_requirements():
+    text = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    assert re.search(r"^FROM apache/airflow:3\.3\.2-python3\.11\s*$", text, re.M)
+    assert re.search(r"^COPY .*requirements\.txt", text, re.M)
+    assert re.search(r"pip install [^\n]*-r [^\n]*requirements\.txt", text)
+    assert "_PIP_ADDITIONAL_REQUIREMENTS" not in text
+    reqs = (ROOT / "requirements.txt").read_text(encoding="utf-8")
+    for pin in (
+        "apache-airflow==3.3.2",
+        "apache-airflow-providers-celery==",
+        "apache-airflow-providers-fab==",
+        "psycopg2-binary==",
+    ):
+        assert pin in reqs, pin
+    # Everything the Dockerfile copies exists and is not excluded from the build context.
+    ignored = {
+        line.strip()
+        for line in (ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    for match in re.finditer(r"^COPY (?:--\S+ )*(.+) \S+$", text, re.M):
+        for src in match.group(1).split():
+            assert (ROOT / src).exists(), src
+            assert src not in ignored, src
+
+
+def test_fab_auth_manager_importable():
+    """The auth manager compose configures is installed at the pinned version."""
+    pytest.importorskip("airflow.providers.fab")
+    from airflow.providers.fab.auth_manager.fab_auth_manager import FabAuthManager
+
+    assert FabAuthManager.__name__ == "FabAuthManager"
