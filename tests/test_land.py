@@ -1,0 +1,95 @@
+"""Landing: one atomic Parquet partition per load date, URL dedup with quarantine."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from kznews.acquire.base import RawRecord
+from kznews.land import (
+    QUARANTINE_NAME,
+    iter_partition_batches,
+    land_records,
+    landed_dates,
+    partition_dir,
+    read_partition,
+)
+from kznews.schema import RAW_PAGES
+
+D = date(2026, 11, 25)
+
+
+def _rec(url: str, body: bytes = b"<html>x</html>", **kw: object) -> RawRecord:
+    headers = {"Content-Type": "text/html; charset=utf-8"}
+    return RawRecord(
+        url=url, body=body, headers=headers, fetched_at=datetime(2026, 11, 24, 19, tzinfo=UTC), **kw
+    )  # type: ignore[arg-type]
+
+
+def test_landing_the_same_date_twice_gives_one_copy(tmp_path: Path) -> None:
+    recs = [_rec(f"http://www.old.exclusive.kz/a/b/{i}/") for i in range(5)]
+    land_records(recs, tmp_path, D)
+    result = land_records(recs, tmp_path, D)
+    table = read_partition(tmp_path, D)
+    assert table.num_rows == 5 == result.rows
+    assert table.schema.equals(RAW_PAGES)
+    assert landed_dates(tmp_path) == [D]
+    assert [p.name for p in partition_dir(tmp_path, D).iterdir()] == ["part-0.parquet"]
+
+
+def test_duplicate_urls_are_quarantined_not_dropped(tmp_path: Path) -> None:
+    recs = [_rec("http://x/1", b"a"), _rec("http://x/1", b"b"), _rec("http://x/2")]
+    result = land_records(recs, tmp_path, D)
+    assert result.rows == 2 and result.duplicates == 1
+    q = pq.read_table(partition_dir(tmp_path, D) / QUARANTINE_NAME).to_pylist()
+    assert q[0]["reason"] == "duplicate_url_in_load" and q[0]["source"] == "http://x/1"
+    assert read_partition(tmp_path, D).column("body").to_pylist()[0] == b"a"
+    # re-landing without duplicates removes the stale quarantine with the data
+    land_records(recs[:1], tmp_path, D)
+    assert not (partition_dir(tmp_path, D) / QUARANTINE_NAME).exists()
+
+
+def test_failed_load_keeps_the_previous_partition(tmp_path: Path) -> None:
+    land_records([_rec("http://x/1")], tmp_path, D)
+
+    def broken():
+        yield _rec("http://x/2")
+        raise RuntimeError("source died")
+
+    with pytest.raises(RuntimeError):
+        land_records(broken(), tmp_path, D)
+    assert read_partition(tmp_path, D).column("url").to_pylist() == ["http://x/1"]
+    assert not list(partition_dir(tmp_path, D).glob(".*.tmp"))
+
+
+def test_rows_keep_bytes_headers_and_utc_time(tmp_path: Path) -> None:
+    body = "Қаңтар".encode("cp1251", errors="xmlcharrefreplace")
+    naive = RawRecord(
+        url="http://x/1",
+        body=body,
+        status=200,
+        headers={"Content-Type": "text/html; charset=windows-1251"},
+        fetched_at=datetime(2026, 11, 24, 19, 0),
+    )
+    land_records([naive], tmp_path, D, batch_rows=1)
+    row = read_partition(tmp_path, D).to_pylist()[0]
+    assert row["body"] == body and row["size_bytes"] == len(body)
+    assert "windows-1251" in row["content_type"] and "windows-1251" in row["headers"]
+    assert row["fetched_at"] == datetime(2026, 11, 24, 19, 0, tzinfo=UTC)
+    assert row["final_url"] == "http://x/1"
+
+
+def test_streaming_reads(tmp_path: Path) -> None:
+    land_records([_rec(f"http://x/{i}") for i in range(10)], tmp_path, D, batch_rows=3)
+    batches = list(iter_partition_batches(tmp_path, D, batch_rows=4, columns=["url"]))
+    assert sum(b.num_rows for b in batches) == 10 and batches[0].schema.names == ["url"]
+    assert list(iter_partition_batches(tmp_path, date(2000, 1, 1))) == []
+    assert read_partition(tmp_path, date(2000, 1, 1)).num_rows == 0
+
+
+def test_empty_load_writes_an_empty_partition_with_the_schema(tmp_path: Path) -> None:
+    result = land_records([], tmp_path, D)
+    assert result.rows == 0 and read_partition(tmp_path, D).schema.equals(RAW_PAGES)
