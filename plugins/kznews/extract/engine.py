@@ -10,6 +10,7 @@ row with the method that produced it. Values that cannot be read are left null, 
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -328,21 +329,23 @@ def _listing_by_pattern(tree, base_url: str) -> list[dict[str, Any]]:
     return items
 
 
-def _pager(tree, profile, page_text) -> int | None:
+_INT = re.compile(r"\d{1,6}")
+_PAGER_TEXT = re.compile(r"Страниц[ыа]?\s*:\s*([\d\s.…]+)")
+
+
+def _pager(tree, profile, page_text, has_listing: bool) -> int | None:
+    """Number of listing pages: the largest number in the pager (the current page may be
+    plain text, the others links); 1 when a listing has no pager; None without a listing."""
     if profile and profile.pager:
-        nums = [
-            int(t) for t in (tx.collapse_ws(_text(a)) for a in _all(tree, profile.pager))
-            if t.isdigit()
-        ]
+        nums = [int(n) for node in _all(tree, profile.pager) for n in _INT.findall(_text(node))]
         if nums:
             return max(nums)
-    import re
-
-    m = re.search(r"Страниц[ыа]?\s*:\s*([\d\s.…]+)", page_text)
+    m = _PAGER_TEXT.search(page_text)
     if m:
-        nums = [int(n) for n in re.findall(r"\d+", m.group(1))]
-        return max(nums) if nums else None
-    return None
+        nums = [int(n) for n in _INT.findall(m.group(1))]
+        if nums:
+            return max(nums)
+    return 1 if has_listing else None
 
 
 # --------------------------------------------------------------------------------------------
@@ -454,7 +457,7 @@ def _extract(body, url, content_type, status, fetched_at, sha, out: PageExtracti
     if rubric_name and title and paras and rubric_name == title:
         rubric_name = None  # the h1 of an article page is not a rubric name
     out.rubric_name = rubric_name
-    out.pager_pages = _pager(tree, profile, root_text)
+    out.pager_pages = _pager(tree, profile, root_text, bool(items or rubric_name))
     if profile and profile.next_page:
         nxt = _first(tree, profile.next_page)
         out.next_page = absolutize(nxt.attributes.get("href"), url) if nxt is not None else None
@@ -500,7 +503,9 @@ def _extract(body, url, content_type, status, fetched_at, sha, out: PageExtracti
              "extraction_method": items_method, **common}
         )
 
-    if not (shown_on or rates or headlines or has_article or items):
+    if not (shown_on or rates or headlines or has_article or items or profile):
+        # Nothing known on the page and no layout recognised: set it aside with the reason.
+        # (A page of a known layout without data blocks, e.g. a front page, is an "other" page.)
         out.quarantine.append(
             _quarantine(url, "no_content",
                         f"none of the expected blocks found (layout: {pname or 'unknown'})",

@@ -76,11 +76,17 @@ def _rows(
 def compare(out: PageExtraction, truth: dict, acc: Accuracy) -> None:
     url = truth["url"]
     page = out.page or {}
-    acc.add("pages", int(_norm(page.get("shown_on")) == _norm_truth("d", truth.get("shown_on"))), 1)
-    acc.add("pages", int(page.get("page_type") == truth.get("page_type")), 1)
+    checks = {
+        "shown_on": (_norm(page.get("shown_on")), _norm_truth("d", truth.get("shown_on"))),
+        "page_type": (page.get("page_type"), truth.get("page_type")),
+        "rubric_name": (out.rubric_name, truth.get("rubric_name")),
+    }
     if "pager_pages" in truth:
-        acc.add("pages", int(out.pager_pages == truth.get("pager_pages")), 1)
-    acc.add("pages", int(out.rubric_name == truth.get("rubric_name")), 1)
+        checks["pager_pages"] = (out.pager_pages, truth.get("pager_pages"))
+    for name, (got, want) in checks.items():
+        acc.add("pages", int(got == want), 1)
+        if got != want and len(acc.misses) < 50:
+            acc.misses.append(f"{url} pages.{name}: got {got!r} want {want!r}")
     _rows(acc, "rates", out.rates, truth.get("rates") or [],
           ("base_currency", "quote_currency", "rate"), url)
     _rows(acc, "headlines", out.headlines, truth.get("headlines") or [],

@@ -39,7 +39,7 @@ class SiteProfile:
     article_category: tuple[str, ...] = ()
     rubric_name: tuple[str, ...] = ()
     listing: ListingSpec | None = None
-    pager: tuple[str, ...] = ()  # links of the pager; the largest number is the page count
+    pager: tuple[str, ...] = ()  # pager container(s); the largest number in them = page count
     next_page: tuple[str, ...] = ()
 
 
@@ -60,7 +60,7 @@ OLD_BITRIX = SiteProfile(
         date=(".date",),
         date_format="listing_datetime",
     ),
-    pager=("div.pager a", ".pager a", ".navigation-pages a"),
+    pager=("div.pager", ".pager", ".navigation-pages"),
 )
 
 WORDPRESS = SiteProfile(
@@ -85,7 +85,7 @@ WORDPRESS = SiteProfile(
         date=("p.item__time", ".item__time", "time"),
         date_format="ru_date",
     ),
-    pager=("a.page-numbers:not(.next):not(.prev)",),
+    pager=(".page-numbers:not(.next):not(.prev)",),
     next_page=("a.next.page-numbers",),
 )
 

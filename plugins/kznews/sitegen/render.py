@@ -4,7 +4,7 @@ The old layout copies the markup and class names of ``tests/fixtures/site/page_1
 the WordPress layout uses the class names public scrapers of exclusive.kz rely on. Ground truth
 has the shape of ``page_13178.gold.json`` plus a few keys (``layout``, ``encoding``,
 ``fetched_at``, ``pager_pages``); for WordPress listings, where only a date is shown,
-``published_at`` is null and ``published_date`` holds the date.
+``published_at`` is null and ``published_on`` holds the date.
 """
 
 from __future__ import annotations
@@ -295,7 +295,7 @@ def truth(v: PageView) -> dict:
         w = v.wp_article
         article = {
             "url": w.url,
-            "article_id": None,
+            "article_id": w.slug,  # current-site articles are keyed by their slug
             "section": None,
             "rubric": w.cat,
             "title": w.title,
@@ -318,11 +318,11 @@ def truth(v: PageView) -> dict:
         {
             "position": n,
             "url": w.url,
-            "article_id": None,
+            "article_id": w.slug,
             "title": w.title,
             "author": None,
-            "published_at": None,
-            "published_date": text.local(w.published_at).date().isoformat(),
+            "published_at": None,  # the category page shows a date without a time
+            "published_on": text.local(w.published_at).date().isoformat(),
         }
         for n, w in enumerate(v.wp_items, 1)
     ]
