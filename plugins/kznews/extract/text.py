@@ -94,6 +94,7 @@ def almaty_to_utc(local: datetime) -> datetime:
     return local.replace(tzinfo=_site_zone()).astimezone(UTC)
 
 
+@lru_cache(maxsize=65_536)  # the same listing dates recur on many pages
 def parse_listing_datetime(text: str) -> datetime | None:
     """``|19.06.2016 - 00:38`` (Almaty) -> ``2016-06-18T18:38:00+00:00``."""
     m = LISTING_DT_RE.search(text)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import urljoin, urlsplit
 
 OLD_HOSTS = frozenset({"old.exclusive.kz", "www.old.exclusive.kz"})
@@ -48,6 +49,7 @@ def absolutize(href: str | None, base: str) -> str | None:
         return None
 
 
+@lru_cache(maxsize=131_072)  # listing links repeat across pages; UrlInfo is immutable
 def classify_url(url: str) -> UrlInfo:
     """Which site, what kind of page, and the article id / section / rubric of a URL.
 
