@@ -70,20 +70,6 @@ def test_clean_load_passes(settings: Settings, clean: dict) -> None:
     assert json.loads(saved.read_text(encoding="utf-8"))["success"] is True
 
 
-@pytest.mark.parametrize("name", list(CORRUPTIONS))
-def test_corruption_fails_the_gate(settings: Settings, clean: dict, name: str) -> None:
-    corrupt, expected = CORRUPTIONS[name]
-    corrupt(settings, clean)
-    with pytest.raises(QualityGateError) as info:
-        run_gate(settings, b.LOAD_DATE)
-    err = info.value
-    assert err.result["success"] is False
-    assert expected in str(err)
-    assert "CRITICAL" in str(err)
-    json.dumps(err.result)
-    assert Path(err.result["data_docs"]).is_file()  # the docs show the failure too
-
-
 def test_message_names_observed_value_and_rows(settings: Settings, clean: dict) -> None:
     rates_times_1000(settings, clean)
     with pytest.raises(QualityGateError) as info:
@@ -112,7 +98,7 @@ def _gate_then_publish(settings: Settings, publish) -> None:
 
 
 @pytest.mark.parametrize("name", list(CORRUPTIONS))
-def test_failed_gate_leaves_published_file_unchanged(
+def test_corruption_fails_the_gate_and_nothing_is_published(
     settings: Settings, clean: dict, name: str
 ) -> None:
     calls: list[Settings] = []
@@ -127,11 +113,18 @@ def test_failed_gate_leaves_published_file_unchanged(
     published.parent.mkdir(parents=True, exist_ok=True)
     published.write_bytes(b"last good warehouse\x00" * 64)
     before = published.read_bytes()
-    CORRUPTIONS[name][0](settings, clean)
-    with pytest.raises(QualityGateError):
+    corrupt, expected = CORRUPTIONS[name]
+    corrupt(settings, clean)
+    with pytest.raises(QualityGateError) as info:
         _gate_then_publish(settings, publish)
     assert calls == []
-    assert published.read_bytes() == before
+    assert published.read_bytes() == before  # the last good version stays
+    err = info.value
+    assert err.result["success"] is False
+    assert expected in str(err)
+    assert "CRITICAL" in str(err)
+    json.dumps(err.result)
+    assert Path(err.result["data_docs"]).is_file()  # the docs show the failure too
 
 
 def test_pipeline_stage_order_runs_gate_before_publish() -> None:

@@ -158,13 +158,18 @@ def extraction_frames(settings: Settings, load_date: date) -> dict[str, pd.DataF
             "SELECT url, page_type, layout, has_article FROM pages"
         ).df()
 
+        # Articles with a title and a body, scanned once (bodies are the biggest column):
+        # a regex search for one non-space character stops at the first letter.
+        con.execute(
+            """
+            CREATE OR REPLACE TEMP TABLE ok AS
+            SELECT coalesce(page_url, url) AS page_url, url, article_id FROM articles
+            WHERE regexp_matches(coalesce(title, ''), '\\S')
+              AND regexp_matches(coalesce(body, ''), '\\S')
+            """
+        )
         out["article_pages"] = con.execute(
             """
-            WITH ok AS (
-              SELECT coalesce(page_url, url) AS page_url, url, article_id FROM articles
-              WHERE length(trim(coalesce(title, ''))) > 0
-                AND length(trim(coalesce(body, ''))) > 0
-            )
             -- a page is complete when an article row with title and body names it as the
             -- page it came from (page_url), or by its canonical URL, or by its article id
             SELECT p.url, p.layout,
@@ -224,18 +229,25 @@ def extraction_frames(settings: Settings, load_date: date) -> dict[str, pd.DataF
               UNION ALL
               SELECT 'listing_items', url, published_at, published_on, fetched_at
               FROM listing_items
-            ), t AS (
+            ), u AS (
+              -- naive UTC timestamps via epoch: no per-row time-zone arithmetic
               SELECT source, url,
-                     coalesce(published_at, CAST(published_on AS TIMESTAMPTZ)) AS ts,
-                     coalesce(fetched_at, CAST({fallback_fetch} AS TIMESTAMPTZ)) AS fetched
+                     coalesce(make_timestamp(epoch_us(published_at)),
+                              CAST(published_on AS TIMESTAMP)) AS ts,
+                     coalesce(make_timestamp(epoch_us(fetched_at)),
+                              CAST({fallback_fetch} AS TIMESTAMP)) AS fetched
               FROM pub
               WHERE published_at IS NOT NULL OR published_on IS NOT NULL
+            ), t AS (
+              SELECT source, url, CAST(ts AS DATE) AS day,
+                     date_diff('second', fetched, ts) AS ahead_s
+              FROM u
             )
-            SELECT source, strftime(CAST(ts AS DATE), '%Y-%m-%d') AS published_day,
-                   year(ts) AS published_year, count(*) AS rows,
-                   max(date_diff('second', fetched, ts)) / 3600.0 AS max_hours_after_fetch,
-                   arg_max(url, date_diff('second', fetched, ts)) AS example_url
-            FROM t GROUP BY source, CAST(ts AS DATE), year(ts) ORDER BY ALL
+            SELECT source, strftime(day, '%Y-%m-%d') AS published_day,
+                   year(day) AS published_year, count(*) AS rows,
+                   max(ahead_s) / 3600.0 AS max_hours_after_fetch,
+                   arg_max(url, ahead_s) AS example_url
+            FROM t GROUP BY source, day ORDER BY ALL
             """
         ).df()
         return out
