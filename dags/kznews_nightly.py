@@ -69,6 +69,14 @@ NETWORK_RETRIES = {
 }
 
 
+def _schedule():
+    """Nightly at 02:00 Almaty. KZNEWS_NIGHTLY_SCHEDULE=off: manual/asset runs only (test rigs,
+    laptops where unpausing must not start the latest missed night at once)."""
+    if os.environ.get("KZNEWS_NIGHTLY_SCHEDULE", "").lower() in ("off", "none", "manual"):
+        return None
+    return CronTriggerTimetable("0 2 * * *", timezone=TZ)
+
+
 def _default_source() -> str:
     """The bundled sample folder, resolved by kznews.config (cheap: stdlib + two stat calls)."""
     override = os.environ.get("KZNEWS_NIGHTLY_SOURCE")
@@ -107,7 +115,7 @@ def _timed(fn, *args, **kwargs) -> dict:
 @dag(
     dag_id="kznews_nightly",
     doc_md=__doc__,
-    schedule=CronTriggerTimetable("0 2 * * *", timezone=TZ),
+    schedule=_schedule(),
     start_date=pendulum.datetime(2026, 1, 1, tz=TZ),
     catchup=False,
     max_active_runs=1,
@@ -273,10 +281,15 @@ def kznews_nightly():
             data["timings_s"] = {k: v.get("seconds") for k, v in stages.items() if v}
             text = format_summary(data)
             print(text)
-            out = _settings(run).state_dir / "airflow" / f"summary_{run['load_date']}.txt"
-            out.parent.mkdir(parents=True, exist_ok=True)
-            Path(out).write_text(text + "\n", encoding="utf-8")
-            (out.parent / "last_summary.txt").write_text(text + "\n", encoding="utf-8")
+            import json
+
+            out_dir = _settings(run).state_dir / "airflow"
+            out_dir.mkdir(parents=True, exist_ok=True)
+            for name in (f"summary_{run['load_date']}", "last_summary"):
+                Path(out_dir / f"{name}.txt").write_text(text + "\n", encoding="utf-8")
+                Path(out_dir / f"{name}.json").write_text(
+                    json.dumps(data, indent=1, default=str), encoding="utf-8"
+                )
             return text
 
         published = publish(run, checked)

@@ -45,13 +45,20 @@ def test_standalone_runs_nightly_via_rest(tmp_path):
             time.sleep(3)
         reports = af.runs("kznews_rates_report")
         assert reports, "kznews_rates_report was not triggered by the warehouse Asset"
-        report = af.wait_run("kznews_rates_report", reports[0]["dag_run_id"], timeout=300)
-        assert report["state"] == "success", af.logs_tail()
+        for report in reports:
+            report = af.wait_run("kznews_rates_report", report["dag_run_id"], timeout=300)
+            assert report["state"] == "success", af.logs_tail()
         page = tmp_path / "data" / "reports" / "rates_2026-11-20.html"
         assert "<svg" in page.read_text(encoding="utf-8")
 
         # The docs plugin is mounted on the api-server.
-        status, _ = af.request("GET", "/kznews-docs/", auth=False)
-        assert status == 200
+        status, page = af.request("GET", "/kznews-docs/", auth=False)
+        assert status == 200 and "not built yet" not in page, page
+        for site in ("dbt", "gx"):
+            status, page = af.request("GET", f"/kznews-docs/{site}/", auth=False)
+            assert status == 200 and "<html" in page.lower(), (site, status)
+        status, body = af.request("GET", "/api/v2/plugins")
+        views = [v["name"] for p in body["plugins"] for v in p["external_views"]]
+        assert "dbt docs (kznews)" in views and "Data Docs (kznews)" in views
     finally:
         af.stop()
