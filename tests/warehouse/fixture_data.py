@@ -165,8 +165,17 @@ def partition_rows() -> dict[date, dict[str, list[dict]]]:
     ):
         n_li = len(gold["listing_items"])
         day1["pages"].append(
-            _page(url, shown, fetched, encoding=enc, article_id="13178", has_article=True,
-                  n_rates=3, n_headlines=len(gold["headlines"]), n_listing_items=n_li)
+            _page(
+                url,
+                shown,
+                fetched,
+                encoding=enc,
+                article_id="13178",
+                has_article=True,
+                n_rates=3,
+                n_headlines=len(gold["headlines"]),
+                n_listing_items=n_li,
+            )
         )
         day1["rates"] += _rates(url, shown, fetched, rates)
         day1["headlines"] += _headlines(url, shown, fetched, gold["headlines"])
@@ -187,21 +196,34 @@ def partition_rows() -> dict[date, dict[str, list[dict]]]:
             # 01:30 local on 21 June 2016 is 19:30 UTC on the 20th
             "published_at": "2016-06-20T19:30:00Z",
         },
-        *[dict(it, author=it["author"].upper()) if i == 0 else it
-          for i, it in enumerate(gold["listing_items"][:5])],
+        *[
+            dict(it, author=it["author"].upper()) if i == 0 else it
+            for i, it in enumerate(gold["listing_items"][:5])
+        ],
     ]
     day2["pages"].append(
-        _page(LISTING_URL, d18, f18, page_type="listing", n_rates=3, n_headlines=3,
-              n_listing_items=len(new_items))
+        _page(
+            LISTING_URL,
+            d18,
+            f18,
+            page_type="listing",
+            n_rates=3,
+            n_headlines=3,
+            n_listing_items=len(new_items),
+        )
     )
     day2["listing_items"] += _listing(LISTING_URL, d18, f18, new_items)
-    day2["rates"] += _rates(LISTING_URL, d18, f18, {"USD": "426.10", "EUR": "497.00",
-                                                    "RUR": "5.83"})
+    day2["rates"] += _rates(
+        LISTING_URL, d18, f18, {"USD": "426.10", "EUR": "497.00", "RUR": "5.83"}
+    )
     ticker = [
         dict(gold["headlines"][0], title="  " + gold["headlines"][0]["title"].replace(" ", "  ")),
         gold["headlines"][1],
-        {"title": "Теңге бағамы нығайды", "url": "https://exclusive.kz/tenge-bagamy-nygajdy/",
-         "language": "kk"},
+        {
+            "title": "Теңге бағамы нығайды",
+            "url": "https://exclusive.kz/tenge-bagamy-nygajdy/",
+            "language": "kk",
+        },
     ]
     day2["headlines"] += _headlines(LISTING_URL, d18, f18, ticker)
 
@@ -210,13 +232,23 @@ def partition_rows() -> dict[date, dict[str, list[dict]]]:
     day2["pages"].append(
         _page(PAGE_13170, d18, f18b, article_id="13170", has_article=True, n_rates=3)
     )
-    day2["rates"] += _rates(PAGE_13170, d18, f18b, {"USD": "426.50", "EUR": "497.00",
-                                                    "RUB": "5.83"})
+    day2["rates"] += _rates(
+        PAGE_13170, d18, f18b, {"USD": "426.50", "EUR": "497.00", "RUB": "5.83"}
+    )
     day2["articles"].append(
-        _article(PAGE_13170, {"article_id": 13170, "section": "expertiza", "rubric": "smart",
-                              "title": a13170["title"], "language": "ru",
-                              "body": "Первый абзац.\n\nВторой  абзац из\u00a0пяти слов."},
-                 d18, f18b)
+        _article(
+            PAGE_13170,
+            {
+                "article_id": 13170,
+                "section": "expertiza",
+                "rubric": "smart",
+                "title": a13170["title"],
+                "language": "ru",
+                "body": "Первый абзац.\n\nВторой  абзац из\u00a0пяти слов.",
+            },
+            d18,
+            f18b,
+        )
     )
 
     f20 = _ts("2024-05-20T04:00:00Z")
@@ -226,9 +258,18 @@ def partition_rows() -> dict[date, dict[str, list[dict]]]:
 
     f_wp = _ts("2024-05-18T12:00:00Z")
     day2["pages"].append(
-        _page(WP_ARTICLE, None, f_wp, layout="wordpress", section=None, rubric=None,
-              rubric_name=None, pager_pages=None, article_id="tenge-ostaetsja-vo-vlasti-emocij",
-              has_article=True)
+        _page(
+            WP_ARTICLE,
+            None,
+            f_wp,
+            layout="wordpress",
+            section=None,
+            rubric=None,
+            rubric_name=None,
+            pager_pages=None,
+            article_id="tenge-ostaetsja-vo-vlasti-emocij",
+            has_article=True,
+        )
     )
     day2["articles"].append(
         {

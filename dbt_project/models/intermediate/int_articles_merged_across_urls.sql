@@ -2,7 +2,8 @@
 -- "http://www.old.exclusive.kz/expertiza/smart/13178/", ".../13178" without "www." and the
 -- comment-vote form "https://exclusive.kz/expertiza/smart/13178?id=13258&post_action=like"
 -- are one article. Text comes from the most recently fetched page; the canonical URL is
--- the plainest form (no query, trailing slash, "www.").
+-- the plainest form (no query, trailing slash, "www."). Extraction may already store the
+-- canonical URL on the article row; the URLs actually fetched are on the page rows.
 
 with
 
@@ -12,7 +13,30 @@ articles as (
 
 ),
 
-final as (
+pages as (
+
+    select * from {{ ref('stg_kznews__pages') }}
+
+),
+
+url_forms as (
+
+    select article_id, page_url from articles
+    union
+    select article_id, page_url from pages
+    where article_id is not null and has_article
+
+),
+
+url_form_counts as (
+
+    select article_id, count(distinct page_url) as n_url_forms
+    from url_forms
+    group by article_id
+
+),
+
+merged as (
 
     select
         article_id,
@@ -22,7 +46,6 @@ final as (
             page_url not like '%://www.%',
             page_url
         ) as canonical_url,
-        count(distinct page_url) as n_url_forms,
         count(*) as n_fetches,
         first(site order by fetched_at desc, page_url) as site,
         first(section order by fetched_at desc, page_url)
@@ -44,6 +67,17 @@ final as (
     from articles
     where article_id is not null
     group by article_id
+
+),
+
+final as (
+
+    select
+        merged.*,
+        url_form_counts.n_url_forms
+
+    from merged
+    left join url_form_counts using (article_id)
 
 )
 

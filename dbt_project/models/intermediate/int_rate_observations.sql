@@ -14,8 +14,10 @@ rates as (
 observations as (
 
     select
-        md5(concat_ws('|', page_url, cast(fetched_at as varchar), currency, quote_currency))
-            as rate_observation_id,
+        md5(concat_ws(
+            '|', page_url, cast(fetched_at as varchar), currency, quote_currency,
+            cast(load_date as varchar)
+        )) as rate_observation_id,
         -- Rates are "as of" the page's date line; pages without one count on the local
         -- date they were fetched.
         coalesce(shown_on, {{ almaty_date('fetched_at') }}) as rate_date,
@@ -33,7 +35,8 @@ observations as (
 final as (
 
     select * from observations
-    -- the same page fetch listing one currency twice counts once
+    -- the same page fetch listing one currency twice counts once (per load date; the same
+    -- fetch landed on two nights is counted once in fct_exchange_rates)
     qualify row_number() over (
         partition by rate_observation_id order by rate desc, load_date
     ) = 1

@@ -34,7 +34,7 @@ mentions as (
 names as (
 
     select
-        coalesce(section, '') || '/' || rubric as rubric_id,
+        coalesce(section, 'category') || '/' || rubric as rubric_id,
         min(section) as section,
         min(rubric) as rubric,
         first(rubric_name order by n desc, rubric_name) filter (where rubric_name is not null)

@@ -55,7 +55,7 @@ final as (
         site,
         section,
         rubric,
-        case when rubric is not null then coalesce(section, '') || '/' || rubric end
+        case when rubric is not null then coalesce(section, 'category') || '/' || rubric end
             as rubric_id,
         title,
         body,

@@ -37,6 +37,14 @@ observations_to_rank as (
 ),
 {% endif %}
 
+page_fetches as (
+
+    -- one page fetch counts once even if it was landed on two nights
+    select distinct rate_date, currency, rate, page_url, fetched_at
+    from observations_to_rank
+
+),
+
 values_seen as (
 
     select
@@ -46,7 +54,7 @@ values_seen as (
         count(*) as n_pages,
         max(fetched_at) as last_fetched_at
 
-    from observations_to_rank
+    from page_fetches
     group by all
 
 ),
@@ -57,7 +65,7 @@ per_day as (
         rate_date,
         currency,
         first(rate order by n_pages desc, last_fetched_at desc, rate desc) as rate,
-        sum(n_pages) as n_observations,
+        cast(sum(n_pages) as bigint) as n_observations,
         count(*) as n_distinct_rates,
         min(rate) as min_rate,
         max(rate) as max_rate

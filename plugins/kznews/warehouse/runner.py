@@ -148,11 +148,13 @@ def run_build(
     full_refresh: bool = False,
     load_date: date | None = None,
     docs: bool = True,
+    tests: bool = True,
 ) -> dict[str, Any]:
-    """``dbt build`` (then ``dbt docs generate`` unless ``docs`` is false)."""
+    """``dbt build`` (``dbt run`` when ``tests`` is false), then ``dbt docs generate``
+    unless ``docs`` is false. :func:`build` is this with everything on."""
     _check_sources(settings)
     settings.build_db.parent.mkdir(parents=True, exist_ok=True)
-    args = ["build"]
+    args = ["build" if tests else "run"]
     if full_refresh:
         args.append("--full-refresh")
     if load_date is not None:

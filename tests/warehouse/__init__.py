@@ -1,0 +1,1 @@
+"""Tests of kznews.warehouse (the dbt project) and its fixtures."""

@@ -1,0 +1,67 @@
+"""kznews.warehouse.build: the contract the pipeline relies on, idempotence, failures."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from kznews.warehouse import MARTS, WarehouseBuildError, run_build
+from kznews.warehouse.runner import run_dbt
+
+from . import builds, fixture_data
+
+
+def test_build_returns_the_pipeline_contract(fixture_wh: builds.Built) -> None:
+    result = fixture_wh.result
+    json.dumps(result)  # Airflow passes it between tasks
+    assert set(result["mart_rows"]) == set(MARTS)
+    assert all(n > 0 for n in result["mart_rows"].values()), result["mart_rows"]
+    assert Path(result["build_db"]) == fixture_wh.settings.build_db
+    assert Path(result["build_db"]).exists()
+    docs = Path(result["docs_dir"])
+    assert (docs / "index.html").exists()
+    assert (docs / "catalog.json").exists()
+    assert [step["command"] for step in result["dbt"]] == ["build", "docs"]
+    # every unit test and data test ran and passed
+    assert set(result["dbt"][0]["statuses"]) <= {"success", "pass"}, result["dbt"][0]
+
+
+def test_night_without_new_pages_changes_nothing(fixture_wh: builds.Built) -> None:
+    """The next night brings an empty partition (extraction writes every table, no rows)."""
+    s = fixture_wh.settings
+    quiet_night = date(2024, 5, 19)
+    fixture_data.write_partition(s.extracted_dir, quiet_night, {})
+    run_build(s, load_date=quiet_night, docs=False, tests=False)
+    assert builds.fingerprint(s.build_db) == fixture_wh.fingerprint
+
+
+def test_full_refresh_equals_incremental_history(fixture_wh: builds.Built) -> None:
+    s = fixture_wh.settings
+    run_build(s, full_refresh=True, docs=False, tests=False)
+    assert builds.fingerprint(s.build_db) == fixture_wh.fingerprint
+
+
+def test_failing_tests_are_named(fixture_wh: builds.Built, tmp_path: Path) -> None:
+    s = builds.settings_for(tmp_path)
+    s.build_db.parent.mkdir(parents=True)
+    shutil.copy(fixture_wh.settings.build_db, s.build_db)
+    con = duckdb.connect(str(s.build_db))
+    # a parse error of the kind the range tests exist for: 425.67 read as 42567
+    con.execute("update marts.fct_exchange_rates set rate = 42567 where currency = 'USD'")
+    con.close()
+    with pytest.raises(WarehouseBuildError) as err:
+        run_dbt(s, "test", "--select", "fct_exchange_rates")
+    message = str(err.value)
+    assert "accepted_range_fct_exchange_rates_rate" in message
+    assert err.value.failures and all(f["status"] == "fail" for f in err.value.failures)
+
+
+def test_missing_extracted_data_is_a_clear_error(tmp_path: Path) -> None:
+    s = builds.settings_for(tmp_path)
+    with pytest.raises(WarehouseBuildError, match="no extracted Parquet"):
+        run_build(s)
