@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from kznews.quality import specs
 
+MEMORY_LIMIT = "1GB"
+
 if TYPE_CHECKING:
     import duckdb
     import pandas as pd
@@ -27,6 +29,9 @@ def _connect(database: str = ":memory:", read_only: bool = False) -> duckdb.Duck
 
     con = duckdb.connect(database, read_only=read_only)
     con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_progress_bar = false")
+    # Bounded memory: DuckDB spills instead of growing with the archive.
+    con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
     return con
 
 
