@@ -46,7 +46,8 @@ final as (
             filter (where published_on is not null) as published_on,
         min(seen_on) as first_seen_on,
         max(seen_on) as last_seen_on,
-        count(*) as n_listing_items,
+        -- page x date, so the same fetch landed twice or listed twice counts once
+        count(distinct (page_url, seen_on)) as n_listing_sightings,
         count(distinct page_url) as n_listing_pages
 
     from items_with_authors

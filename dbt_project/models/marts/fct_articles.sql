@@ -39,7 +39,7 @@ joined as (
         least(article_pages.first_seen_on, listings.first_seen_on) as first_seen_on,
         greatest(article_pages.last_seen_on, listings.last_seen_on) as last_seen_on,
         coalesce(article_pages.n_url_forms, 0) as n_url_forms,
-        coalesce(listings.n_listing_items, 0) as n_listing_items,
+        coalesce(listings.n_listing_sightings, 0) as n_listing_sightings,
         article_pages.language as page_language
 
     from article_pages
@@ -69,7 +69,7 @@ final as (
         coalesce(page_language, {{ detect_language('title') }}) as language,
         has_full_text,
         n_url_forms,
-        n_listing_items
+        n_listing_sightings
 
     from joined
 

@@ -3,6 +3,8 @@
 -- then the value of the most recently fetched page, then the higher value (deterministic),
 -- with the number of observations beside it. Days without observations stay absent.
 -- Incremental: only dates touched by new observations are recomputed (from all of theirs).
+-- first_load_date (lineage) is the night the date's first observation arrived: landing the
+-- same page fetches again on a later night changes nothing here.
 
 with
 
@@ -18,7 +20,7 @@ touched as (
 
     select distinct rate_date, currency
     from observations
-    where {{ load_date_filter('load_date') }}
+    where {{ load_date_filter('load_date', 'first_load_date') }}
 
 ),
 
@@ -77,7 +79,7 @@ per_day as (
 
 load_dates as (
 
-    select rate_date, currency, max(load_date) as load_date
+    select rate_date, currency, min(load_date) as first_load_date
     from observations_to_rank
     group by all
 
@@ -96,7 +98,7 @@ final as (
         per_day.n_distinct_rates > 1 as is_disputed,
         per_day.min_rate,
         per_day.max_rate,
-        load_dates.load_date
+        load_dates.first_load_date
 
     from per_day
     inner join load_dates using (rate_date, currency)

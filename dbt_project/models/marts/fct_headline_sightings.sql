@@ -1,14 +1,15 @@
 -- One row per headline seen on one page on one date (headline x page x date).
 -- Incremental (delete+insert on sighting_id): a run reads only its load_date partition(s);
 -- a sighting already held is merged with min/max only, so re-reading a partition changes
--- nothing and the result equals a full refresh.
+-- nothing and the result equals a full refresh. first_load_date (lineage) is the night the
+-- sighting first arrived, so landing the same page fetches again changes nothing either.
 
 with
 
 headlines as (
 
     select * from {{ ref('stg_kznews__headlines') }}
-    where {{ load_date_filter('load_date', 'last_load_date') }}
+    where {{ load_date_filter('load_date', 'first_load_date') }}
         and headline_title is not null
 
 ),
@@ -44,8 +45,7 @@ batch as (
         min(headline_position) as headline_position,
         min(fetched_at) as first_fetched_at,
         max(fetched_at) as last_fetched_at,
-        min(load_date) as first_load_date,
-        max(load_date) as last_load_date
+        min(load_date) as first_load_date
 
     from keyed
     group by headline_id, page_url, seen_on
@@ -73,8 +73,7 @@ merged as (
         min(headline_position) as headline_position,
         min(first_fetched_at) as first_fetched_at,
         max(last_fetched_at) as last_fetched_at,
-        min(first_load_date) as first_load_date,
-        max(last_load_date) as last_load_date
+        min(first_load_date) as first_load_date
 
     from (
         select * from batch
@@ -105,8 +104,7 @@ final as (
         headline_position,
         first_fetched_at,
         last_fetched_at,
-        first_load_date,
-        last_load_date
+        first_load_date
 
     from merged
 

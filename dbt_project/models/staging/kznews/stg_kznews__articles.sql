@@ -6,7 +6,7 @@ source as (
 
 ),
 
-renamed as (
+final as (
 
     select
         url as page_url,
@@ -29,4 +29,4 @@ renamed as (
 
 )
 
-select * from renamed
+select * from final

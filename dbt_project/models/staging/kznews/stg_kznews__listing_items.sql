@@ -6,7 +6,7 @@ source as (
 
 ),
 
-renamed as (
+final as (
 
     select
         page_url,
@@ -31,4 +31,4 @@ renamed as (
 
 )
 
-select * from renamed
+select * from final

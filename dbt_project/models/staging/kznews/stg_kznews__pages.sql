@@ -6,7 +6,7 @@ source as (
 
 ),
 
-renamed as (
+final as (
 
     select
         url as page_url,
@@ -33,4 +33,4 @@ renamed as (
 
 )
 
-select * from renamed
+select * from final

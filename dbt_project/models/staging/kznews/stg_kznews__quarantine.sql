@@ -6,7 +6,7 @@ source as (
 
 ),
 
-renamed as (
+final as (
 
     select
         source as quarantined_source,
@@ -23,4 +23,4 @@ renamed as (
 
 )
 
-select * from renamed
+select * from final
