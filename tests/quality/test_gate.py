@@ -52,7 +52,7 @@ CORRUPTIONS = {
     "rates_x1000": (rates_times_1000, "USD/KZT between 100 and 1000"),
     "empty_titles": (titles_emptied, "have both title and body"),
     "articles_lost": (articles_lost, "have both title and body"),
-    "no_rates": (no_rates, "rates present on at least 90% of old-layout pages"),
+    "no_rates": (no_rates, "rates present on at least 95% of old-layout pages"),
 }
 
 

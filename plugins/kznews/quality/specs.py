@@ -21,11 +21,11 @@ WARNING = "warning"
 MIN_HTTP_OK_SHARE = 0.90  # critical below: the crawl was blocked or the site was down
 WARN_HTTP_OK_SHARE = 0.99
 MIN_ARTICLE_COMPLETE_SHARE = 0.99  # article pages with both a title and a body
-# Old-layout pages whose header yielded rates. The issue asks for 95%; the bundled sample
-# (sitegen drops the rates block on ~7% of old pages by design) sits at 92-93%, so 95% is the
-# warning level and 90% blocks. A redesign that breaks the rates block drops this to ~0%.
-MIN_OLD_PAGES_WITH_RATES_SHARE = 0.90
-WARN_OLD_PAGES_WITH_RATES_SHARE = 0.95
+# Old-layout pages whose header yielded rates: the issue's 95% blocks. The bundled sample
+# (sitegen drops the rates block on ~3% of old pages) sits near 97%; a redesign that breaks the
+# rates block drops this to ~0%. Below 98% a warning is reported.
+MIN_OLD_PAGES_WITH_RATES_SHARE = 0.95
+WARN_OLD_PAGES_WITH_RATES_SHARE = 0.98
 MIN_THREE_CURRENCY_SHARE = 0.90  # warning: of old pages with rates, those showing >= 3 pairs
 MAX_FALLBACK_SHARE = 0.20  # critical: rows not produced by the site profile, per table
 WARN_FALLBACK_SHARE = 0.02
