@@ -103,6 +103,78 @@ def _load_date(run: dict):
     return date.fromisoformat(run["load_date"])
 
 
+def _dbt_models() -> dict[str, list[str]] | None:
+    """Per-model dbt tasks (opt-in, ``KZNEWS_DBT_TASKS=per_model``): model -> parent models,
+    read from dbt's manifest.json (``KZNEWS_DBT_MANIFEST``, default
+    ``dbt_project/target/manifest.json`` from ``dbt parse``). None = one ``dbt_build`` task,
+    the default: no file is read at parse time then, and no run pays a dbt start-up per model.
+    """
+    if os.environ.get("KZNEWS_DBT_TASKS", "single").lower() != "per_model":
+        return None
+    import json
+    from pathlib import Path
+
+    manifest = os.environ.get("KZNEWS_DBT_MANIFEST")
+    if not manifest:
+        from kznews.config import load_settings
+
+        manifest = str(load_settings().dbt_dir / "target" / "manifest.json")
+    if not Path(manifest).is_file():
+        return None  # no manifest yet: fall back to the single task
+    nodes = json.loads(Path(manifest).read_text(encoding="utf-8"))["nodes"]
+    models = {
+        node["name"]: [
+            nodes[parent]["name"]
+            for parent in node["depends_on"]["nodes"]
+            if parent.startswith("model.") and parent in nodes
+        ]
+        for node in nodes.values()
+        if node["resource_type"] == "model"
+    }
+    return dict(sorted(models.items()))
+
+
+def _per_model_tasks(models: dict[str, list[str]], run, extracted):
+    """One ``dbt build --select <model>`` task per model (its tests included), wired like the
+    dbt graph, all in the DuckDB pool; then docs + row counts. Returns the final XComArg."""
+
+    @task(pool=POOL)
+    def dbt_model(run: dict, model: str) -> dict:
+        import json
+
+        from kznews.warehouse.runner import run_dbt
+
+        # buildable: a test runs with the last of its parents (a relationships test between
+        # two marts runs in the task of the mart built second, when both exist).
+        args = ["build", "--select", model, "--indirect-selection", "buildable"]
+        if run["full_refresh"]:
+            args.append("--full-refresh")
+        args += ["--vars", json.dumps({"load_date": run["load_date"]})]
+        return _timed(run_dbt, _settings(run), *args)
+
+    @task(pool=POOL)
+    def dbt_docs(run: dict, results: list) -> dict:
+        from kznews.warehouse.runner import mart_row_counts, run_dbt, target_dir
+
+        settings = _settings(run)
+        docs = run_dbt(settings, "docs", "generate")
+        return {
+            "build_db": str(settings.build_db),
+            "docs_dir": str(target_dir(settings)),
+            "mart_rows": mart_row_counts(settings.build_db),
+            "seconds": round(sum(r.get("seconds", 0) for r in results) + docs["elapsed_s"], 3),
+            "models": len(results),
+        }
+
+    tasks = {name: dbt_model.override(task_id=f"dbt_{name}")(run, name) for name in models}
+    for name, parents in models.items():
+        for parent in parents:
+            tasks[parent] >> tasks[name]
+        if not parents:
+            extracted >> tasks[name]
+    return dbt_docs(run, list(tasks.values()))
+
+
 def _timed(fn, *args, **kwargs) -> dict:
     import time
 
@@ -236,7 +308,11 @@ def kznews_nightly():
                 load_date=_load_date(run),
             )
 
-        built = dbt_build(run, extracted)
+        models = _dbt_models()
+        if models is None:
+            built = dbt_build(run, extracted)
+        else:
+            built = _per_model_tasks(models, run, extracted)
 
     with TaskGroup("quality", tooltip="Great Expectations gate"):
         # A failed gate is deterministic: retrying would only fail again.

@@ -10,23 +10,20 @@ AIRFLOW_PORT ?= 8080
 
 .PHONY: airflow airflow-init dag-run airflow-backfill airflow-test airflow-bench
 
-## airflow-init: migrate the metadata DB (.airflow/airflow.db) and create the kznews_duckdb pool
-airflow-init:
+airflow-init:  ## migrate the metadata DB (.airflow/airflow.db) and create the kznews_duckdb pool
 	@$(AIRFLOW_ENV) airflow db migrate >/dev/null && \
 	  airflow pools set $(AIRFLOW_POOL) 1 "Single writer for DuckDB files (kznews)" >/dev/null && \
 	  echo "airflow: metadata DB in $$AIRFLOW_HOME, pool $(AIRFLOW_POOL)=1"
 
-## airflow: run Airflow (api-server, scheduler, dag-processor, triggerer) on 127.0.0.1
-airflow: airflow-init
+airflow: airflow-init  ## run Airflow (api-server, scheduler, dag-processor, triggerer) on 127.0.0.1
 	@$(AIRFLOW_ENV) export AIRFLOW__API__PORT=$(AIRFLOW_PORT) && \
 	  echo "Airflow UI: http://127.0.0.1:$(AIRFLOW_PORT)/  (Ctrl-C stops it)" && \
 	  echo "Login: user 'admin', password in $$AIRFLOW_HOME/simple_auth_manager_passwords.json.generated" && \
 	  echo "       (written on first start; 'cat' it from another shell)" && \
 	  exec airflow standalone
 
-## dag-run: run kznews_nightly once in-process over the bundled sample, print the summary
-## (no retries: a local run over files should fail fast; the scheduler keeps its retries)
-dag-run: airflow-init
+# (no retries: a local run over files should fail fast; the scheduler keeps its retries)
+dag-run: airflow-init  ## run kznews_nightly once in-process over the bundled sample, print the summary
 	@$(AIRFLOW_ENV) KZNEWS_AIRFLOW_RETRIES=0 airflow dags test kznews_nightly $(DAG_DATE) \
 	  -c '{"load_date": "$(DAG_DATE)"}' > $$AIRFLOW_HOME/dag-run.log 2>&1; rc=$$?; \
 	  summary="$$($(PY) -c 'from kznews.config import load_settings; print(load_settings().state_dir)')/airflow/summary_$(DAG_DATE).txt"; \
@@ -35,16 +32,13 @@ dag-run: airflow-init
 	  if [ -f "$$summary" ]; then cat "$$summary"; else echo "no summary at $$summary"; exit 1; fi; \
 	  echo "(Airflow log: $$AIRFLOW_HOME/dag-run.log)"
 
-## airflow-backfill: reprocess FROM..TO from the landing (make airflow-backfill FROM=... TO=...)
-airflow-backfill: airflow-init
+airflow-backfill: airflow-init  ## reprocess FROM..TO from the landing (make airflow-backfill FROM=... TO=...)
 	@test -n "$(FROM)" -a -n "$(TO)" || { echo "usage: make airflow-backfill FROM=YYYY-MM-DD TO=YYYY-MM-DD"; exit 2; }
 	@$(AIRFLOW_ENV) airflow backfill create --dag-id kznews_nightly \
 	  --from-date $(FROM) --to-date $(TO) --reprocess-behavior completed --max-active-runs 1
 
-## airflow-test: DAG integrity + deploy tests (the real-Airflow ones are marked slow/services)
-airflow-test:
+airflow-test:  ## DAG integrity + deploy tests (the real-Airflow ones are marked slow/services)
 	$(PY) -m pytest -q tests/dags tests/deploy
 
-## airflow-bench: DAG parse time and Airflow overhead over the sample
-airflow-bench:
+airflow-bench:  ## DAG parse time and Airflow overhead over the sample
 	@$(AIRFLOW_ENV) $(PY) scripts/bench_airflow.py

@@ -142,3 +142,43 @@ def test_rates_report_renders_from_readonly_duckdb(tmp_path):
     page = (tmp_path / "reports" / "rates_2026-01-02.html").read_text(encoding="utf-8")
     assert result["rows"] == 3 and result["currencies"] == ["EUR", "USD"]
     assert "<svg" in page and "506.30" in page and "<?xml" not in page
+
+
+def test_per_model_dbt_tasks_follow_the_manifest(tmp_path, monkeypatch):
+    """KZNEWS_DBT_TASKS=per_model: one pooled task per model, wired like the dbt graph."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    def node(name, parents=()):
+        return {
+            "name": name,
+            "resource_type": "model",
+            "depends_on": {"nodes": [f"model.kznews.{p}" for p in parents]},
+        }
+
+    manifest = {
+        "nodes": {
+            "model.kznews.stg_a": node("stg_a"),
+            "model.kznews.int_b": node("int_b", ["stg_a"]),
+            "model.kznews.fct_c": node("fct_c", ["int_b", "stg_a"]),
+            "test.kznews.not_null_x": {"name": "not_null_x", "resource_type": "test"},
+        }
+    }
+    path = tmp_path / "manifest.json"
+    path.write_text(json.dumps(manifest), encoding="utf-8")
+    monkeypatch.setenv("KZNEWS_DBT_TASKS", "per_model")
+    monkeypatch.setenv("KZNEWS_DBT_MANIFEST", str(path))
+    dag = DagBag(dag_folder=str(DAGS / "kznews_nightly.py")).dags["kznews_nightly"]
+    ids = {t for t in dag.task_ids if t.startswith("warehouse.")}
+    assert ids == {
+        "warehouse.dbt_stg_a",
+        "warehouse.dbt_int_b",
+        "warehouse.dbt_fct_c",
+        "warehouse.dbt_docs",
+    }
+    assert dag.get_task("warehouse.dbt_fct_c").upstream_task_ids >= {
+        "warehouse.dbt_int_b",
+        "warehouse.dbt_stg_a",
+    }
+    assert "extract.extract" in dag.get_task("warehouse.dbt_stg_a").upstream_task_ids
+    assert all(dag.get_task(t).pool == "kznews_duckdb" for t in ids)
+    assert "warehouse.dbt_docs" in dag.get_task("quality.gate").upstream_task_ids

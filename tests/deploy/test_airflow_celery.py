@@ -59,7 +59,7 @@ def test_celery_postgres_redis_run_via_rest(tmp_path, fresh_database):
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"postgresql+psycopg2://{fresh_database}",
             "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
             "AIRFLOW__CELERY__BROKER_URL": f"redis://{PG_HOST}:{REDIS_PORT}/7",
-            "AIRFLOW__CELERY__RESULT_BACKEND": f"db+postgresql://{fresh_database}",
+            "AIRFLOW__CELERY__RESULT_BACKEND": f"db+postgresql+psycopg2://{fresh_database}",
             "AIRFLOW__CELERY__WORKER_CONCURRENCY": "2",
             "AIRFLOW__OPERATORS__DEFAULT_QUEUE": queue,
         },
