@@ -28,8 +28,12 @@ single writer per file. `make dag-run` / `make airflow` create it (`airflow pool
 
 ## Backfill
 
-`airflow backfill create --dag-id kznews_nightly --from-date 2026-01-01 --to-date 2026-01-07`
-reprocesses each day from its landed raw Parquet (no re-fetch, see *reuse_landing*).
+```
+airflow backfill create --dag-id kznews_nightly \\
+  --from-date 2026-01-01 --to-date 2026-01-07T23:59:59
+```
+reprocesses each day (runs sit at 02:00 Almaty) from its landed raw Parquet without fetching
+again (see *reuse_landing*); `make airflow-backfill FROM=... TO=...` does the same.
 
 See `docs/airflow.md` for the UI, the docs plugin and the compose deployment.
 """
@@ -175,6 +179,13 @@ def _per_model_tasks(models: dict[str, list[str]], run, extracted):
     return dbt_docs(run, list(tasks.values()))
 
 
+def reuse_landing(run: dict, partition_exists: bool) -> bool:
+    """Skip fetching when re-running a crawl whose landing partition is already there
+    (backfills reprocess from the landed Parquet). Folder/WARC sources are always re-landed."""
+    is_crawl = str(run["source"]).startswith(("http://", "https://"))
+    return bool(run.get("reuse_landing", True)) and is_crawl and partition_exists
+
+
 def _timed(fn, *args, **kwargs) -> dict:
     import time
 
@@ -260,8 +271,7 @@ def kznews_nightly():
 
             settings, load_date = _settings(run), _load_date(run)
             part = partition_dir(settings.raw_dir, load_date) / PART_NAME
-            is_crawl = run["source"].startswith(("http://", "https://"))
-            if run["reuse_landing"] and is_crawl and part.exists():
+            if reuse_landing(run, part.exists()):
                 import pyarrow.parquet as pq
 
                 result = {

@@ -34,8 +34,10 @@ dag-run: airflow-init  ## run kznews_nightly once in-process over the bundled sa
 
 airflow-backfill: airflow-init  ## reprocess FROM..TO from the landing (make airflow-backfill FROM=... TO=...)
 	@test -n "$(FROM)" -a -n "$(TO)" || { echo "usage: make airflow-backfill FROM=YYYY-MM-DD TO=YYYY-MM-DD"; exit 2; }
-	@$(AIRFLOW_ENV) airflow backfill create --dag-id kznews_nightly \
-	  --from-date $(FROM) --to-date $(TO) --reprocess-behavior completed --max-active-runs 1
+	@# Runs sit at 02:00 Almaty: a bare TO date is extended to the end of that day.
+	@to="$(TO)"; case "$$to" in ????-??-??) to="$${to}T23:59:59";; esac; \
+	  $(AIRFLOW_ENV) airflow backfill create --dag-id kznews_nightly \
+	  --from-date $(FROM) --to-date "$$to" --reprocess-behavior completed --max-active-runs 1
 
 airflow-test:  ## DAG integrity + deploy tests (the real-Airflow ones are marked slow/services)
 	$(PY) -m pytest -q tests/dags tests/deploy

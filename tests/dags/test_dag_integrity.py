@@ -182,3 +182,14 @@ def test_per_model_dbt_tasks_follow_the_manifest(tmp_path, monkeypatch):
     assert "extract.extract" in dag.get_task("warehouse.dbt_stg_a").upstream_task_ids
     assert all(dag.get_task(t).pool == "kznews_duckdb" for t in ids)
     assert "warehouse.dbt_docs" in dag.get_task("quality.gate").upstream_task_ids
+
+
+def test_reuse_landing_only_for_crawls_with_an_existing_partition():
+    import runpy
+
+    reuse = runpy.run_path(str(DAGS / "kznews_nightly.py"))["reuse_landing"]
+    crawl = {"source": "https://exclusive.kz/", "reuse_landing": True}
+    assert reuse(crawl, partition_exists=True) is True
+    assert reuse(crawl, partition_exists=False) is False
+    assert reuse({**crawl, "reuse_landing": False}, partition_exists=True) is False
+    assert reuse({"source": "/srv/sample", "reuse_landing": True}, partition_exists=True) is False
