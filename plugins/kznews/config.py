@@ -59,7 +59,9 @@ class Settings:
     max_pages: int = 100_000
     max_body_bytes: int = 10 * 1024 * 1024
     max_redirects: int = 5
-    request_timeout_s: float = 20.0
+    request_timeout_s: float = 20.0  # per connect / read / write
+    # Whole response (headers and body): a server dripping bytes slower than this is cut off.
+    request_deadline_s: float = 120.0
     per_host_delay_s: float = 1.0
     per_host_concurrency: int = 2
     max_retries: int = 4
@@ -75,6 +77,14 @@ class Settings:
     extract_batch_rows: int = 2_000
     extract_workers: int = 0  # 0 = one per core
     max_page_bytes: int = 20 * 1024 * 1024  # larger bodies are quarantined, not parsed
+
+    # --- published warehouse -------------------------------------------------------------
+    # "duckdb": one DuckDB file (warehouse/kznews.duckdb) swapped in atomically each night.
+    # "ducklake": a DuckLake (catalog in PostgreSQL, data as Parquet under ducklake_data_path)
+    # that several writers and readers use at once; see docs/scale-out.md.
+    warehouse_backend: str = "duckdb"
+    ducklake_catalog: str = "postgres:dbname=kznews_lake host=127.0.0.1 user=postgres"
+    ducklake_data_path: Path = Path("warehouse/lake")
 
     # --- derived paths ---------------------------------------------------------------------
     def path(self, p: Path | str) -> Path:

@@ -166,6 +166,12 @@ def publish(settings: Settings) -> dict[str, Any]:
     ``storage_version``. On any failure the previously published file is left untouched and
     the temporary file is removed.
     """
+    if settings.warehouse_backend == "ducklake":
+        from kznews.warehouse.ducklake import publish_to_ducklake
+
+        return publish_to_ducklake(settings)
+    if settings.warehouse_backend != "duckdb":
+        raise PublishError(f"unknown warehouse_backend {settings.warehouse_backend!r}")
     build_db = settings.build_db
     target = settings.published_db
     if not build_db.exists():
