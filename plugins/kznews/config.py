@@ -86,6 +86,12 @@ class Settings:
     ducklake_catalog: str = "postgres:dbname=kznews_lake host=127.0.0.1 user=postgres"
     ducklake_data_path: Path = Path("warehouse/lake")
 
+    # --- object storage (optional) ----------------------------------------------------------
+    # e.g. s3://kznews-lake/prod: stages exchange landing and extracted partitions through it
+    # (kznews.storage); remote_options is a JSON object of fsspec options (endpoint, region).
+    remote_url: str = ""
+    remote_options: str = ""
+
     # --- derived paths ---------------------------------------------------------------------
     def path(self, p: Path | str) -> Path:
         p = Path(p)

@@ -22,24 +22,73 @@ def land_stage(source: str | Path, load_date: date, settings: Settings | None = 
 
     settings = settings or load_settings()
     result = land_records(open_source(source, settings), settings.raw_dir, load_date)
-    return result.summary()
+    summary = result.summary()
+    store = _store(settings)
+    if store is not None:
+        summary["remote"] = store.push_partition(
+            partition_dir(settings.raw_dir, load_date), _raw_rel(load_date)
+        )
+    return summary
+
+
+def _store(settings: Settings):
+    from kznews.storage import ObjectStore
+
+    return ObjectStore.from_settings(settings)
+
+
+def _raw_rel(load_date: date) -> str:
+    return f"raw_pages/load_date={load_date.isoformat()}"
+
+
+def partition_dir(raw_dir: Path, load_date: date) -> Path:
+    from kznews.land import partition_dir as _partition_dir
+
+    return _partition_dir(raw_dir, load_date)
 
 
 def extract_stage(load_date: date, settings: Settings | None = None) -> dict:
     """Extract the landed pages of ``load_date`` into the extracted Parquet tables."""
     from kznews.extract.batch import extract_partition
+    from kznews.land import PART_NAME
+    from kznews.schema import EXTRACTED_TABLES
 
     settings = settings or load_settings()
-    return extract_partition(settings, load_date)
+    store = _store(settings)
+    raw_part = partition_dir(settings.raw_dir, load_date)
+    if store is not None and not (raw_part / PART_NAME).exists():
+        store.pull_partition(_raw_rel(load_date), raw_part)  # landed on another worker
+    result = extract_partition(settings, load_date)
+    if store is not None:
+        partition = f"load_date={load_date.isoformat()}"
+        result["remote"] = [
+            store.push_partition(
+                settings.extracted_dir / table / partition, f"extracted/{table}/{partition}"
+            )
+            for table in EXTRACTED_TABLES
+        ]
+    return result
 
 
 def build_stage(
     settings: Settings | None = None, full_refresh: bool = False, load_date: date | None = None
 ) -> dict:
     """``dbt build`` into the private build file (never the published one)."""
+    from kznews.schema import EXTRACTED_TABLES
     from kznews.warehouse import build
 
-    return build(settings or load_settings(), full_refresh=full_refresh, load_date=load_date)
+    settings = settings or load_settings()
+    store = _store(settings)
+    pulled = None
+    if store is not None:  # dbt reads the local cache: bring it up to date with the bucket
+        pulled = {
+            table: store.pull_table(f"extracted/{table}", settings.path(settings.data_dir))
+            for table in EXTRACTED_TABLES
+        }
+    result = build(settings, full_refresh=full_refresh, load_date=load_date)
+    if pulled is not None:
+        result["remote_pulled"] = pulled
+    return result
 
 
 def quality_stage(load_date: date, settings: Settings | None = None) -> dict:

@@ -1,0 +1,172 @@
+"""Object storage for the landing and extracted Parquet (S3 and friends, through fsspec).
+
+With ``KZNEWS_REMOTE_URL`` set (e.g. ``s3://kznews-lake/prod``; credentials and endpoint the
+usual way, or ``KZNEWS_REMOTE_OPTIONS`` as JSON for fsspec), every stage still works on its
+local data folder, which becomes a cache, and exchanges partitions through the bucket:
+
+* the landing pushes ``raw_pages/load_date=D/`` when it is complete;
+* extraction pulls that partition when it is not on its machine (another worker landed it),
+  and pushes each ``<table>/load_date=D/`` it wrote;
+* the build pulls the extracted partitions its machine lacks before dbt reads them.
+
+So the tasks of one run may execute on different Celery workers, and a new worker starts from
+the bucket. A partition is published by uploading its files under their final keys (a PUT is
+atomic per object), then a ``_MANIFEST.json`` listing them with their SHA-256, written last;
+files of an earlier push that the new manifest does not list are then deleted. A puller takes
+exactly the files a manifest lists, so it never mixes two pushes, and skips partitions whose
+manifest matches its local copy. What object stores do not give is a rename: a reader that
+lists the prefix *while* a push replaces a partition can see old and new files side by side;
+readers that go through the manifest (this module) cannot. See docs/scale-out.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+MANIFEST = "_MANIFEST.json"
+
+
+class ChecksumMismatch(OSError):
+    """A downloaded file is not the one the manifest names (a concurrent push)."""
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _safe_rel(rel: str) -> str:
+    """A relative key below the store root: no absolute paths, no '..', no empty parts."""
+    text = rel.replace("\\", "/")
+    parts = [p for p in text.split("/") if p not in ("", ".")]
+    if text.startswith("/") or not parts or any(p == ".." or "\x00" in p for p in parts):
+        raise ValueError(f"unsafe partition path: {rel!r}")
+    return "/".join(parts)
+
+
+@dataclass
+class ObjectStore:
+    """A prefix in an fsspec filesystem that partitions are pushed to and pulled from."""
+
+    url: str
+    options: dict[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        from fsspec.core import url_to_fs
+
+        self.fs, root = url_to_fs(self.url, **(self.options or {}))
+        self.root = root.rstrip("/")
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> ObjectStore | None:
+        url = getattr(settings, "remote_url", "") or ""
+        if not url:
+            return None
+        raw = getattr(settings, "remote_options", "") or ""
+        return cls(url, json.loads(raw) if raw else None)
+
+    def _key(self, rel: str) -> str:
+        return f"{self.root}/{_safe_rel(rel)}"
+
+    # --- push ------------------------------------------------------------------------------
+    def push_partition(self, local_dir: Path, rel: str) -> dict[str, Any]:
+        """Upload the Parquet files of ``local_dir`` as partition ``rel``; manifest last."""
+        local_dir = Path(local_dir)
+        files = sorted(p for p in local_dir.iterdir() if p.is_file() and not p.name.startswith("."))
+        files = [p for p in files if p.name != MANIFEST]
+        prefix = self._key(rel)
+        old = self._read_manifest(rel)
+        listing = {p.name: {"sha256": _sha256(p), "size": p.stat().st_size} for p in files}
+        self.fs.makedirs(prefix, exist_ok=True)  # a no-op on object stores
+        for p in files:
+            self.fs.put_file(str(p), f"{prefix}/{p.name}")
+        manifest = {"push_id": uuid.uuid4().hex, "files": listing}
+        with self.fs.open(f"{prefix}/{MANIFEST}", "w") as fh:
+            fh.write(json.dumps(manifest, sort_keys=True))
+        stale = set((old or {}).get("files", {})) - set(listing)
+        for name in sorted(stale):
+            self.fs.rm_file(f"{prefix}/{name}")
+        return {"partition": rel, "files": len(listing),
+                "bytes": sum(v["size"] for v in listing.values()), "removed": len(stale)}
+
+    # --- pull ------------------------------------------------------------------------------
+    def _read_manifest(self, rel: str) -> dict[str, Any] | None:
+        key = f"{self._key(rel)}/{MANIFEST}"
+        if not self.fs.exists(key):
+            return None
+        with self.fs.open(key, "r") as fh:
+            return json.loads(fh.read())
+
+    def has_partition(self, rel: str) -> bool:
+        return self._read_manifest(rel) is not None
+
+    def pull_partition(self, rel: str, local_dir: Path) -> dict[str, Any]:
+        """Make ``local_dir`` hold exactly the files of the pushed partition ``rel``.
+
+        Files are downloaded beside the target and swapped in with one rename, so a local
+        reader sees the old or the new partition. Skipped when the local manifest matches.
+        """
+        for attempt in range(3):
+            try:
+                return self._pull_once(rel, Path(local_dir))
+            except ChecksumMismatch:
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _pull_once(self, rel: str, local_dir: Path) -> dict[str, Any]:
+        manifest = self._read_manifest(rel)
+        if manifest is None:
+            raise FileNotFoundError(f"no pushed partition {rel} under {self.url}")
+        local_manifest = local_dir / MANIFEST
+        if local_manifest.exists() and json.loads(local_manifest.read_text()) == manifest:
+            return {"partition": rel, "files": 0, "skipped": True}
+        tmp = local_dir.with_name(f".{local_dir.name}.{uuid.uuid4().hex}.pull")
+        tmp.mkdir(parents=True)
+        try:
+            for name, meta in manifest["files"].items():
+                target = tmp / Path(_safe_rel(name)).name
+                self.fs.get_file(f"{self._key(rel)}/{name}", str(target))
+                if _sha256(target) != meta["sha256"]:
+                    # a push replaced the file after we read the manifest: start again
+                    raise ChecksumMismatch(f"{rel}/{name}: checksum mismatch after download")
+            (tmp / MANIFEST).write_text(json.dumps(manifest, sort_keys=True))
+            old = local_dir.with_name(f".{local_dir.name}.{uuid.uuid4().hex}.old")
+            if local_dir.exists():
+                os.replace(local_dir, old)
+            os.replace(tmp, local_dir)
+            shutil.rmtree(old, ignore_errors=True)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return {"partition": rel, "files": len(manifest["files"]), "skipped": False}
+
+    def partitions(self, table_rel: str) -> list[str]:
+        """Pushed partitions (``<table_rel>/load_date=...``) that have a manifest."""
+        prefix = self._key(table_rel)
+        if not self.fs.exists(prefix):
+            return []
+        out = []
+        for entry in sorted(self.fs.ls(prefix, detail=False)):
+            name = entry.rstrip("/").rsplit("/", 1)[-1]
+            if name.startswith("load_date=") and self.fs.exists(f"{entry.rstrip('/')}/{MANIFEST}"):
+                out.append(f"{table_rel}/{name}")
+        return out
+
+    def pull_table(self, table_rel: str, local_root: Path) -> dict[str, int]:
+        """Pull every pushed partition of a table that the local cache lacks or has stale."""
+        pulled = skipped = 0
+        for rel in self.partitions(table_rel):
+            out = self.pull_partition(rel, Path(local_root) / rel)
+            skipped += out["skipped"]
+            pulled += not out["skipped"]
+        return {"pulled": pulled, "up_to_date": skipped}

@@ -1,0 +1,120 @@
+"""Landing and extracted Parquet exchanged through object storage (fsspec).
+
+Each stage runs with its own empty local data folder, as on separate Celery workers, and the
+bucket is the only thing they share: a moto S3 server on 127.0.0.1, and a file:// URL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import date
+
+import pytest
+
+from kznews.config import load_settings
+from kznews.pipeline import extract_stage, land_stage
+from kznews.schema import EXTRACTED_TABLES
+from kznews.storage import MANIFEST, ObjectStore
+from tests.conftest import SITE
+
+LOAD = date(2026, 11, 25)
+
+
+@pytest.fixture(scope="module")
+def s3_url():
+    moto_server = pytest.importorskip("moto.server")
+    boto3 = pytest.importorskip("boto3")
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    boto3.client(
+        "s3", endpoint_url=endpoint, region_name="us-east-1",
+        aws_access_key_id="test", aws_secret_access_key="test",  # noqa: S106 - moto
+    ).create_bucket(Bucket="kznews-lake")
+    options = {"key": "test", "secret": "test", "endpoint_url": endpoint,
+               "client_kwargs": {"region_name": "us-east-1"}}
+    yield "s3://kznews-lake/test", json.dumps(options)
+    server.stop()
+
+
+@pytest.fixture
+def source(tmp_path):
+    folder = tmp_path / "pages"
+    folder.mkdir()
+    for name in ("page_13178.html", "page_13178.cp1251.html", "wp_category_economy.html"):
+        (folder / name).write_bytes((SITE / name).read_bytes())
+    (folder / "page_13178.cp1251.html.json").write_text(
+        json.dumps({"url": "http://old.exclusive.kz/expertiza/smart/13178"})
+    )
+    return folder
+
+
+def _digest(folder) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.iterdir()) if p.suffix == ".parquet"}
+
+
+def _workers(tmp_path, url, options):
+    return [load_settings(data_dir=tmp_path / f"worker{i}", remote_url=url,
+                          remote_options=options) for i in range(3)]
+
+
+def _exchange_through(url, options, tmp_path, source):
+    land_worker, extract_worker, build_worker = _workers(tmp_path, url, options)
+    landed = land_stage(source, LOAD, land_worker)
+    assert landed["remote"]["files"] == 1
+    # the extract worker has no landing of its own: it pulls it from the bucket
+    extracted = extract_stage(LOAD, extract_worker)
+    assert extracted["pages_in"] == 3
+    assert len(extracted["remote"]) == len(EXTRACTED_TABLES)
+    # the build worker pulls every extracted partition it lacks, byte for byte
+    store = ObjectStore(url, json.loads(options) if options else None)
+    partition = f"load_date={LOAD.isoformat()}"
+    for table in EXTRACTED_TABLES:
+        out = store.pull_table(f"extracted/{table}", build_worker.path(build_worker.data_dir))
+        assert out == {"pulled": 1, "up_to_date": 0}
+        mine = build_worker.extracted_dir / table / partition
+        theirs = extract_worker.extracted_dir / table / partition
+        assert _digest(mine) == _digest(theirs)
+        assert (mine / MANIFEST).exists()
+    # a second pull finds everything up to date
+    again = store.pull_table("extracted/pages", build_worker.path(build_worker.data_dir))
+    assert again == {"pulled": 0, "up_to_date": 1}
+
+
+def test_stages_exchange_partitions_through_s3(tmp_path, s3_url, source):
+    url, options = s3_url
+    _exchange_through(url, options, tmp_path, source)
+
+
+def test_stages_exchange_partitions_through_a_file_url(tmp_path, source):
+    bucket = tmp_path / "bucket"
+    bucket.mkdir()
+    _exchange_through(bucket.as_uri(), "", tmp_path, source)
+
+
+def test_repush_replaces_files_and_drops_stale_ones(tmp_path, s3_url):
+    url, options = s3_url
+    store = ObjectStore(url + "/repush", json.loads(options))
+    part = tmp_path / "p"
+    part.mkdir()
+    (part / "part-00000.parquet").write_bytes(b"one")
+    (part / "part-00001.parquet").write_bytes(b"two")
+    store.push_partition(part, "t/load_date=2026-01-01")
+    (part / "part-00001.parquet").unlink()
+    (part / "part-00000.parquet").write_bytes(b"three")
+    out = store.push_partition(part, "t/load_date=2026-01-01")
+    assert out["removed"] == 1
+    local = tmp_path / "local" / "t" / "load_date=2026-01-01"
+    store.pull_partition("t/load_date=2026-01-01", local)
+    assert sorted(p.name for p in local.iterdir()) == [MANIFEST, "part-00000.parquet"]
+    assert (local / "part-00000.parquet").read_bytes() == b"three"
+
+
+@pytest.mark.parametrize("rel", ["../escape", "/abs/path", "a/../../b", "x/\x00y", ""])
+def test_partition_paths_cannot_escape_the_store(tmp_path, rel):
+    store = ObjectStore((tmp_path / "bucket").as_uri())
+    with pytest.raises(ValueError, match="unsafe"):
+        store.push_partition(tmp_path, rel)
