@@ -103,8 +103,9 @@ def _second_writer_duckdb(path: Path) -> str:
         import subprocess
 
         res = subprocess.run(  # noqa: S603 - our own interpreter and a fixed snippet
-            [sys.executable, "-c", code, str(path)], capture_output=True,
-                             text=True, timeout=60, check=False)
+            [sys.executable, "-c", code, str(path)],
+            capture_output=True, text=True, timeout=60, check=False,
+        )
         return res.stdout.strip() or res.stderr.strip()[-200:]
     finally:
         first.close()
