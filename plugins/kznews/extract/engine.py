@@ -105,11 +105,13 @@ def _looks_binary(body: bytes) -> bool:
 # --------------------------------------------------------------------------------------------
 
 
-def choose_profile(tree: LexborHTMLParser, url: str) -> SiteProfile | None:
+def choose_profile(
+    tree: LexborHTMLParser, url: str, profiles: tuple[SiteProfile, ...] = PROFILES
+) -> SiteProfile | None:
     """The profile with the most markers present; host breaks ties; None when none fits."""
     host = host_of(url)
     best: tuple[int, int, SiteProfile] | None = None
-    for profile in PROFILES:
+    for profile in profiles:
         score = sum(1 for sel in profile.markers if tree.css_first(sel) is not None)
         host_match = 1 if host in profile.hosts else 0
         if score == 0:
@@ -275,7 +277,7 @@ def _parse_listing_date(text: str, fmt: str) -> tuple[datetime | None, date | No
     return ts, local.date()
 
 
-def _listing_by_pattern(tree, base_url: str) -> list[dict[str, Any]]:
+def _listing_by_pattern(tree, base_url: str, profiles) -> list[dict[str, Any]]:
     """Fallback: blocks holding an article link and an old-site listing date.
 
     Used when the profile's listing selectors find nothing (renamed classes). A block is the
@@ -285,7 +287,7 @@ def _listing_by_pattern(tree, base_url: str) -> list[dict[str, Any]]:
     seen_blocks: set[int] = set()
     for a in tree.css("a[href]"):
         url = absolutize(a.attributes.get("href"), base_url)
-        if not url or classify_url(url).kind != "article":
+        if not url or classify_url(url, profiles).kind != "article":
             continue
         title = tx.collapse_ws(_text(a))
         if not title:
@@ -375,8 +377,12 @@ def extract_page(
     fetched_at: datetime | None = None,
     sha256: str | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
+    profiles: tuple[SiteProfile, ...] = PROFILES,
 ) -> PageExtraction:
     """Extract every contract table's rows from one page. Pure: no I/O, never raises on input.
+
+    ``profiles`` are the site layouts to recognise (default: both Exclusive.kz layouts);
+    a third site is one more :class:`~kznews.extract.profiles.SiteProfile` in that tuple.
 
     Example::
 
@@ -410,19 +416,19 @@ def extract_page(
     if _looks_binary(body):
         return refuse("not_html", "the body looks binary (NUL or control bytes), not HTML")
     try:
-        return _extract(body, url, content_type, status, fetched_at, sha, out)
+        return _extract(body, url, content_type, status, fetched_at, sha, out, profiles)
     except Exception as exc:  # a parser bug must cost one page, never the batch
         out.page = None
         out.rates, out.headlines, out.articles, out.listing_items = [], [], [], []
         return refuse("parse_error", f"{type(exc).__name__}: {exc}"[:500])
 
 
-def _extract(body, url, content_type, status, fetched_at, sha, out: PageExtraction):
+def _extract(body, url, content_type, status, fetched_at, sha, out: PageExtraction, profiles):
     html, encoding, _how = decode_html(body, content_type)
     tree = LexborHTMLParser(html)
     tree.strip_tags(_DROP_TAGS)
-    info: UrlInfo = classify_url(url)
-    profile = choose_profile(tree, url)
+    info: UrlInfo = classify_url(url, profiles)
+    profile = choose_profile(tree, url, profiles)
     pname = profile.name if profile else None
     root_text = _text(tree.body) if tree.body is not None else _text(tree.root)
 
@@ -448,8 +454,8 @@ def _extract(body, url, content_type, status, fetched_at, sha, out: PageExtracti
 
     spec = profile.listing if profile else None
     items, items_method = _listing(tree, spec, pname or "", url)
-    if not items and (profile is None or profile.name == "old_bitrix"):
-        items = _listing_by_pattern(tree, url)
+    if not items and (profile is None or profile.listing_date_fallback):
+        items = _listing_by_pattern(tree, url, profiles)
         items_method = PATTERN if items else None
 
     rubric_node = _first(tree, profile.rubric_name) if profile else None
@@ -479,13 +485,13 @@ def _extract(body, url, content_type, status, fetched_at, sha, out: PageExtracti
         article_body = "\n\n".join(paras)
         published_at, published_on = _article_date(tree, profile)
         rubric = info.rubric
-        if info.site == "current" and profile is not None and profile.article_category:
+        if profile is not None and profile.article_category:
             cat = _first(tree, profile.article_category)
             if cat is not None:
                 href = absolutize(cat.attributes.get("href"), url) or ""
-                rubric = classify_url(href).rubric or rubric
+                rubric = classify_url(href, profiles).rubric or rubric
         out.articles.append(
-            {"url": canonical_article_url(info, _canonical_link(tree, url), url),
+            {"url": canonical_article_url(info, _canonical_link(tree, url), url, profiles),
              "page_url": url, "article_id": info.article_id, "site": info.site,
              "section": info.section, "rubric": rubric, "title": title, "body": article_body,
              "language": tx.detect_language(f"{title}\n{article_body}"),
@@ -493,11 +499,11 @@ def _extract(body, url, content_type, status, fetched_at, sha, out: PageExtracti
              "extraction_method": article_method, **common}
         )
     for i, item in enumerate(items, start=1):
-        item_info = classify_url(item["url"])
+        item_info = classify_url(item["url"], profiles)
         out.listing_items.append(
             {"page_url": url, "position": i, "url": item["url"],
              "article_id": item_info.article_id, "section": item_info.section,
-             "rubric": item_info.rubric if item_info.site == "old" else info.rubric,
+             "rubric": item_info.rubric or info.rubric,
              "rubric_name": rubric_name, "title": item["title"], "author": item["author"],
              "published_at": item["published_at"], "published_on": item["published_on"],
              "extraction_method": items_method, **common}

@@ -26,10 +26,27 @@ class ListingSpec:
 
 
 @dataclass(frozen=True)
+class UrlRule:
+    """A URL form of a site: a regex on the path with named groups ``id``, ``section`` and
+    ``rubric`` (each optional), the hosts it applies to, and the page kind it names."""
+
+    kind: str  # article | listing
+    pattern: str
+    hosts: frozenset[str]
+    section: str | None = None  # a fixed section when the pattern has no such group
+
+
+@dataclass(frozen=True)
 class SiteProfile:
     name: str
+    site: str  # the site the layout belongs to ("old", "current"); rows carry it
     hosts: frozenset[str]
     markers: tuple[str, ...]  # selectors whose presence says "this layout"
+    url_rules: tuple[UrlRule, ...] = ()
+    # str.format template of an article's one canonical URL ({section}, {rubric}, {id});
+    # None: the fetched URL without query and fragment
+    canonical_article: str | None = None
+    listing_date_fallback: bool = False  # find listing blocks by their dates when selectors fail
     date_line: tuple[str, ...] = ()
     rates: tuple[str, ...] = ()  # containers whose text holds "XXX/KZT: n.nn" pairs
     ticker_links: tuple[str, ...] = ()
@@ -43,10 +60,23 @@ class SiteProfile:
     next_page: tuple[str, ...] = ()
 
 
+OLD_HOSTS = frozenset({"old.exclusive.kz", "www.old.exclusive.kz"})
+CURRENT_HOSTS = frozenset({"exclusive.kz", "www.exclusive.kz"})
+
 OLD_BITRIX = SiteProfile(
     name="old_bitrix",
-    hosts=frozenset({"old.exclusive.kz", "www.old.exclusive.kz"}),
+    site="old",
+    hosts=OLD_HOSTS,
     markers=("div.today", "div.currency", "div.news-detail", "div.news-item", "div.ticker"),
+    url_rules=(
+        # /<section>/<rubric>/<id>[/], also served on the current host (comment-vote links)
+        UrlRule("article", r"^/(?P<section>[a-z0-9_-]+)/(?P<rubric>[a-z0-9_-]+)/(?P<id>\d+)/?$",
+                OLD_HOSTS | CURRENT_HOSTS),
+        # /<section>/<rubric>/ (any page of the rubric's pager)
+        UrlRule("listing", r"^/(?P<section>[a-z0-9_-]+)/(?P<rubric>[a-z0-9_-]+)/?$", OLD_HOSTS),
+    ),
+    canonical_article="http://www.old.exclusive.kz/{section}/{rubric}/{id}/",
+    listing_date_fallback=True,
     date_line=("div.today", ".top-line .date", "#header .today"),
     rates=("div.currency", ".top-line .currency", ".currency"),
     ticker_links=("div.ticker a", "marquee a", ".ticker a"),
@@ -65,7 +95,16 @@ OLD_BITRIX = SiteProfile(
 
 WORDPRESS = SiteProfile(
     name="wordpress",
-    hosts=frozenset({"exclusive.kz", "www.exclusive.kz"}),
+    site="current",
+    hosts=CURRENT_HOSTS,
+    url_rules=(
+        UrlRule("listing", r"^/category/(?P<rubric>[^/]+)(?:/page/\d+)?/?$", CURRENT_HOSTS,
+                section="category"),
+        # /<slug>/: an article keyed by its slug (not a reserved WordPress path)
+        UrlRule("article",
+                r"^/(?!(?:category|tag|author|page|wp-admin|wp-content|wp-json|feed)/?$)"
+                r"(?P<id>[^/?#]+)/?$", CURRENT_HOSTS),
+    ),
     markers=(
         "div.entry-content",
         "div.section__item",
