@@ -25,6 +25,8 @@ import time
 from datetime import date
 from pathlib import Path
 
+from benchdoc import write_section
+
 ROOT = Path(__file__).resolve().parents[1]
 SECTION = "## Extraction"
 
@@ -160,16 +162,6 @@ def _measure_batch(n: int, seed: int) -> dict:
     return result
 
 
-def _write_section(text: str) -> None:
-    path = ROOT / "docs" / "benchmarks.md"
-    path.parent.mkdir(exist_ok=True)
-    doc = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    block = f"{SECTION}\n\n{text.strip()}\n\n"
-    doc = pattern.sub(block, doc) if pattern.search(doc) else doc.rstrip() + "\n\n" + block
-    path.write_text(doc, encoding="utf-8")
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--pages", type=int, default=3000)
@@ -210,7 +202,7 @@ def main() -> int:
     text = "\n".join(lines)
     print(text)
     if not args.no_write:
-        _write_section(text)
+        write_section(SECTION, text)
         print(f"\nwritten to {ROOT / 'docs' / 'benchmarks.md'}", file=sys.stderr)
     return 0
 

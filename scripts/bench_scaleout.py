@@ -20,12 +20,13 @@ from __future__ import annotations
 import argparse
 import multiprocessing as mp
 import os
-import re
 import sys
 import tempfile
 import time
 from datetime import date
 from pathlib import Path
+
+from benchdoc import write_section
 
 ROOT = Path(__file__).resolve().parents[1]
 SECTION = "## Scale-out"
@@ -142,15 +143,6 @@ def _pg_database(name: str) -> bool:
     return True
 
 
-def _write_section(text: str) -> None:
-    path = ROOT / "docs" / "benchmarks.md"
-    doc = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    block = f"{SECTION}\n\n{text.strip()}\n\n"
-    doc = pattern.sub(block, doc) if pattern.search(doc) else doc.rstrip() + "\n\n" + block
-    path.write_text(doc, encoding="utf-8")
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--scales", default="1,10,100")
@@ -215,7 +207,7 @@ def main() -> int:
     text = "\n".join(lines)
     print(text)
     if not args.no_write:
-        _write_section(text)
+        write_section(SECTION, text)
     return 0
 
 
