@@ -66,3 +66,53 @@ def test_missing_extracted_data_is_a_clear_error(tmp_path: Path) -> None:
     s = builds.settings_for(tmp_path)
     with pytest.raises(WarehouseBuildError, match="no extracted Parquet"):
         run_build(s)
+
+
+def test_refetched_article_is_recomputed_equal_to_full_refresh(tmp_path: Path) -> None:
+    """A later night fetches a known article (13178) under a new URL form with a new title,
+    plus a brand-new article: the incremental articles model recomputes only those ids, each
+    from its rows in every partition, and the marts equal a full refresh."""
+    from datetime import UTC, datetime
+
+    from kznews.schema import EXTRACTED_TABLES
+
+    s = builds.settings_for(tmp_path)
+    rows = fixture_data.partition_rows()
+    for d in fixture_data.LOAD_DATES:
+        fixture_data.write_partition(s.extracted_dir, d, rows[d])
+    run_build(s, docs=False, tests=False)
+    held = duckdb.connect(str(s.build_db), read_only=True)
+    before = dict(held.execute(
+        "select article_id, title from intermediate.int_articles_merged_across_urls"
+    ).fetchall())
+    held.close()
+
+    night, fetched = date(2024, 5, 21), datetime(2024, 5, 21, 6, 0, tzinfo=UTC)
+    gold = fixture_data.load_gold()
+    vote = "https://exclusive.kz/expertiza/smart/13178?id=13258&post_action=like"
+    fresh = "http://www.old.exclusive.kz/expertiza/smart/13999/"
+    tables: dict[str, list[dict]] = {t: [] for t in EXTRACTED_TABLES}
+    for url, aid, title in ((vote, "13178", "Обновлённый заголовок"), (fresh, "13999", "Новая")):
+        tables["pages"].append(fixture_data._page(url, night, fetched, article_id=aid,
+                                                  has_article=True))
+        tables["articles"].append(fixture_data._article(url, gold["article"], night, fetched,
+                                                        article_id=aid, title=title))
+    fixture_data.write_partition(s.extracted_dir, night, tables)
+    run_build(s, load_date=night, docs=False, tests=False)
+
+    con = duckdb.connect(str(s.build_db), read_only=True)
+    merged = {r[0]: r[1:] for r in con.execute(
+        "select article_id, title, n_url_forms, n_fetches, last_load_date, word_count "
+        "from intermediate.int_articles_merged_across_urls"
+    ).fetchall()}
+    con.close()
+    assert merged["13178"][0] == "Обновлённый заголовок"
+    assert merged["13178"][1] == 3  # www/slash, bare, comment-vote form
+    assert merged["13178"][3] == night
+    assert merged["13999"][0] == "Новая" and merged["13999"][4] > 0
+    assert {k: v[0] for k, v in merged.items() if k not in ("13178", "13999")} == {
+        k: v for k, v in before.items() if k != "13178"
+    }
+    incremental = builds.fingerprint(s.build_db)
+    run_build(s, full_refresh=True, docs=False, tests=False)
+    assert builds.fingerprint(s.build_db) == incremental

@@ -4,20 +4,62 @@
 -- are one article. Text comes from the most recently fetched page; the canonical URL is
 -- the plainest form (no query, trailing slash, "www."). Extraction may already store the
 -- canonical URL on the article row; the URLs actually fetched are on the page rows.
+-- Incremental (delete+insert keyed by article_id): a run recomputes only the articles that
+-- appear in its load_date partition(s), each from all of its rows in every partition, so
+-- the result equals a full refresh. last_load_date (lineage) is the newest partition an
+-- article row came from; word_count is computed here, once per changed article.
 
 with
 
-articles as (
+all_articles as (
 
     select * from {{ ref('stg_kznews__articles') }}
 
 ),
 
-pages as (
+all_pages as (
 
     select * from {{ ref('stg_kznews__pages') }}
 
 ),
+
+{% if is_incremental() %}
+touched as (
+
+    select article_id from all_articles
+    where {{ load_date_filter('load_date', 'last_load_date') }} and article_id is not null
+    union
+    select article_id from all_pages
+    where {{ load_date_filter('load_date', 'last_load_date') }} and article_id is not null
+
+),
+
+articles as (
+
+    select * from all_articles
+    where article_id in (select article_id from touched)
+
+),
+
+pages as (
+
+    select * from all_pages
+    where article_id in (select article_id from touched)
+
+),
+{% else %}
+articles as (
+
+    select * from all_articles
+
+),
+
+pages as (
+
+    select * from all_pages
+
+),
+{% endif %}
 
 url_forms as (
 
@@ -62,7 +104,8 @@ merged as (
         min(coalesce(shown_on, {{ almaty_date('fetched_at') }})) as first_seen_on,
         max(coalesce(shown_on, {{ almaty_date('fetched_at') }})) as last_seen_on,
         min(fetched_at) as first_fetched_at,
-        max(fetched_at) as last_fetched_at
+        max(fetched_at) as last_fetched_at,
+        max(load_date) as last_load_date
 
     from articles
     where article_id is not null
@@ -74,6 +117,7 @@ final as (
 
     select
         merged.*,
+        {{ word_count('merged.body') }} as word_count,
         url_form_counts.n_url_forms
 
     from merged

@@ -29,6 +29,7 @@ joined as (
         coalesce(article_pages.rubric, listings.rubric) as rubric,
         coalesce(article_pages.title, listings.title) as title,
         article_pages.body,
+        article_pages.word_count,
         listings.author_id,
         coalesce(listings.published_at, article_pages.published_at) as published_at,
         coalesce(
@@ -65,7 +66,7 @@ final as (
         published_on,
         first_seen_on,
         last_seen_on,
-        {{ word_count('body') }} as word_count,
+        word_count,
         coalesce(page_language, {{ detect_language('title') }}) as language,
         has_full_text,
         n_url_forms,
