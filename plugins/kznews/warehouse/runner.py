@@ -161,7 +161,8 @@ def run_build(
         args += ["--vars", json.dumps({"load_date": load_date.isoformat()})]
     steps = [run_dbt(settings, *args)]
     if docs:
-        steps.append(run_dbt(settings, "docs", "generate"))
+        # The build just wrote manifest.json to the same target/: no second compile.
+        steps.append(run_dbt(settings, "docs", "generate", "--no-compile"))
     return {
         "build_db": str(settings.build_db),
         "docs_dir": str(target_dir(settings)),
