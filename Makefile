@@ -40,8 +40,9 @@ lint: setup  ## ruff
 bench-extract: setup  ## extraction throughput: kznews vs trafilatura vs BeautifulSoup
 	$(PY) scripts/bench_extract.py
 
-bench: setup  ## end-to-end benchmarks (writes docs/benchmarks.md sections)
+bench: setup  ## benchmarks: extraction, then the pipeline at 1k/10k/100k pages (docs/benchmarks.md)
 	$(PY) scripts/bench_extract.py
+	$(PY) scripts/bench_pipeline.py
 
 clean:  ## remove generated data, warehouse and Airflow state (not .venv)
 	rm -rf data warehouse .airflow dbt_project/target dbt_project/logs
