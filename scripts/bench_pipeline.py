@@ -46,6 +46,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from benchdoc import write_section
+
 ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
 AIRFLOW = str(VENV_BIN / "airflow")
@@ -490,16 +492,6 @@ def _verdicts(results: list[dict]) -> list[str]:
     return [*lines, ""]
 
 
-def _write_section(section: str, text: str) -> None:
-    path = ROOT / "docs" / "benchmarks.md"
-    doc = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    pattern = re.compile(rf"^{re.escape(section)}\n.*?(?=^## |\Z)", re.S | re.M)
-    block = f"{section}\n\n{text.strip()}\n\n"
-    doc = pattern.sub(lambda _m: block, doc) if pattern.search(doc) else (
-        doc.rstrip() + "\n\n" + block)
-    path.write_text(doc.rstrip() + "\n", encoding="utf-8")
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[1000, 10_000, 100_000])
@@ -532,8 +524,8 @@ def main(argv: list[str] | None = None) -> int:
     e2e, inc = report(results, command)
     print("\n" + e2e + "\n\n" + inc)
     if not args.no_write:
-        _write_section(SECTION_E2E, e2e)
-        _write_section(SECTION_INC, inc)
+        write_section(SECTION_E2E, e2e)
+        write_section(SECTION_INC, inc)
         print(f"\nwritten to {ROOT / 'docs' / 'benchmarks.md'}", file=sys.stderr)
     return 0
 
