@@ -8,6 +8,11 @@
 - Redirects are followed by hand, each hop checked again (allowlist, robots, address): hosts
   resolving to private, loopback or link-local addresses are refused unless their network is
   in ``allowed_private_networks``. Body size, redirect count and pages per run are capped.
+- Hostile responses stay bounded: the body cap applies to the *decoded* bytes (gzip/deflate
+  are decoded here, step by step with an output limit, so a compression bomb stops at the
+  cap instead of being inflated in memory); other content codings are refused; a response
+  must arrive whole within ``request_deadline_s`` (a slow drip that keeps every read under
+  ``request_timeout_s`` still ends there).
 - Incremental: listings are always re-fetched; known articles are asked for with
   ``If-None-Match`` / ``If-Modified-Since``; a 200 whose content hash equals the stored one
   is not emitted again. What is emitted is written to a WARC file, which is the run's output
@@ -25,6 +30,7 @@ import logging
 import random
 import time
 import uuid
+import zlib
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -44,6 +50,95 @@ from kznews.config import Settings
 log = logging.getLogger(__name__)
 _DROP_HEADERS = {"content-encoding", "transfer-encoding", "content-length", "connection"}
 _REDIRECTS = (301, 302, 303, 307, 308)
+#: Content codings the crawler asks for and decodes itself (with a bounded output).
+_ACCEPT_ENCODING = "gzip, deflate"
+_MAX_CODINGS = 2
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class _BoundedDecoder:
+    """Decode a ``Content-Encoding`` chain incrementally, never producing more than ``cap``
+    bytes at any stage. zlib is asked for at most ``cap - produced + 1`` bytes per call (the
+    rest of the input waits in ``unconsumed_tail``), so a gzip bomb costs ``cap`` bytes of
+    memory, not its inflated size."""
+
+    def __init__(self, content_encoding: str, cap: int) -> None:
+        codings = [c.strip().lower() for c in content_encoding.split(",") if c.strip()]
+        codings = [c for c in codings if c != "identity"]
+        bad = [c for c in codings if c not in ("gzip", "x-gzip", "deflate")]
+        if bad or len(codings) > _MAX_CODINGS:
+            raise _Failure(f"unsupported_content_encoding: {content_encoding[:60]}")
+        self.cap = cap
+        # Decoded in reverse order of application (RFC 9110 8.4).
+        self._stages = [_ZStage(c) for c in reversed(codings)]
+        self.total = 0
+
+    def feed(self, data: bytes) -> bytes:
+        for stage in self._stages:
+            data = stage.feed(data, self.cap)
+        return self._count(data)
+
+    def flush(self) -> bytes:
+        data = b""
+        for stage in self._stages:
+            data = stage.feed(data, self.cap) + stage.flush(self.cap)
+        return self._count(data)
+
+    def _count(self, data: bytes) -> bytes:
+        self.total += len(data)
+        if self.total > self.cap:
+            raise _BodyTooLarge
+        return data
+
+
+class _ZStage:
+    def __init__(self, coding: str) -> None:
+        self.coding = coding
+        self.produced = 0
+        self._first = True
+        # gzip: gzip header expected (wbits 16+); deflate: zlib-wrapped, raw as a fallback.
+        self._d = zlib.decompressobj(31 if coding != "deflate" else 15)
+
+    def feed(self, data: bytes, cap: int) -> bytes:
+        if not data:
+            return b""
+        try:
+            if self._first and self.coding == "deflate":
+                self._first = False
+                try:
+                    return self._inflate(data, cap)
+                except zlib.error:
+                    self._d = zlib.decompressobj(-15)  # raw deflate, as some servers send
+                    self.produced = 0
+            return self._inflate(data, cap)
+        except zlib.error as exc:
+            raise _Failure(f"bad_content_encoding: {self.coding}") from exc
+
+    def _inflate(self, data: bytes, cap: int) -> bytes:
+        out: list[bytes] = []
+        while data:
+            chunk = self._d.decompress(data, cap - self.produced + 1)
+            self.produced += len(chunk)
+            if self.produced > cap:
+                raise _BodyTooLarge
+            out.append(chunk)
+            data = self._d.unconsumed_tail
+            if self._d.eof:
+                break  # trailing bytes after the stream: ignored, as browsers do
+        return b"".join(out)
+
+    def flush(self, cap: int) -> bytes:
+        try:
+            tail = self._d.flush()
+        except zlib.error as exc:
+            raise _Failure(f"bad_content_encoding: {self.coding}") from exc
+        self.produced += len(tail)
+        if self.produced > cap:
+            raise _BodyTooLarge
+        return tail
 
 
 @dataclass
@@ -165,7 +260,11 @@ class Crawler:
             timeout=timeout,
             limits=limits,
             follow_redirects=False,
-            headers={"User-Agent": self.s.user_agent, "Accept": "text/html,*/*;q=0.5"},
+            headers={
+                "User-Agent": self.s.user_agent,
+                "Accept": "text/html,*/*;q=0.5",
+                "Accept-Encoding": _ACCEPT_ENCODING,
+            },
             trust_env=False,
         ) as client:
             self._client = client
@@ -338,6 +437,8 @@ class Crawler:
                 resp = await self._request(url, conditional, count=not robots)
             except httpx.TimeoutException:
                 reason, status = "timeout", None
+            except TimeoutError:  # the whole-response deadline (slow drip)
+                reason, status = "deadline_exceeded", None
             except httpx.TransportError as exc:
                 reason, status = f"transport_error: {type(exc).__name__}", None
             else:
@@ -371,19 +472,28 @@ class Crawler:
             await self._polite_wait(host)
             if count:
                 self.report.requests += 1
-            cap = self.s.max_body_bytes
-            async with self._client.stream("GET", send_url, headers=headers) as r:
-                declared = r.headers.get("content-length")
-                if declared and declared.isdigit() and int(declared) > cap:
-                    raise _Failure("body_too_large", r.status_code)
-                chunks, total = [], 0
-                async for chunk in r.aiter_bytes():
-                    total += len(chunk)
-                    if total > cap:
-                        raise _Failure("body_too_large", r.status_code)
-                    chunks.append(chunk)
-                kept = {k: v for k, v in r.headers.items() if k.lower() not in _DROP_HEADERS}
-                return _Response(url, r.status_code, kept, b"".join(chunks))
+            async with asyncio.timeout(self.s.request_deadline_s):
+                return await self._read(url, send_url, headers)
+
+    async def _read(self, url: str, send_url: str, headers: dict[str, str]) -> _Response:
+        cap = self.s.max_body_bytes
+        async with self._client.stream("GET", send_url, headers=headers) as r:
+            declared = r.headers.get("content-length", "").strip()
+            if declared.isdigit() and int(declared) > cap:
+                raise _Failure("body_too_large", r.status_code)
+            decoder = _BoundedDecoder(r.headers.get("content-encoding", ""), cap)
+            chunks = []
+            try:
+                async for raw in r.aiter_raw():  # decoded here, not by httpx (bounded)
+                    chunks.append(decoder.feed(raw))
+                chunks.append(decoder.flush())
+            except _BodyTooLarge:
+                raise _Failure("body_too_large", r.status_code) from None
+            except _Failure as f:
+                f.status = r.status_code
+                raise
+            kept = {k: v for k, v in r.headers.items() if k.lower() not in _DROP_HEADERS}
+            return _Response(url, r.status_code, kept, b"".join(chunks))
 
     async def _polite_wait(self, host: str) -> None:
         lock = self._host_lock.setdefault(host, asyncio.Lock())
