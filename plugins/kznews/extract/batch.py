@@ -17,6 +17,7 @@ import contextlib
 import multiprocessing as mp
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -32,6 +33,7 @@ from kznews.config import Settings
 from kznews.extract.engine import extract_page
 from kznews.schema import EXTRACTED_TABLES, QUARANTINE
 
+_STALE_TMP_S = 3600.0
 RAW_COLUMNS = ["url", "final_url", "status", "content_type", "fetched_at", "sha256", "body"]
 
 
@@ -117,12 +119,31 @@ def run_shard(job: ShardJob) -> dict[str, int]:
 
 
 def _swap_partition(tmp_dir: Path, final_dir: Path) -> None:
-    """Replace ``final_dir`` by ``tmp_dir`` (two renames on one file system)."""
-    old = final_dir.with_name(f".{final_dir.name}.{uuid.uuid4().hex}.old")
+    """Replace ``final_dir`` by ``tmp_dir`` (two renames on one file system).
+
+    The superseded folder is moved into the run's temporary root (beside ``tmp_dir``), never
+    left inside the table folder: readers glob ``<table>/*/*.parquet`` and DuckDB's glob
+    matches hidden names, so a run killed before the old folder was deleted would otherwise
+    leave a second copy of the partition where readers (dbt) find it.
+    """
+    old = tmp_dir.with_name(f".old-{tmp_dir.name}-{uuid.uuid4().hex[:8]}")
     if final_dir.exists():
         os.replace(final_dir, old)
     os.replace(tmp_dir, final_dir)
     shutil.rmtree(old, ignore_errors=True)
+
+
+def _remove_leftovers(extracted_dir: Path) -> None:
+    """Temporary roots of killed runs (older than an hour, so never a live run's), and
+    superseded partition folders an earlier version left inside table folders."""
+    now = time.time()
+    for tmp in extracted_dir.glob(".run-*"):
+        with contextlib.suppress(FileNotFoundError):
+            if now - tmp.stat().st_mtime > _STALE_TMP_S:
+                shutil.rmtree(tmp, ignore_errors=True)
+    for table in EXTRACTED_TABLES:
+        for old in (extracted_dir / table).glob(".*.old"):
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def _landing_quarantine(raw_part_dir: Path) -> pa.Table | None:
@@ -148,6 +169,7 @@ def extract_partition(
 
     run_id = uuid.uuid4().hex[:12]
     partition = f"load_date={load_date.isoformat()}"
+    _remove_leftovers(settings.extracted_dir)
     tmp_root = settings.extracted_dir / f".run-{partition}-{run_id}"
     jobs = [
         ShardJob(
