@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -159,6 +160,20 @@ def _verify(tmp: Path, rows: dict[str, int]) -> None:
         con.close()
 
 
+#: A temporary file older than this belongs to a killed publish, never to a running one.
+_STALE_TMP_S = 3600.0
+
+
+def _remove_stale_tmp(target: Path) -> None:
+    """Remove what a publish killed before its cleanup left beside ``target`` (disk only:
+    readers open ``target`` by name and never see these)."""
+    now = time.time()
+    for tmp in target.parent.glob(f".{target.name}.*.tmp*"):
+        with contextlib.suppress(FileNotFoundError):
+            if now - tmp.stat().st_mtime > _STALE_TMP_S:
+                tmp.unlink()
+
+
 def publish(settings: Settings) -> dict[str, Any]:
     """Copy the marts of ``settings.build_db`` into ``settings.published_db``, atomically.
 
@@ -177,6 +192,7 @@ def publish(settings: Settings) -> dict[str, Any]:
     if not build_db.exists():
         raise PublishError(f"no build file at {build_db}; run the build stage first")
     target.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_tmp(target)
     # Same folder as the target, so os.replace is a rename within one file system.
     tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
     try:
