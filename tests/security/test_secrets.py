@@ -104,9 +104,9 @@ def test_env_example_holds_placeholders_only() -> None:
         "-----BEGIN RSA " + "PRIVATE KEY-----\nMIIE...",
         "-----BEGIN OPENSSH " + "PRIVATE KEY-----",
         "key = AKIA" + "Q3EGRIOSFODNN7EX",
-        "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCY" + "EXAMPLEKEY",
+        "aws_secret_access_key = " + "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
         "url = 'postgresql://kznews:" + "S3cr3tPassw0rd@db:5432/x'",
-        "API_TOKEN = 'ghp_9f8a7b6c5d4e3f2a1b0c" + "9d8e7f6a5b4c3d2e'",
+        "API_TOKEN = " + "'ghp_9f8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e'",
         "KZNEWS_DB_PASSWORD: Xk29vLq8" + "Zr7TwP3mN4s",
     ],
 )
