@@ -1,0 +1,93 @@
+"""The crawler refuses names that *resolve* to private, loopback or link-local addresses.
+
+tests/acquire/test_crawl.py covers other hosts, redirects to IP literals (10.x, 169.254.x)
+and loopback unless allowed. Here allowed host names are answered by a fake resolver (the
+real ``getaddrinfo`` path of the crawler is used, only DNS is replaced), as a DNS-rebinding or
+split-horizon name would be: a redirect to them is refused before any connection is made.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from kznews.acquire.crawl import run_crawl
+from kznews.config import Settings
+from kznews.sitegen import Site
+from kznews.sitegen.server import Fault, SiteServer, serve_site
+
+FAKE_DNS = {
+    "intranet.exclusive.kz": ["10.0.0.5"],
+    "router.exclusive.kz": ["192.168.1.1"],
+    "metadata.exclusive.kz": ["169.254.169.254"],
+    "v6.exclusive.kz": ["fd00::1"],
+    "mapped.exclusive.kz": ["::ffff:127.0.0.1"],
+    "zero.exclusive.kz": ["0.0.0.0"],  # noqa: S104 - an address to refuse, not to bind
+    "cgnat.exclusive.kz": ["100.64.0.1"],
+    "mixed.exclusive.kz": ["93.184.216.34", "10.0.0.7"],  # one public, one private answer
+}
+LISTINGS = [
+    "http://www.old.exclusive.kz/expertiza/smart/?PAGEN_1=1",
+    "http://www.old.exclusive.kz/expertiza/finance/?PAGEN_1=1",
+    "http://www.old.exclusive.kz/biznes/kompanii/?PAGEN_1=1",
+    "http://www.old.exclusive.kz/interview/persona/?PAGEN_1=1",
+    "http://www.old.exclusive.kz/analitika/ekonomika/?PAGEN_1=1",
+    "http://www.old.exclusive.kz/obshchestvo/qogam/?PAGEN_1=1",
+    "http://www.old.exclusive.kz/biznes/agro/?PAGEN_1=1",
+    "https://exclusive.kz/category/novosti/",
+]
+
+
+@pytest.fixture
+def server() -> Iterator[SiteServer]:
+    with serve_site(Site(seed=7, pages=60)) as srv:
+        yield srv
+
+
+@pytest.fixture
+def fake_dns(monkeypatch) -> list[str]:
+    asked: list[str] = []
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if isinstance(host, str) and host in FAKE_DNS:
+            asked.append(host)
+            return [
+                (socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_STREAM, 6, "",
+                 (a, port or 80))
+                for a in FAKE_DNS[host]
+            ]  # fmt: skip
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return asked
+
+
+def test_names_resolving_to_private_addresses_are_refused(
+    tmp_path: Path, server: SiteServer, fake_dns: list[str]
+) -> None:
+    settings = Settings(
+        home=tmp_path,
+        per_host_delay_s=0.0,
+        per_host_concurrency=4,
+        retry_base_delay_s=0.01,
+        max_retries=1,
+        request_timeout_s=0.5,
+        allowed_hosts=(*Settings().allowed_hosts, *FAKE_DNS),
+        allowed_private_networks=("127.0.0.1/32",),  # the test server, and nothing else
+        host_overrides=server.overrides(),
+    )
+    for listing, host in zip(LISTINGS, FAKE_DNS, strict=True):
+        server.inject(listing, Fault("redirect", location=f"http://{host}/latest/"))
+    report = run_crawl(settings)
+    reasons = {f["url"]: f["reason"] for f in report.failures}
+    assert {reasons[u] for u in LISTINGS} == {"private_address"}
+    assert set(fake_dns) == set(FAKE_DNS)  # each name was really resolved, then refused
+    assert {r["host"] for r in server.requests} <= {
+        "www.old.exclusive.kz",
+        "old.exclusive.kz",
+        "exclusive.kz",
+    }
