@@ -48,3 +48,14 @@ def test_detection_of_undeclared_windows_1251(seed_html_cp1251):
 def test_unknown_charset_label_falls_through(seed_html):
     _, enc, _ = decode_html(seed_html, "text/html; charset=x-no-such-charset")
     assert enc == "utf-8"
+
+
+def test_server_default_latin1_header_yields_to_the_page(seed_html, seed_html_cp1251):
+    _, enc, how = decode_html(seed_html_cp1251, "text/html; charset=ISO-8859-1")
+    assert (enc, how) == ("cp1251", "meta")
+    undeclared = seed_html.replace(b"charset=utf-8", b"")
+    _, enc, how = decode_html(undeclared, "text/html; charset=windows-1252")
+    assert (enc, how) == ("utf-8", "detected")
+    # a real Latin-1 page (ASCII-only here) still decodes under its header
+    _, enc, how = decode_html(b"<html><p>plain</p></html>", "text/html; charset=iso-8859-1")
+    assert (enc, how) == ("iso8859-1", "header")

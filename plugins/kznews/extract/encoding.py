@@ -62,13 +62,27 @@ def _try(body: bytes, encoding: str) -> str | None:
     return text[1:] if text.startswith("\ufeff") else text
 
 
+# Labels servers send by default rather than by knowledge of the page: every byte sequence
+# decodes under Latin-1/cp1252, so such a header cannot be refuted by decoding and would turn
+# a Cyrillic page into mojibake. For these, what the page itself declares wins.
+_WEAK_HEADER_LABELS = frozenset({"iso8859-1", "cp1252", "ascii"})
+
+
 def decode_html(body: bytes, content_type: str | None = None) -> tuple[str, str, str]:
-    """Decode ``body``; returns ``(text, encoding, how)`` where how is header/meta/bom/detected."""
-    for how, enc in (
-        ("header", header_charset(content_type)),
-        ("meta", meta_charset(body)),
-        ("bom", bom_charset(body)),
-    ):
+    """Decode ``body``; returns ``(text, encoding, how)`` where how is header/meta/bom/detected.
+
+    Order: HTTP header, ``<meta>``, BOM, detection. A header naming Latin-1, cp1252 or ASCII
+    (typical server defaults) comes after the page's own declaration and after valid UTF-8.
+    """
+    header = header_charset(content_type)
+    if header in _WEAK_HEADER_LABELS:
+        order = [("meta", meta_charset(body)), ("bom", bom_charset(body))]
+        if not body.isascii():
+            order.append(("detected", "utf-8"))
+        order.append(("header", header))
+    else:
+        order = [("header", header), ("meta", meta_charset(body)), ("bom", bom_charset(body))]
+    for how, enc in order:
         if enc:
             text = _try(body, enc)
             if text is not None:
