@@ -206,12 +206,8 @@ def test_wrong_charsets_are_stored_raw_and_decoded_by_the_bytes(
         assert title.startswith("«Кселл»"), (ctype, title[:30])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug, kznews/extract/encoding.py: a header charset=iso-8859-1 (a common server "
-    "default) decodes any bytes, so a cp1251/utf-8 page becomes mojibake without a quarantine",
-)
 def test_latin1_header_on_a_cyrillic_page() -> None:
+    # a server default (charset=ISO-8859-1) must not turn a Cyrillic page into mojibake
     cp1251 = (SITE / "page_13178.cp1251.html").read_bytes()
     out = extract_page(
         cp1251,
