@@ -111,6 +111,8 @@ def test_repush_replaces_files_and_drops_stale_ones(tmp_path, s3_url):
     store.pull_partition("t/load_date=2026-01-01", local)
     assert sorted(p.name for p in local.iterdir()) == [MANIFEST, "part-00000.parquet"]
     assert (local / "part-00000.parquet").read_bytes() == b"three"
+    # nothing staged beside the partitions, where a reader's <table>/*/*.parquet glob looks
+    assert [p.name for p in local.parent.iterdir()] == ["load_date=2026-01-01"]
 
 
 @pytest.mark.parametrize("rel", ["../escape", "/abs/path", "a/../../b", "x/\x00y", ""])

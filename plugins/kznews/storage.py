@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 MANIFEST = "_MANIFEST.json"
+STAGING = ".kznews-staging"  # beside the table folders, on the same file system
 
 
 class ChecksumMismatch(OSError):
@@ -131,7 +132,10 @@ class ObjectStore:
         local_manifest = local_dir / MANIFEST
         if local_manifest.exists() and json.loads(local_manifest.read_text()) == manifest:
             return {"partition": rel, "files": 0, "skipped": True}
-        tmp = local_dir.with_name(f".{local_dir.name}.{uuid.uuid4().hex}.pull")
+        # Staged outside the table folder: readers glob <table>/*/*.parquet and DuckDB's glob
+        # matches hidden names, so a pull killed midway must leave nothing beside partitions.
+        staging = local_dir.parent.parent / STAGING
+        tmp = staging / f"{local_dir.name}.{uuid.uuid4().hex}.pull"
         tmp.mkdir(parents=True)
         try:
             for name, meta in manifest["files"].items():
@@ -141,7 +145,8 @@ class ObjectStore:
                     # a push replaced the file after we read the manifest: start again
                     raise ChecksumMismatch(f"{rel}/{name}: checksum mismatch after download")
             (tmp / MANIFEST).write_text(json.dumps(manifest, sort_keys=True))
-            old = local_dir.with_name(f".{local_dir.name}.{uuid.uuid4().hex}.old")
+            old = staging / f"{local_dir.name}.{uuid.uuid4().hex}.old"
+            local_dir.parent.mkdir(parents=True, exist_ok=True)
             if local_dir.exists():
                 os.replace(local_dir, old)
             os.replace(tmp, local_dir)

@@ -100,3 +100,11 @@ def test_mutated_seed_never_raises(seed_html, data):
         assert article["title"].strip() and article["body"].strip()
     for rate in out.rates:
         assert rate["rate"] > 0
+
+
+def test_block_class_on_the_root_element_is_not_a_parse_error():
+    # found by the 100k fuzz run: the generic fallback removed known blocks and hit <html>
+    body = b'<html class="currency"><body><div class="news-detail"><h1>T</h1></div></body></html>'
+    out = extract_page(body, "http://www.old.exclusive.kz/a/b/1/")
+    assert "parse_error" not in _reasons(out)
+    assert out.page is not None and out.articles == []

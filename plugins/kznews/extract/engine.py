@@ -200,9 +200,14 @@ def _without_known_blocks(html: str, profile: SiteProfile | None) -> str:
                      *profile.rubric_name, *profile.pager)
         if profile.listing is not None:
             selectors += profile.listing.item
+        root = tree.root
+        root_id = root.mem_id if root is not None else None
         for sel in selectors:
             for node in tree.css(sel):
-                node.decompose()
+                # the root element (a mangled page may carry a block's class on <html>)
+                # cannot be removed; its non-article blocks are left for the checks below
+                if node.mem_id != root_id and node.parent is not None:
+                    node.decompose()
     return tree.html or ""
 
 
