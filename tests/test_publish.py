@@ -17,7 +17,7 @@ import pytest
 from kznews.config import Settings
 from kznews.publish import HEADER_VERSION, PublishError, header_version, publish
 from kznews.warehouse import MARTS, mart_row_counts
-from warehouse import builds
+from tests.warehouse import builds
 
 OLD_DUCKDB = os.environ.get("KZNEWS_OLD_DUCKDB", "1.1.3")
 
