@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import time
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -29,11 +28,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from kznews.acquire.base import RawRecord
+from kznews.fsutil import fsync_path, remove_stale
 from kznews.schema import QUARANTINE, RAW_PAGES
 
 PART_NAME = "part-0.parquet"
 QUARANTINE_NAME = "quarantine.parquet"
-_STALE_TMP_S = 3600.0
 # Page bytes: no dictionary, no min/max statistics (slow and meaningless for HTML bodies).
 _WRITE_OPTIONS: dict = {
     "compression": "zstd",
@@ -65,20 +64,8 @@ def partition_dir(raw_dir: Path, load_date: date) -> Path:
     return Path(raw_dir) / f"load_date={load_date.isoformat()}"
 
 
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _remove_stale_tmp(part_dir: Path) -> None:
-    now = time.time()
-    for tmp in part_dir.glob(".*.tmp"):
-        with contextlib.suppress(FileNotFoundError):
-            if now - tmp.stat().st_mtime > _STALE_TMP_S:
-                tmp.unlink()
+    remove_stale(part_dir.glob(".*.tmp"))
 
 
 def land_records(
@@ -119,19 +106,19 @@ def land_records(
                 if len(batch) >= batch_rows:
                     flush(writer)
             flush(writer)
-        _fsync(tmp)
+        fsync_path(tmp)
         # The quarantine of a landing sits beside its data and is replaced with it.
         if result.quarantined:
             pq.write_table(
                 pa.Table.from_pylist(result.quarantined, QUARANTINE), q_tmp, compression="zstd"
             )
-            _fsync(q_tmp)
+            fsync_path(q_tmp)
             os.replace(q_tmp, q_target)
         else:
             with contextlib.suppress(FileNotFoundError):
                 q_target.unlink()
         os.replace(tmp, target)
-        _fsync(part_dir)
+        fsync_path(part_dir)
     finally:
         for t in (tmp, q_tmp):
             with contextlib.suppress(FileNotFoundError):

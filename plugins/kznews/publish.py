@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import time
 import uuid
 from pathlib import Path
 from typing import Any
 
 from kznews.config import Settings
+from kznews.fsutil import fsync_path, remove_stale
 
 #: DuckDB storage version of the published file: readable by every DuckDB >= 1.0.
 STORAGE_VERSION = "v1.0.0"
@@ -49,14 +49,6 @@ def header_version(path: Path) -> int:
     if head[8:12] != b"DUCK":
         raise PublishError(f"{path} is not a DuckDB file")
     return int.from_bytes(head[12:20], "little")
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _copy_marts(build_db: Path, tmp: Path) -> dict[str, int]:
@@ -161,17 +153,12 @@ def _verify(tmp: Path, rows: dict[str, int]) -> None:
 
 
 #: A temporary file older than this belongs to a killed publish, never to a running one.
-_STALE_TMP_S = 3600.0
 
 
 def _remove_stale_tmp(target: Path) -> None:
     """Remove what a publish killed before its cleanup left beside ``target`` (disk only:
     readers open ``target`` by name and never see these)."""
-    now = time.time()
-    for tmp in target.parent.glob(f".{target.name}.*.tmp*"):
-        with contextlib.suppress(FileNotFoundError):
-            if now - tmp.stat().st_mtime > _STALE_TMP_S:
-                tmp.unlink()
+    remove_stale(target.parent.glob(f".{target.name}.*.tmp*"))
 
 
 def publish(settings: Settings) -> dict[str, Any]:
@@ -200,9 +187,9 @@ def publish(settings: Settings) -> dict[str, Any]:
         _verify(tmp, rows)
         if Path(f"{tmp}.wal").exists():
             raise PublishError(f"{tmp}: a write-ahead log was left behind")
-        _fsync(tmp)
+        fsync_path(tmp)
         os.replace(tmp, target)
-        _fsync(target.parent)
+        fsync_path(target.parent)
     except BaseException:
         for leftover in (tmp, Path(f"{tmp}.wal")):
             with contextlib.suppress(FileNotFoundError):

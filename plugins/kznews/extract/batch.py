@@ -17,7 +17,6 @@ import contextlib
 import multiprocessing as mp
 import os
 import shutil
-import time
 import uuid
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -31,9 +30,9 @@ import pyarrow.parquet as pq
 
 from kznews.config import Settings
 from kznews.extract.engine import extract_page
+from kznews.fsutil import remove_stale
 from kznews.schema import EXTRACTED_TABLES, QUARANTINE
 
-_STALE_TMP_S = 3600.0
 RAW_COLUMNS = ["url", "final_url", "status", "content_type", "fetched_at", "sha256", "body"]
 
 
@@ -136,11 +135,7 @@ def _swap_partition(tmp_dir: Path, final_dir: Path) -> None:
 def _remove_leftovers(extracted_dir: Path) -> None:
     """Temporary roots of killed runs (older than an hour, so never a live run's), and
     superseded partition folders an earlier version left inside table folders."""
-    now = time.time()
-    for tmp in extracted_dir.glob(".run-*"):
-        with contextlib.suppress(FileNotFoundError):
-            if now - tmp.stat().st_mtime > _STALE_TMP_S:
-                shutil.rmtree(tmp, ignore_errors=True)
+    remove_stale(extracted_dir.glob(".run-*"))
     for table in EXTRACTED_TABLES:
         for old in (extracted_dir / table).glob(".*.old"):
             shutil.rmtree(old, ignore_errors=True)

@@ -1,0 +1,39 @@
+"""File-system helpers shared by the stages that write files readers may see."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+#: Age after which a temporary file or folder can only be a killed run's leftover: no stage
+#: keeps one open that long between writing it and renaming it into place.
+STALE_AFTER_S = 3600.0
+
+
+def fsync_path(path: Path) -> None:
+    """Flush a file (or a folder's entries) to disk, so a rename that follows is durable."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def remove_stale(paths: Iterable[Path], older_than_s: float = STALE_AFTER_S) -> int:
+    """Delete the given files or folders that are older than ``older_than_s``; returns count."""
+    now = time.time()
+    removed = 0
+    for path in paths:
+        with contextlib.suppress(FileNotFoundError):
+            if now - path.stat().st_mtime <= older_than_s:
+                continue
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink()
+            removed += 1
+    return removed
