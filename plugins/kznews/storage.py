@@ -21,6 +21,7 @@ readers that go through the manifest (this module) cannot. See docs/scale-out.md
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -153,6 +154,8 @@ class ObjectStore:
             shutil.rmtree(old, ignore_errors=True)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
+            with contextlib.suppress(OSError):
+                staging.rmdir()  # only when empty: another pull may be using it
         return {"partition": rel, "files": len(manifest["files"]), "skipped": False}
 
     def partitions(self, table_rel: str) -> list[str]:
