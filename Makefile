@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.kznews-installed
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help setup run run-local test test-fast lint sample bench bench-extract clean
+.PHONY: help setup run run-local test test-fast lint bench bench-extract bench-scaleout fuzz clean
 
 help:  ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
@@ -43,6 +43,12 @@ bench-extract: setup  ## extraction throughput: kznews vs trafilatura vs Beautif
 bench: setup  ## benchmarks: extraction, then the pipeline at 1k/10k/100k pages (docs/benchmarks.md)
 	$(PY) scripts/bench_extract.py
 	$(PY) scripts/bench_pipeline.py
+
+bench-scaleout: setup  ## one DuckDB file vs DuckLake (DuckLake part needs PostgreSQL on 127.0.0.1)
+	$(PY) scripts/bench_scaleout.py
+
+fuzz: setup  ## 100,000 random and mutated pages through extract_page
+	$(PY) scripts/fuzz_extract.py --inputs 100000
 
 clean:  ## remove generated data, warehouse and Airflow state (not .venv)
 	rm -rf data warehouse .airflow dbt_project/target dbt_project/logs
