@@ -18,7 +18,7 @@ from kznews.config import Settings, load_settings
 def land_stage(source: str | Path, load_date: date, settings: Settings | None = None) -> dict:
     """Acquire raw pages from ``source`` and land them as the ``load_date`` partition."""
     from kznews.acquire import open_source
-    from kznews.land import land_records
+    from kznews.land import land_records, partition_dir
 
     settings = settings or load_settings()
     result = land_records(open_source(source, settings), settings.raw_dir, load_date)
@@ -26,7 +26,7 @@ def land_stage(source: str | Path, load_date: date, settings: Settings | None = 
     store = _store(settings)
     if store is not None:
         summary["remote"] = store.push_partition(
-            partition_dir(settings.raw_dir, load_date), _raw_rel(load_date)
+            partition_dir(settings.raw_dir, load_date), f"raw_pages/{_partition(load_date)}"
         )
     return summary
 
@@ -37,30 +37,24 @@ def _store(settings: Settings):
     return ObjectStore.from_settings(settings)
 
 
-def _raw_rel(load_date: date) -> str:
-    return f"raw_pages/load_date={load_date.isoformat()}"
-
-
-def partition_dir(raw_dir: Path, load_date: date) -> Path:
-    from kznews.land import partition_dir as _partition_dir
-
-    return _partition_dir(raw_dir, load_date)
+def _partition(load_date: date) -> str:
+    return f"load_date={load_date.isoformat()}"
 
 
 def extract_stage(load_date: date, settings: Settings | None = None) -> dict:
     """Extract the landed pages of ``load_date`` into the extracted Parquet tables."""
     from kznews.extract.batch import extract_partition
-    from kznews.land import PART_NAME
+    from kznews.land import PART_NAME, partition_dir
     from kznews.schema import EXTRACTED_TABLES
 
     settings = settings or load_settings()
     store = _store(settings)
+    partition = _partition(load_date)
     raw_part = partition_dir(settings.raw_dir, load_date)
     if store is not None and not (raw_part / PART_NAME).exists():
-        store.pull_partition(_raw_rel(load_date), raw_part)  # landed on another worker
+        store.pull_partition(f"raw_pages/{partition}", raw_part)  # landed on another worker
     result = extract_partition(settings, load_date)
     if store is not None:
-        partition = f"load_date={load_date.isoformat()}"
         result["remote"] = [
             store.push_partition(
                 settings.extracted_dir / table / partition, f"extracted/{table}/{partition}"
