@@ -128,7 +128,6 @@ def _measure(name: str, n: int, seed: int) -> dict:
 
 def _batch_child(n: int, seed: int, conn) -> None:
     """Generate -> land -> extract_partition (all cores); report wall time and peak RSS."""
-    from kznews.acquire.base import RawRecord
     from kznews.config import load_settings
     from kznews.extract.batch import extract_partition
     from kznews.land import land_records
@@ -137,11 +136,7 @@ def _batch_child(n: int, seed: int, conn) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         settings = load_settings(data_dir=Path(tmp) / "data")
         d = date(2026, 11, 25)
-        recs = (
-            RawRecord(url=p.url, body=p.body, status=p.status, headers=p.headers,
-                      fetched_at=p.fetched_at, source="bench")
-            for p in iter_pages(Site(seed=seed, pages=n))
-        )
+        recs = (p.to_record("bench") for p in iter_pages(Site(seed=seed, pages=n)))
         land_records(recs, settings.raw_dir, d)
         t0 = time.perf_counter()
         result = extract_partition(settings, d)

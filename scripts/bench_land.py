@@ -17,7 +17,6 @@ import time
 from datetime import date
 from pathlib import Path
 
-from kznews.acquire.base import RawRecord
 from kznews.land import land_records, read_partition
 from kznews.sitegen import Site, iter_pages
 
@@ -29,18 +28,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
     t0 = time.perf_counter()
-    records = [
-        RawRecord(
-            url=p.url,
-            body=p.body,
-            status=p.status,
-            headers=p.headers,
-            final_url=p.url,
-            fetched_at=p.fetched_at,
-            source="bench",
-        )
-        for p in iter_pages(Site(seed=args.seed, pages=args.pages))
-    ]
+    records = [p.to_record("bench") for p in iter_pages(Site(seed=args.seed, pages=args.pages))]
     gen_s = time.perf_counter() - t0
     mb = sum(len(r.body) for r in records) / 1e6
     runs = []

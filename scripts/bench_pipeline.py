@@ -99,7 +99,6 @@ def _visible(site, key: tuple) -> bool:
 
 def generate(n: int, seed: int, out: Path, growth: float = 0.01) -> dict:
     """Write night1.warc.gz (~n pages) and night2.warc.gz (new + changed pages) under out."""
-    from kznews.acquire.base import RawRecord
     from kznews.acquire.warc import WarcSink
     from kznews.sitegen import Site, render_page
 
@@ -120,9 +119,7 @@ def generate(n: int, seed: int, out: Path, growth: float = 0.01) -> dict:
                 if not _visible(site, key) or not wanted(key):
                     continue
                 page = render_page(site, key, k)
-                sink.write(RawRecord(url=page.url, body=page.body, status=page.status,
-                                     headers=page.headers, final_url=page.url,
-                                     fetched_at=page.fetched_at, source="sitegen"))
+                sink.write(page.to_record())
                 pages += 1
                 size += len(page.body)
         finally:

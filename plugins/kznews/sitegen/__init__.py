@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
+from kznews.acquire.base import RawRecord
 from kznews.sitegen.model import Site
 from kznews.sitegen.render import headers_for, render_bytes, truth
 
@@ -23,6 +24,13 @@ class Page:
     body: bytes
     fetched_at: datetime
     truth: dict
+
+    def to_record(self, source: str = "sitegen") -> RawRecord:
+        """The page as a fetched response, the shape every landing source yields."""
+        return RawRecord(
+            url=self.url, body=self.body, status=self.status, headers=self.headers,
+            final_url=self.url, fetched_at=self.fetched_at, source=source,
+        )
 
 
 def render_page(site: Site, key: tuple, k: int | None = None) -> Page:

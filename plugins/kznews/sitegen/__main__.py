@@ -40,15 +40,7 @@ def generate(pages: int, seed: int, out: Path, fmt: str = "warc") -> dict:
             sink = WarcSink(warc_path, info=info, created=site.capture_start)
         try:
             for page in iter_pages(site):
-                rec = RawRecord(
-                    url=page.url,
-                    body=page.body,
-                    status=page.status,
-                    headers=page.headers,
-                    final_url=page.url,
-                    fetched_at=page.fetched_at,
-                    source="sitegen",
-                )
+                rec = page.to_record()
                 if sink is not None:
                     sink.write(rec)
                 else:
