@@ -1,4 +1,4 @@
-"""Shared fixtures: paths to the bundled files (tests never read ../shared or the network)."""
+"""Shared fixtures: paths to files bundled in the repository (no network, nothing outside)."""
 
 from __future__ import annotations
 

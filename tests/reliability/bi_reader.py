@@ -18,15 +18,8 @@ from pathlib import Path
 
 import duckdb
 
-MARTS = (
-    "fct_articles",
-    "dim_authors",
-    "dim_rubrics",
-    "dim_date",
-    "fct_exchange_rates",
-    "fct_headlines",
-    "fct_headline_sightings",
-)
+from kznews.warehouse import MARTS
+
 # Each pair must be equal inside one snapshot (see the mart SQL in dbt_project/models/marts).
 INVARIANTS = {
     # fct_headlines aggregates fct_headline_sightings: times_seen = count(*) per headline.
