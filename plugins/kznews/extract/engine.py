@@ -278,8 +278,7 @@ def _parse_listing_date(text: str, fmt: str) -> tuple[datetime | None, date | No
     ts = tx.parse_listing_datetime(text)
     if ts is None:
         return None, None
-    local = ts.astimezone(tx._site_zone())
-    return ts, local.date()
+    return ts, tx.local_date(ts)
 
 
 def _listing_by_pattern(tree, base_url: str, profiles) -> list[dict[str, Any]]:
@@ -330,7 +329,7 @@ def _listing_by_pattern(tree, base_url: str, profiles) -> list[dict[str, Any]]:
                 "title": title,
                 "author": others[0] if len(others) == 1 else None,
                 "published_at": ts,
-                "published_on": ts.astimezone(tx._site_zone()).date() if ts else None,
+                "published_on": tx.local_date(ts) if ts else None,
             }
         )
     return items
@@ -560,6 +559,6 @@ def _article_date(tree, profile) -> tuple[datetime | None, date | None]:
     if iso:
         ts = tx.parse_iso_datetime(iso)
         if ts:
-            return ts, ts.astimezone(tx._site_zone()).date()
+            return ts, tx.local_date(ts)
     d = tx.parse_ru_date(_text(node))
     return None, d

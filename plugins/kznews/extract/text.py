@@ -89,6 +89,11 @@ def _site_zone() -> ZoneInfo:
     return ZoneInfo(SITE_TZ)
 
 
+def local_date(ts: datetime) -> date:
+    """The Asia/Almaty calendar date of an aware timestamp (what the site would print)."""
+    return ts.astimezone(_site_zone()).date()
+
+
 def almaty_to_utc(local: datetime) -> datetime:
     """Local Asia/Almaty wall time -> aware UTC, using the tz database's historical offsets."""
     return local.replace(tzinfo=_site_zone()).astimezone(UTC)
