@@ -57,6 +57,9 @@ class Settings:
         "www.exclusive.kz",
     )
     max_pages: int = 100_000
+    # How deep a crawl walks each listing's pager once the listing is known: "new" stops at
+    # the first page listing nothing unseen (nightly); "all" walks every page (a re-sweep).
+    crawl_listing_depth: str = "new"
     max_body_bytes: int = 10 * 1024 * 1024
     max_redirects: int = 5
     request_timeout_s: float = 20.0  # per connect / read / write

@@ -13,7 +13,10 @@
   cap instead of being inflated in memory); other content codings are refused; a response
   must arrive whole within ``request_deadline_s`` (a slow drip that keeps every read under
   ``request_timeout_s`` still ends there).
-- Incremental: listings are always re-fetched; known articles are asked for with
+- Incremental: listing heads (start URLs, rubric and category menus) are always re-fetched,
+  and each pager is walked only until a page lists nothing unseen (``crawl_listing_depth``
+  "new"; "all" walks every page: :func:`kznews.acquire.policy.follow_pager`), so a night
+  costs what is new, not the size of the archive. Known articles are asked for with
   ``If-None-Match`` / ``If-Modified-Since``; a 200 whose content hash equals the stored one
   is not emitted again. What is emitted is written to a WARC file, which is the run's output
   and can be replayed offline with ``open_source(<warc>)``.
@@ -42,7 +45,7 @@ import httpx
 
 from kznews.acquire import policy
 from kznews.acquire.base import RawRecord
-from kznews.acquire.discover import discover_links
+from kznews.acquire.discover import discover
 from kznews.acquire.state import CrawlState
 from kznews.acquire.warc import WarcSink, read_warc
 from kznews.config import Settings
@@ -161,6 +164,9 @@ class CrawlReport:
     listings_fetched: int = 0
     articles_fetched: int = 0
     emitted: int = 0
+    # pager links left alone because the page showing them listed nothing unseen (counted
+    # once per page showing them)
+    pager_links_skipped: int = 0
     page_limit_reached: bool = False
     warc_path: str | None = None
     state_path: str | None = None
@@ -207,6 +213,10 @@ class Crawler:
         self.allowed_nets = policy.parse_networks(settings.allowed_private_networks)
         self.overrides = policy.parse_overrides(settings.host_overrides)
         self.state = state or CrawlState.load(settings.state_dir)
+        # What earlier runs fetched, frozen at the start: "unseen" must not change while this
+        # run fetches (the home page lists new articles that a rubric page lists again).
+        self._known = {u for u, row in self.state.urls.items() if row.sha256 is not None}
+        policy.follow_pager("", "", True, False, settings.crawl_listing_depth)  # validates
         started = datetime.now(UTC).replace(microsecond=0)
         self.report = CrawlReport(started_at=started.isoformat())
         default_warc = (
@@ -341,8 +351,7 @@ class Crawler:
             self.report.articles_fetched += 1
         ctype = next((v for k, v in resp.headers.items() if k.lower() == "content-type"), "")
         if "html" in ctype.lower() or not ctype:
-            for link in discover_links(resp.body, resp.url):
-                self._enqueue(link)
+            self._follow(url, resp)
         sha = hashlib.sha256(resp.body).hexdigest()
         known = prev is not None and prev.sha256 is not None
         if not self.state.update(url, kind, resp.status, resp.headers, sha, now):
@@ -364,6 +373,19 @@ class Crawler:
         if self._sink is not None:
             self._sink.write(record)
             self.report.emitted += 1
+
+    def _follow(self, url: str, resp: _Response) -> None:
+        links = discover(resp.body, resp.url)
+        had_new = any(item not in self._known for item in links.item)
+        for link in links.item + links.nav:
+            self._enqueue(link)
+        for link in links.pager:
+            if policy.follow_pager(
+                url, link, link in self._known, had_new, self.s.crawl_listing_depth
+            ):
+                self._enqueue(link)
+            else:
+                self.report.pager_links_skipped += 1
 
     # --- one URL: hops, checks, retries ------------------------------------------------------
     async def _fetch(self, url: str, conditional: dict[str, str]) -> _Response:

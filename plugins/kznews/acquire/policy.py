@@ -128,3 +128,66 @@ def page_kind(url: str) -> str:
         if h.fullmatch(host) and path.fullmatch(pq):
             return kind
     return "article"
+
+
+# --- how deep to walk a listing's pager -------------------------------------------------------
+_PAGE_PATH = re.compile(r"/page/(\d+)/?$")  # WordPress: /category/x/page/3/
+_PAGE_QUERY = re.compile(r"PAGEN_\d+=(\d+)")  # Bitrix: /section/rubric/?PAGEN_1=3
+LISTING_DEPTHS = ("new", "all")
+
+
+def pager_position(url: str) -> tuple[str, int]:
+    """``(listing, page number)`` of a listing URL; any other URL is page 1 of itself.
+
+    >>> pager_position("http://www.old.exclusive.kz/expertiza/smart/?PAGEN_1=3")
+    ('http://www.old.exclusive.kz/expertiza/smart/', 3)
+    >>> pager_position("https://exclusive.kz/category/economy/page/2/")
+    ('https://exclusive.kz/category/economy/', 2)
+    >>> pager_position("https://exclusive.kz/category/economy/")
+    ('https://exclusive.kz/category/economy/', 1)
+    """
+    p = urlsplit(url)
+    path, number = p.path or "/", 1
+    m = _PAGE_PATH.search(path)
+    if m:
+        number, path = int(m.group(1)), path[: m.start()] + "/"
+    kept = []
+    for part in filter(None, p.query.split("&")):
+        q = _PAGE_QUERY.fullmatch(part)
+        if q:
+            number = int(q.group(1))
+        else:
+            kept.append(part)
+    return urlunsplit((p.scheme, p.netloc, path, "&".join(kept), "")), number
+
+
+def follow_pager(
+    page_url: str, link: str, link_known: bool, page_had_new_items: bool, depth: str = "new"
+) -> bool:
+    """Whether the crawler fetches the pager ``link`` found on the listing page ``page_url``.
+
+    Listings put the newest items on top, so a nightly crawl finds everything new by walking
+    each pager from its head until a page lists nothing it has not seen (``depth="new"``):
+    a page is fetched when it was never fetched before, or when it is the next page after
+    one that listed something unseen. ``depth="all"`` walks every page every time (a full
+    re-sweep, e.g. weekly, to refresh what older listing pages say).
+
+    >>> head = "http://www.old.exclusive.kz/expertiza/smart/?PAGEN_1=1"
+    >>> follow_pager(head, head.replace("=1", "=2"), True, True)
+    True
+    >>> follow_pager(head, head.replace("=1", "=3"), True, True)
+    False
+    >>> follow_pager(head, head.replace("=1", "=2"), True, False)
+    False
+    >>> follow_pager(head, head.replace("=1", "=90"), False, False)
+    True
+    """
+    if depth not in LISTING_DEPTHS:
+        raise ValueError(f"crawl listing depth must be one of {LISTING_DEPTHS}, not {depth!r}")
+    if depth == "all" or not link_known:
+        return True
+    if not page_had_new_items:
+        return False
+    base, number = pager_position(page_url)
+    link_base, link_number = pager_position(link)
+    return link_base == base and link_number == number + 1

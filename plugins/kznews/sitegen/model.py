@@ -442,7 +442,7 @@ class Site:
             return PageView(page_type="other", **common)
         if kind == "old_listing":
             r, p = key[1], key[2]
-            idx = self._group_newest(r, self.visible_old, (p - 1) * OLD_PAGE_ITEMS)
+            idx = self.group_newest(r, self.visible_old, (p - 1) * OLD_PAGE_ITEMS)
             return PageView(
                 page_type="listing",
                 rubric_name=RUBRICS[r][2],
@@ -468,7 +468,7 @@ class Site:
             **common,
         )
 
-    def _group_newest(
+    def group_newest(
         self,
         g: int,
         visible: int,
@@ -476,6 +476,9 @@ class Site:
         per_page: int = OLD_PAGE_ITEMS,
         groups: int = len(RUBRICS),
     ) -> list[int]:
+        """Article indexes on one listing page of group ``g`` (rubric or category), newest
+        first: items ``start`` to ``start + per_page`` of the ``visible`` articles. A higher
+        index is a later article."""
         n = self._group_size(visible, g, groups)
         out = []
         for q in range(start, min(start + per_page, n)):
@@ -490,7 +493,7 @@ class Site:
         if key[0] == "wp_category":
             c, p = key[1], key[2]
             n_pages = self.category_pages(c)
-            idx = self._group_newest(
+            idx = self.group_newest(
                 c, self.visible_wp, (p - 1) * WP_PAGE_ITEMS, WP_PAGE_ITEMS, len(CATEGORIES)
             )
             return PageView(
