@@ -79,6 +79,9 @@ class Settings:
     # --- extraction ------------------------------------------------------------------------
     extract_batch_rows: int = 2_000
     extract_workers: int = 0  # 0 = one per core
+    # Shards of the Airflow DAG's mapped extraction (one task each, on any worker); read by
+    # the plan task at run time. Default: this machine's cores.
+    extract_shards: int = field(default_factory=lambda: os.cpu_count() or 1)
     max_page_bytes: int = 20 * 1024 * 1024  # larger bodies are quarantined, not parsed
 
     # --- published warehouse -------------------------------------------------------------

@@ -64,6 +64,211 @@ def extract_stage(load_date: date, settings: Settings | None = None) -> dict:
     return result
 
 
+# --- extraction as separate tasks: plan -> one task per shard -> commit --------------------
+# The Airflow DAG maps one task over the shards of a plan; the tasks may run on different
+# machines. With an object store (KZNEWS_REMOTE_URL), each shard pushes its files under a
+# run-scoped prefix and the commit pulls those its machine lacks; without one, every task must
+# see the same data folder (docker-compose mounts the kznews-data volume on every worker).
+
+_NO_SHARED_FOLDER = (
+    "with no object store (KZNEWS_REMOTE_URL), the extract tasks of a run must all see the "
+    "same data folder (docker-compose mounts the kznews-data volume on every worker)"
+)
+
+
+def _shard_rel(run_name: str, shard: int) -> str:
+    """Store key of one shard's output: scoped by the run, outside raw_pages/ and extracted/."""
+    return f"{_run_rel(run_name)}/shard-{shard:05d}"
+
+
+def _run_rel(run_name: str) -> str:
+    return f"_runs/extract/{run_name.lstrip('.')}"
+
+
+def _raw_matches(raw_file: Path, raw_bytes: int | None) -> bool:
+    return raw_file.is_file() and (raw_bytes is None or raw_file.stat().st_size == raw_bytes)
+
+
+def _pull_raw(settings: Settings, store, load_date: date, raw_bytes: int | None = None) -> bool:
+    """Pull the landing partition of ``load_date`` unless this machine already has it (as the
+    plan read it: same size). A lock file serialises the shard tasks of one machine, so they
+    do not download it side by side; whoever comes second finds it there. True = pulled."""
+    import fcntl
+
+    from kznews.land import PART_NAME, partition_dir
+
+    raw_part = partition_dir(settings.raw_dir, load_date)
+    if _raw_matches(raw_part / PART_NAME, raw_bytes):
+        return False
+    locks = settings.state_dir / "locks"
+    locks.mkdir(parents=True, exist_ok=True)
+    with open(locks / f"pull-raw-{_partition(load_date)}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if _raw_matches(raw_part / PART_NAME, raw_bytes):
+            return False
+        store.pull_partition(f"raw_pages/{_partition(load_date)}", raw_part)
+    return True
+
+
+def extract_plan_stage(
+    load_date: date, settings: Settings | None = None, shards: int | None = None
+) -> dict:
+    """Plan the extraction of ``load_date`` into ``shards`` jobs (default
+    ``settings.extract_shards``); see :func:`kznews.extract.batch.plan_extraction`.
+
+    Pulls the landing partition first when a store is configured and this machine lacks it.
+    ``started_at`` is taken before that pull: the commit reports the stage's wall time from it.
+    """
+    from kznews.extract.batch import plan_extraction
+
+    started_at = time.time()
+    settings = settings or load_settings()
+    store = _store(settings)
+    if store is not None:
+        _pull_raw(settings, store, load_date)
+    plan = plan_extraction(settings, load_date, shards or settings.extract_shards)
+    plan["started_at"] = started_at
+    return plan
+
+
+def extract_shard_stage(job: dict, load_date: date, settings: Settings | None = None) -> dict:
+    """Run one shard of a plan in this process (an Airflow mapped task); returns its counts.
+
+    The job's paths are re-rooted on this machine's data folder. A worker without the landed
+    file pulls it from the store (or fails, naming the fix, when there is none); with a store,
+    the shard's files are then pushed under the run's prefix for the commit to find, and kept
+    here too (a commit on this machine need not download them; the next shard or plan here
+    sweeps them after an hour).
+    """
+    from kznews.extract.batch import run_shard
+    from kznews.fsutil import remove_stale
+    from kznews.land import PART_NAME, partition_dir
+
+    settings = settings or load_settings()
+    store = _store(settings)
+    run_name = Path(str(job["out_root"])).name
+    # A worker that only ever runs shards must sweep the roots of earlier runs itself (the
+    # commit, perhaps on another machine, removes only its own copy).
+    remove_stale(p for p in settings.extracted_dir.glob(".run-*") if p.name != run_name)
+    raw_file = partition_dir(settings.raw_dir, load_date) / PART_NAME
+    raw_bytes = job.get("raw_bytes")
+    raw_bytes = None if raw_bytes is None or int(raw_bytes) < 0 else int(raw_bytes)
+    local = {**job, "raw_file": str(raw_file), "out_root": str(settings.extracted_dir / run_name)}
+    if not _raw_matches(raw_file, raw_bytes):
+        if store is None:
+            raise FileNotFoundError(
+                f"shard {job['shard']}: {raw_file} is missing on this machine or is not the "
+                f"file the plan read; {_NO_SHARED_FOLDER}"
+            )
+        _pull_raw(settings, store, load_date, raw_bytes)
+    result = run_shard(local)
+    if store is not None:
+        _push_shard(store, settings.extracted_dir / run_name, int(job["shard"]))
+    return result
+
+
+def _push_shard(store, tmp_root: Path, shard: int) -> dict:
+    """Upload one shard's part files (one per table) as ``_runs/extract/<run>/shard-<k>``."""
+    import os
+    import shutil
+
+    from kznews.extract.batch import shard_file
+    from kznews.schema import EXTRACTED_TABLES
+
+    staging = tmp_root / f".push-{shard:05d}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        for table in EXTRACTED_TABLES:
+            src, dst = shard_file(tmp_root, table, shard), staging / f"{table}.parquet"
+            try:
+                os.link(src, dst)
+            except OSError:
+                shutil.copyfile(src, dst)
+        return store.push_partition(staging, _shard_rel(tmp_root.name, shard))
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _pull_shard(store, tmp_root: Path, shard: int) -> None:
+    """Fetch one shard's pushed part files into this machine's copy of the run's root."""
+    import os
+    import shutil
+
+    from kznews.extract.batch import ExtractionIncomplete, shard_file
+    from kznews.schema import EXTRACTED_TABLES
+
+    landing = tmp_root / ".pulled" / f"shard-{shard:05d}"
+    try:
+        store.pull_partition(_shard_rel(tmp_root.name, shard), landing)
+    except FileNotFoundError as exc:
+        raise ExtractionIncomplete(
+            f"shard {shard}: its output is neither on this machine nor in the object store ({exc})"
+        ) from exc
+    try:
+        for table in EXTRACTED_TABLES:
+            dst = shard_file(tmp_root, table, shard)
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(landing / f"{table}.parquet", dst)
+    finally:
+        shutil.rmtree(landing, ignore_errors=True)
+
+
+def extract_commit_stage(
+    plan: dict, results: Any, load_date: date, settings: Settings | None = None
+) -> dict:
+    """Commit a planned extraction once every shard task has run; see
+    :func:`kznews.extract.batch.commit_extraction` (it refuses when a shard result or output
+    is missing, and always removes the run's temporary root).
+
+    With a store: shard outputs this machine lacks (or holds stale) are pulled from the run's
+    prefix first, the committed partitions are pushed like :func:`extract_stage` does, and the
+    run's prefix is deleted. Returns ``extract_stage``'s dict plus ``shards`` and ``seconds``
+    (wall time from the plan's start to now).
+    """
+    import shutil
+
+    from kznews.extract.batch import (
+        ExtractionIncomplete,
+        commit_extraction,
+        run_root,
+        shard_output_problems,
+    )
+    from kznews.schema import EXTRACTED_TABLES
+
+    settings = settings or load_settings()
+    store = _store(settings)
+    results = list(results)  # an Airflow mapped task's lazy XCom sequence: read it once
+    tmp_root = run_root(settings, plan)
+    partition = _partition(load_date)
+    try:
+        if store is not None:
+            _pull_raw(settings, store, load_date, plan.get("raw_bytes"))  # landing quarantine
+            by_shard = {int(r["_shard"]): r for r in results if r}
+            for job in plan["jobs"]:
+                shard = int(job["shard"])
+                if shard in by_shard and shard_output_problems(tmp_root, shard, by_shard[shard]):
+                    _pull_shard(store, tmp_root, shard)
+        result = commit_extraction(settings, load_date, plan, results)
+    except ExtractionIncomplete as exc:
+        if store is None and "is missing" in str(exc):
+            raise ExtractionIncomplete(f"{exc}; {_NO_SHARED_FOLDER}") from exc
+        raise
+    finally:
+        shutil.rmtree(tmp_root, ignore_errors=True)
+    if store is not None:
+        result["remote"] = [
+            store.push_partition(
+                settings.extracted_dir / table / partition, f"extracted/{table}/{partition}"
+            )
+            for table in EXTRACTED_TABLES
+        ]
+        store.remove_tree(_run_rel(tmp_root.name))
+    result["shards"] = len(plan["jobs"])
+    result["seconds"] = round(time.time() - float(plan["started_at"]), 3)
+    return result
+
+
 def build_stage(
     settings: Settings | None = None, full_refresh: bool = False, load_date: date | None = None
 ) -> dict:

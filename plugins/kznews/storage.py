@@ -158,6 +158,12 @@ class ObjectStore:
                 staging.rmdir()  # only when empty: another pull may be using it
         return {"partition": rel, "files": len(manifest["files"]), "skipped": False}
 
+    def remove_tree(self, rel: str) -> None:
+        """Delete everything under ``rel`` (a finished run's scratch prefix); absent is fine."""
+        key = self._key(rel)
+        if self.fs.exists(key):
+            self.fs.rm(key, recursive=True)
+
     def partitions(self, table_rel: str) -> list[str]:
         """Pushed partitions (``<table_rel>/load_date=...``) that have a manifest."""
         prefix = self._key(table_rel)
