@@ -223,9 +223,11 @@ def extract_commit_stage(
 
     With a store: shard outputs this machine lacks (or holds stale) are pulled from the run's
     prefix first, the committed partitions are pushed like :func:`extract_stage` does, and the
-    run's prefix is deleted. Returns ``extract_stage``'s dict plus ``shards`` and ``seconds``
-    (wall time from the plan's start to now).
+    run's prefix is deleted (also when the commit refuses; kept after other errors, so that a
+    retry can pull the shards again). Returns ``extract_stage``'s dict plus ``shards`` and
+    ``seconds`` (wall time from the plan's start to now).
     """
+    import contextlib
     import shutil
 
     from kznews.extract.batch import (
@@ -251,9 +253,14 @@ def extract_commit_stage(
                     _pull_shard(store, tmp_root, shard)
         result = commit_extraction(settings, load_date, plan, results)
     except ExtractionIncomplete as exc:
+        hint = "a refused commit removes the run's files: run the extraction again from a new "
+        hint += "plan (in Airflow: clear the whole extract group, plan_shards included)"
         if store is None and "is missing" in str(exc):
-            raise ExtractionIncomplete(f"{exc}; {_NO_SHARED_FOLDER}") from exc
-        raise
+            hint += f"; {_NO_SHARED_FOLDER}"
+        if store is not None:  # no retry of this run can use its shards' uploads any more
+            with contextlib.suppress(Exception):  # best effort: the refusal is what to report
+                store.remove_tree(_run_rel(tmp_root.name))
+        raise ExtractionIncomplete(f"{exc}. {hint}") from exc
     finally:
         shutil.rmtree(tmp_root, ignore_errors=True)
     if store is not None:

@@ -238,3 +238,21 @@ def test_stages_without_a_store_need_a_shared_data_folder(tmp_path, landed_raw) 
     out = extract_commit_stage(plan, results, DAY, planner)
     assert out["shards"] == SHARDS and out["pages_in"] > 0
     assert _no_temp_root(planner)
+
+
+def test_refused_commit_through_a_store_drops_the_run_prefix(tmp_path, landed_raw) -> None:
+    """A refused commit is final (the DAG does not retry it): its shards' uploads go too."""
+    from kznews.pipeline import extract_commit_stage, extract_plan_stage, extract_shard_stage
+
+    bucket = tmp_path / "bucket"
+    bucket.mkdir()
+    worker = _worker(tmp_path, "w", landed_raw, remote_url=bucket.as_uri())
+    plan = _xcom(extract_plan_stage(DAY, worker, shards=SHARDS))
+    results = [extract_shard_stage(job, DAY, worker) for job in plan["jobs"]]
+    runs = bucket / "_runs" / "extract"
+    assert len(list(runs.iterdir())) == 1  # the shards pushed under the run's prefix
+    with pytest.raises(ExtractionIncomplete, match=r"shard 0 has no result.*new plan"):
+        extract_commit_stage(plan, results[1:], DAY, worker)
+    assert not any(runs.iterdir())
+    assert not (bucket / "extracted").exists()  # nothing committed, nothing pushed
+    assert _no_temp_root(worker)
