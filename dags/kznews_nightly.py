@@ -7,13 +7,18 @@ raw pages -> landing Parquet -> extracted Parquet -> dbt -> Great Expectations -
 | group       | tasks                              | writes                                   |
 |-------------|------------------------------------|------------------------------------------|
 | `acquire`   | `plan`, `land`                     | `data/raw_pages/` (Asset `kznews_landing`) |
-| `extract`   | `extract`                          | `data/extracted/<table>/`                |
+| `extract`   | `plan_shards`, `extract_shard` ×N (mapped), `commit` | `data/extracted/<table>/` |
 | `warehouse` | `dbt_build` (per-model: see docs)  | `warehouse/build/` (pool `kznews_duckdb`) |
 | `quality`   | `gate`                             | `data/quality/` (GX results, Data Docs)  |
 | `publish`   | `publish`, `summary`  | `warehouse/kznews.duckdb` (Asset `kznews_warehouse`)|
 
 Every task that writes DuckDB runs in the pool **`kznews_duckdb`** (one slot): DuckDB allows a
 single writer per file. `make dag-run` / `make airflow` create it (`airflow pools set ...`).
+
+Extraction is mapped: `plan_shards` splits the landed partition into `KZNEWS_EXTRACT_SHARDS`
+shards (default: the cores of the machine running it, read at run time), one `extract_shard`
+task instance per shard runs wherever the executor has a free slot, and `commit` swaps the
+partitions in only when every shard has succeeded (a retried shard replaces its own files).
 
 ## Params (trigger form: "Trigger DAG" -> "Run with config")
 
@@ -298,12 +303,43 @@ def kznews_nightly():
     with TaskGroup("extract", tooltip="Parse landed pages into the extracted Parquet tables"):
 
         @task
-        def extract(run: dict, landed: dict) -> dict:
-            from kznews.pipeline import extract_stage
+        def plan_shards(run: dict, landed: dict) -> list[dict]:
+            """Split the landing into shard jobs (KZNEWS_EXTRACT_SHARDS, read now, not at
+            parse time). Returns the jobs, which extract_shard maps over (Airflow maps only
+            over a return value); the whole plan goes to XCom key "plan" for the commit."""
+            from kznews.pipeline import extract_plan_stage
 
-            return _timed(extract_stage, _load_date(run), _settings(run))
+            plan = extract_plan_stage(_load_date(run), _settings(run))
+            print(f"extraction plan: {plan['shards']} shards of {plan['row_groups']} row groups")
+            get_current_context()["ti"].xcom_push(key="plan", value=plan)
+            return plan["jobs"]
 
-        extracted = extract(run, landed)
+        @task
+        def extract_shard(run: dict, job: dict) -> dict:
+            """One shard, in this task's own process (no pool inside): the parallelism is the
+            executor's, across task slots and Celery workers."""
+            from kznews.pipeline import extract_shard_stage
+
+            return extract_shard_stage(job, _load_date(run), _settings(run))
+
+        @task
+        def commit(run: dict, plan: dict, shards: list) -> dict:
+            """Check every shard and swap the partitions in; `seconds` spans plan to commit.
+            A refused commit (a shard's result or files missing) fails without retrying: it
+            has removed the run's files, so only a new plan can succeed."""
+            from airflow.sdk.exceptions import AirflowFailException
+
+            from kznews.extract.batch import ExtractionIncomplete
+            from kznews.pipeline import extract_commit_stage
+
+            try:
+                return extract_commit_stage(plan, shards, _load_date(run), _settings(run))
+            except ExtractionIncomplete as exc:
+                raise AirflowFailException(str(exc)) from exc
+
+        jobs = plan_shards(run, landed)
+        shard_results = extract_shard.partial(run=run).expand(job=jobs)
+        extracted = commit(run, jobs["plan"], shard_results)
 
     with TaskGroup("warehouse", tooltip="dbt build into the private build file"):
 

@@ -96,6 +96,51 @@ def test_nightly_shape(dagbag):
     assert dag.get_task("publish.summary").downstream_task_ids == set()
 
 
+def test_extraction_is_mapped_over_shards(dagbag):
+    """plan_shards -> extract_shard (one mapped task instance per shard) -> commit -> dbt."""
+    dag = dagbag.dags["kznews_nightly"]
+    assert {t for t in dag.task_ids if t.startswith("extract.")} == {
+        "extract.plan_shards",
+        "extract.extract_shard",
+        "extract.commit",
+    }
+    shard = dag.get_task("extract.extract_shard")
+    assert shard.is_mapped
+    assert not dag.get_task("extract.plan_shards").is_mapped
+    assert not dag.get_task("extract.commit").is_mapped
+    assert "extract.plan_shards" in shard.upstream_task_ids
+    assert dag.get_task("extract.plan_shards").upstream_task_ids == {"acquire.land", "acquire.plan"}
+    assert dag.get_task("extract.commit").upstream_task_ids >= {
+        "extract.plan_shards",
+        "extract.extract_shard",
+    }
+    assert "extract.commit" in dag.get_task("warehouse.dbt_build").upstream_task_ids
+    assert "extract.commit" in dag.get_task("publish.summary").upstream_task_ids
+
+
+def test_refused_extraction_commit_fails_without_retry(dagbag, tmp_path, monkeypatch):
+    """A commit missing a shard result has removed the run's files: retrying cannot help,
+    so the task raises AirflowFailException (no retry) instead of a plain error."""
+    from datetime import date
+
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from kznews.acquire.base import RawRecord
+    from kznews.config import load_settings
+    from kznews.extract.batch import plan_extraction
+    from kznews.land import land_records
+
+    monkeypatch.setenv("KZNEWS_DATA_DIR", str(tmp_path / "data"))
+    settings = load_settings()
+    day = date(2026, 11, 25)
+    page = b"<html><head><title>t</title></head><body><p>x</p></body></html>"
+    land_records([RawRecord(url="https://exclusive.kz/a/1/", body=page)], settings.raw_dir, day)
+    plan = plan_extraction(settings, day, shards=1)
+    commit = dagbag.dags["kznews_nightly"].get_task("extract.commit").python_callable
+    with pytest.raises(AirflowFailException, match="shard 0 has no result"):
+        commit({"load_date": day.isoformat(), "page_limit": 10}, plan, [])
+
+
 def test_nightly_params_validate(dagbag):
     from airflow.sdk.definitions.param import ParamsDict
 
@@ -179,7 +224,7 @@ def test_per_model_dbt_tasks_follow_the_manifest(tmp_path, monkeypatch):
         "warehouse.dbt_int_b",
         "warehouse.dbt_stg_a",
     }
-    assert "extract.extract" in dag.get_task("warehouse.dbt_stg_a").upstream_task_ids
+    assert "extract.commit" in dag.get_task("warehouse.dbt_stg_a").upstream_task_ids
     assert all(dag.get_task(t).pool == "kznews_duckdb" for t in ids)
     assert "warehouse.dbt_docs" in dag.get_task("quality.gate").upstream_task_ids
 
