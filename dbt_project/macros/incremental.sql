@@ -1,9 +1,16 @@
 {#- Which load_date partitions an incremental model reads on this run.
 
-    Full refresh or first run: every partition. Otherwise the partition named by
-    var("load_date") and everything newer, or (no var) the newest partition already held
-    and everything newer. The newest held partition is re-read on purpose: delete+insert
-    makes that a no-op when nothing changed and a repair when that night was re-extracted.
+    Full refresh or first run: every partition. Otherwise the load date of the run and
+    everything newer, where the run's load date is, in order:
+
+    1. var("load_date") (`dbt build --vars '{"load_date": "2026-11-22"}'`, by hand);
+    2. the table main.kznews_run_params that kznews.warehouse writes into the build file
+       before each dbt command. The date reaches the SQL at run time, not at parse time:
+       a --vars value that changes every night makes dbt re-parse the whole project;
+    3. neither: the newest partition already held (held_column of {{ this }}) and
+       everything newer. The newest held partition is re-read on purpose: delete+insert
+       makes that a no-op when nothing changed and a repair when that night was
+       re-extracted. A model with no held column (held_column=none) reads everything.
 
     A table built before its lineage column existed is caught up from every partition
     (sync_all_columns then adds the column), so a model change needs no manual full refresh.
@@ -12,16 +19,20 @@
     {{ this }} that records the newest load date a row came from. -#}
 {% macro load_date_filter(column='load_date', held_column='load_date') -%}
     {%- if is_incremental() -%}
+        {%- set run_params = adapter.get_relation(
+            database=this.database, schema='main', identifier='kznews_run_params') -%}
         {%- if var('load_date', '') | string | length > 0 -%}
             {{ column }} >= cast('{{ var("load_date") }}' as date)
+        {%- elif run_params is not none -%}
+            {{ column }} >= (select max(load_date) from {{ run_params }})
         {%- else -%}
             {%- set held = adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
-            {%- if held_column in held -%}
+            {%- if held_column and held_column in held -%}
             {{ column }} >= (
                 select coalesce(max({{ held_column }}), date '1900-01-01') from {{ this }}
             )
             {%- else -%}
-            {#- the table predates its lineage column (a model change): read everything -#}
+            {#- no lineage column (or it predates it): read everything -#}
             true
             {%- endif -%}
         {%- endif -%}

@@ -1,14 +1,39 @@
 -- One row per article id named by any listing item on any page: what the listings say
 -- about it (the article page itself shows no author and no date). When listings disagree,
 -- the most recently fetched item wins (then page URL, then position) — deterministic.
+-- Incremental (delete+insert by article_id): a run recomputes only the articles its
+-- load_date partition(s) list, each from all of its items, so the result equals a full
+-- refresh; last_load_date (lineage) is the newest partition listing the article.
 
 with
 
-listing_items as (
+all_listing_items as (
 
     select * from {{ ref('int_listing_items_localised') }}
 
 ),
+
+{% if is_incremental() %}
+touched as (
+
+    select distinct article_id from all_listing_items
+    where {{ load_date_filter('load_date', 'last_load_date') }} and article_id is not null
+
+),
+
+listing_items as (
+
+    select * from all_listing_items
+    where article_id in (select article_id from touched)
+
+),
+{% else %}
+listing_items as (
+
+    select * from all_listing_items
+
+),
+{% endif %}
 
 authors as (
 
@@ -48,7 +73,8 @@ final as (
         max(seen_on) as last_seen_on,
         -- page x date, so the same fetch landed twice or listed twice counts once
         count(distinct (page_url, seen_on)) as n_listing_sightings,
-        count(distinct page_url) as n_listing_pages
+        count(distinct page_url) as n_listing_pages,
+        max(load_date) as last_load_date
 
     from items_with_authors
     where article_id is not null

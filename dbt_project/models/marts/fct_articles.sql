@@ -1,19 +1,62 @@
 -- One row per article id: the article page (any URL form) joined with what listings on any
 -- page say about it. Articles known only from listings are rows too (has_full_text false).
+-- Incremental (delete+insert by article_id): a run rebuilds only the articles its upstream
+-- models recomputed (their last_load_date in the run's load date or later), so a night
+-- costs its new pages, not the archive. Without a load date (dbt run by hand, no --vars)
+-- it rebuilds every article: it keeps no lineage column of its own.
+-- row_hash fingerprints every other column: the publish step copies only changed rows.
 
 with
 
-article_pages as (
+all_article_pages as (
 
     select * from {{ ref('int_articles_merged_across_urls') }}
 
 ),
 
-listings as (
+all_listings as (
 
     select * from {{ ref('int_article_listings_aggregated') }}
 
 ),
+
+{% if is_incremental() %}
+touched as (
+
+    select article_id from all_article_pages
+    where {{ load_date_filter('last_load_date', held_column=none) }}
+    union
+    select article_id from all_listings
+    where {{ load_date_filter('last_load_date', held_column=none) }}
+
+),
+
+article_pages as (
+
+    select * from all_article_pages
+    where article_id in (select article_id from touched)
+
+),
+
+listings as (
+
+    select * from all_listings
+    where article_id in (select article_id from touched)
+
+),
+{% else %}
+article_pages as (
+
+    select * from all_article_pages
+
+),
+
+listings as (
+
+    select * from all_listings
+
+),
+{% endif %}
 
 joined as (
 
@@ -76,4 +119,8 @@ final as (
 
 )
 
-select * from final
+select
+    *,
+    md5(to_json(final)) as row_hash
+
+from final
