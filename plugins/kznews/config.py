@@ -84,6 +84,11 @@ class Settings:
     extract_shards: int = field(default_factory=lambda: os.cpu_count() or 1)
     max_page_bytes: int = 20 * 1024 * 1024  # larger bodies are quarantined, not parsed
 
+    # --- warehouse build -------------------------------------------------------------------
+    # "changed": dbt unit tests and `dbt docs generate` run only when the dbt project changed
+    # since the last successful build (they do not depend on data); "always": every build.
+    dbt_recheck: str = "changed"
+
     # --- published warehouse -------------------------------------------------------------
     # "duckdb": one DuckDB file (warehouse/kznews.duckdb) swapped in atomically each night.
     # "ducklake": a DuckLake (catalog in PostgreSQL, data as Parquet under ducklake_data_path)
