@@ -116,3 +116,54 @@ def test_refetched_article_is_recomputed_equal_to_full_refresh(tmp_path: Path) -
     incremental = builds.fingerprint(s.build_db)
     run_build(s, full_refresh=True, docs=False, tests=False)
     assert builds.fingerprint(s.build_db) == incremental
+
+
+def _last_invocation_log(s) -> str:
+    """dbt.log from the last ``Running with dbt=`` line (dbt appends every invocation)."""
+    text = (s.build_db.parent / "logs" / "dbt.log").read_text(encoding="utf-8")
+    return text[text.rindex("Running with dbt="):]
+
+
+def test_nightly_build_skips_project_only_work_and_keeps_partial_parsing(
+    fixture_wh: builds.Built, tmp_path: Path
+) -> None:
+    """Unit tests and the docs catalog depend on the project, not on data: a night with an
+    unchanged project skips them; the load date reaches the models without --vars, so a
+    new date does not make dbt parse the project again."""
+    shutil.copytree(fixture_wh.settings.home, tmp_path / "home")
+    s = builds.settings_for(tmp_path / "home")
+    first = run_build(s, load_date=fixture_data.LOAD_DATES[1])
+    assert first["unit_tests"].startswith("skipped") and first["docs"] == "reused"
+    assert [step["command"] for step in first["dbt"]] == ["build"]
+    manifest = json.loads((s.build_db.parent / "target" / "manifest.json").read_text())
+    n_unit = len(manifest["unit_tests"])
+    assert n_unit >= 4
+    passed_before = fixture_wh.result["dbt"][0]["statuses"]["pass"]
+    assert first["dbt"][0]["statuses"]["pass"] == passed_before - n_unit
+
+    night = date(2024, 5, 19)
+    same_again = fixture_data.partition_rows()[fixture_data.LOAD_DATES[1]]
+    fixture_data.write_partition(s.extracted_dir, night, same_again)
+    run_build(s, load_date=night)
+    assert "Unable to do partial parsing" not in _last_invocation_log(s)
+    con = duckdb.connect(str(s.build_db), read_only=True)
+    assert con.execute("select load_date from main.kznews_run_params").fetchall() == [(night,)]
+    con.close()
+    assert builds.fingerprint(s.build_db) == fixture_wh.fingerprint
+
+
+def test_changed_project_runs_unit_tests_and_docs_again(
+    fixture_wh: builds.Built, tmp_path: Path
+) -> None:
+    shutil.copytree(fixture_wh.settings.home, tmp_path / "home")
+    project = tmp_path / "dbt_project"
+    shutil.copytree(builds.ROOT / "dbt_project", project,
+                    ignore=shutil.ignore_patterns("target", "logs"))
+    model = project / "models" / "marts" / "dim_date.sql"
+    model.write_text(model.read_text(encoding="utf-8") + "\n-- edited\n", encoding="utf-8")
+    s = builds.settings_for(tmp_path / "home").replace(dbt_project_dir=project)
+    result = run_build(s, load_date=fixture_data.LOAD_DATES[1])
+    assert result["unit_tests"] == "run" and result["docs"] == "generated"
+    assert result["dbt"][0]["statuses"].get("pass", 0) > 0
+    always = run_build(s.replace(dbt_recheck="always"), load_date=fixture_data.LOAD_DATES[1])
+    assert always["unit_tests"] == "run" and always["docs"] == "generated"
