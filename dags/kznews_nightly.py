@@ -27,6 +27,8 @@ partitions in only when every shard has succeeded (a retried shard replaces its 
 * **load_date** – `YYYY-MM-DD`; empty = the run's logical date in Asia/Almaty.
 * **full_refresh** – rebuild the incremental dbt models from scratch.
 * **page_limit** – stop acquiring after this many pages (≥ 1).
+* **listing_depth** – crawl sources: `new` (default) walks each rubric's pager only until a
+  page lists nothing unseen; `all` re-walks every listing page (a periodic re-sweep).
 * **reuse_landing** – for a crawl URL, reuse the landing partition of the load date when it
   exists instead of fetching again (what a backfill wants). Folder/WARC sources are re-landed:
   that is cheap and deterministic.
@@ -103,7 +105,9 @@ def _default_source() -> str:
 def _settings(run: dict):
     from kznews.config import load_settings
 
-    return load_settings(max_pages=run.get("page_limit"))
+    return load_settings(
+        max_pages=run.get("page_limit"), crawl_listing_depth=run.get("listing_depth")
+    )
 
 
 def _load_date(run: dict):
@@ -236,6 +240,14 @@ def _timed(fn, *args, **kwargs) -> dict:
             title="Page limit",
             description="Acquire at most this many pages.",
         ),
+        "listing_depth": Param(
+            "new",
+            type="string",
+            enum=["new", "all"],
+            title="Listing depth",
+            description="Crawl sources only. new: walk each rubric's pager until a page lists "
+            "nothing unseen (nightly). all: walk every listing page again (a re-sweep).",
+        ),
         "reuse_landing": Param(
             True,
             type="boolean",
@@ -264,6 +276,7 @@ def kznews_nightly():
                 "full_refresh": bool(params["full_refresh"]),
                 "page_limit": int(params["page_limit"]),
                 "reuse_landing": bool(params.get("reuse_landing", True)),
+                "listing_depth": str(params.get("listing_depth") or "new"),
             }
             print(f"kznews run plan: {run}")
             return run

@@ -150,6 +150,7 @@ def test_nightly_params_validate(dagbag):
     assert defaults["load_date"] is None
     assert defaults["source"].endswith("sample")
     assert defaults["page_limit"] >= 1
+    assert defaults["listing_depth"] == "new"
 
     def with_(**conf):
         params = ParamsDict(dag.params)
@@ -157,7 +158,9 @@ def test_nightly_params_validate(dagbag):
         return params.validate()
 
     assert with_(load_date="2026-01-31", page_limit=5)["page_limit"] == 5
-    for bad in ({"page_limit": 0}, {"load_date": "31.01.2026"}, {"full_refresh": "yes"}):
+    assert with_(listing_depth="all")["listing_depth"] == "all"
+    for bad in ({"page_limit": 0}, {"load_date": "31.01.2026"}, {"full_refresh": "yes"},
+                {"listing_depth": "deep"}):
         with pytest.raises(Exception):  # noqa: B017 - ParamValidationError
             with_(**bad)
 
