@@ -14,7 +14,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from kznews.config import Settings
+import kznews.publish as publish_module
+from kznews.config import Settings, load_settings
 from kznews.publish import HEADER_VERSION, PublishError, header_version, publish
 from kznews.warehouse import MARTS, mart_row_counts
 from tests.warehouse import builds
@@ -44,6 +45,8 @@ def test_publish_writes_only_the_marts_as_tables(settings: Settings) -> None:
     result = publish(settings)
     json.dumps(result)
     assert Path(result["path"]) == settings.published_db
+    assert result["mode"] == "full (no published file)"
+    assert result["changes"] == {m: "replaced" for m in MARTS}
     assert result["mart_rows"] == mart_row_counts(settings.build_db)
     con = duckdb.connect(str(settings.published_db), read_only=True)
     try:
@@ -171,15 +174,245 @@ def test_published_file_opens_in_an_older_duckdb_1x(
     settings: Settings, request: pytest.FixtureRequest, tmp_path_factory
 ) -> None:
     assert duckdb.__version__ != OLD_DUCKDB
-    rows = publish(settings)["mart_rows"]
     python = _old_client(request, tmp_path_factory)
-    proc = subprocess.run(
-        [str(python), "-c", OLD_READER, str(settings.published_db)],
-        capture_output=True,
-        text=True,
-        timeout=120,
+
+    def old_reader_rows() -> dict[str, int]:
+        proc = subprocess.run(
+            [str(python), "-c", OLD_READER, str(settings.published_db)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert proc.returncode == 0, proc.stderr
+        out = json.loads(proc.stdout)
+        assert out["version"] == OLD_DUCKDB
+        return out["rows"]
+
+    rows = publish(settings)["mart_rows"]
+    assert old_reader_rows() == rows
+    # A copy of that file changed in place by this (newer) DuckDB must stay v1.0.0 too:
+    # rows deleted and appended (bodies, timestamptz, dates), small marts recreated.
+    _edit_build(settings.build_db)
+    result = publish(settings)
+    assert result["mode"] == "incremental"
+    assert header_version(settings.published_db) == HEADER_VERSION
+    assert old_reader_rows() == result["mart_rows"]
+
+
+# --- incremental publishing ------------------------------------------------------------------
+
+
+def _row_hash(con: duckdb.DuckDBPyConnection, table: str, key: str, value: str) -> str:
+    """row_hash as dbt computes it: md5 of the JSON of every other column."""
+    return con.execute(
+        f"select md5(to_json(x)) from (select * exclude (row_hash) from {table} "  # noqa: S608
+        f"where {key} = ?) as x",
+        [value],
+    ).fetchone()[0]
+
+
+def _edit_build(build_db: Path) -> dict[str, str]:
+    """One night's worth of changes in the build: one article's body edited (and its
+    row_hash), one article removed, one added, one author renamed, a column comment changed
+    and one removed. Returns the article ids involved."""
+    con = duckdb.connect(str(build_db))
+    try:
+        ids = [
+            r[0]
+            for r in con.execute(
+                "select article_id from marts.fct_articles order by article_id limit 3"
+            ).fetchall()
+        ]
+        edited, removed, template = ids
+        con.execute(
+            "update marts.fct_articles set body = 'edited body' where article_id = ?", [edited]
+        )
+        con.execute(
+            "update marts.fct_articles set row_hash = ? where article_id = ?",
+            [_row_hash(con, "marts.fct_articles", "article_id", edited), edited],
+        )
+        con.execute("delete from marts.fct_articles where article_id = ?", [removed])
+        added = "zz-added-article"
+        con.execute(
+            "insert into marts.fct_articles select * replace (? as article_id) "
+            "from marts.fct_articles where article_id = ?",
+            [added, template],
+        )
+        con.execute(
+            "update marts.fct_articles set row_hash = ? where article_id = ?",
+            [_row_hash(con, "marts.fct_articles", "article_id", added), added],
+        )
+        con.execute(
+            "update marts.dim_authors set author_name = author_name || ' (renamed)' "
+            "where author_id = (select min(author_id) from marts.dim_authors)"
+        )
+        con.execute("comment on column marts.fct_articles.title is 'Headline (edited comment)'")
+        con.execute("comment on column marts.fct_articles.site is NULL")
+    finally:
+        con.close()
+    return {"edited": edited, "removed": removed, "added": added}
+
+
+def _comments(db: Path, schema: str) -> set[tuple[str, str, str | None]]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return set(
+            con.execute(
+                "select table_name, column_name, comment from duckdb_columns() "
+                "where schema_name = ? and table_name in (select unnest(?))",
+                [schema, list(MARTS)],
+            ).fetchall()
+        )
+    finally:
+        con.close()
+
+
+def test_incremental_publish_applies_exactly_the_build_changes(
+    settings: Settings, tmp_path: Path
+) -> None:
+    publish(settings)
+    ids = _edit_build(settings.build_db)
+    result = publish(settings)
+    json.dumps(result)
+    assert result["mode"] == "incremental"
+    assert result["changes"]["fct_articles"] == {"deleted": 2, "inserted": 2}
+    assert result["changes"]["fct_headline_sightings"] == {"deleted": 0, "inserted": 0}
+    for mart in ("dim_authors", "dim_rubrics", "dim_date", "fct_exchange_rates", "fct_headlines"):
+        assert result["changes"][mart] == "replaced"
+    assert result["mart_rows"] == mart_row_counts(settings.build_db)
+    # The same contents (order-independent) and comments as the build, and as a full copy.
+    published = builds.fingerprint(settings.published_db, schema="main")
+    assert published == builds.fingerprint(settings.build_db)
+    full = settings.replace(
+        warehouse_dir=tmp_path / "full", build_name=str(settings.build_db), publish_mode="full"
     )
-    assert proc.returncode == 0, proc.stderr
-    out = json.loads(proc.stdout)
-    assert out["version"] == OLD_DUCKDB
-    assert out["rows"] == rows
+    assert publish(full)["mode"] == "full (publish_mode=full)"
+    assert builds.fingerprint(full.published_db, schema="main") == published
+    assert _comments(settings.published_db, "main") == _comments(settings.build_db, "marts")
+    assert ("fct_articles", "title", "Headline (edited comment)") in _comments(
+        settings.published_db, "main"
+    )
+    con = duckdb.connect(str(settings.published_db), read_only=True)
+    try:
+        bodies = dict(
+            con.execute(
+                "select article_id, body from fct_articles where article_id in (?, ?, ?)",
+                [ids["edited"], ids["removed"], ids["added"]],
+            ).fetchall()
+        )
+        renamed = con.execute(
+            "select count(*) from dim_authors where author_name like '% (renamed)'"
+        ).fetchone()[0]
+    finally:
+        con.close()
+    assert set(bodies) == {ids["edited"], ids["added"]}
+    assert bodies[ids["edited"]] == "edited body"
+    assert renamed == 1
+    assert _leftovers(settings.published_db.parent) == []
+    assert not Path(f"{settings.published_db}.wal").exists()
+    # Nothing changed since: nothing to delete or insert.
+    again = publish(settings)
+    assert again["mode"] == "incremental"
+    assert again["changes"]["fct_articles"] == {"deleted": 0, "inserted": 0}
+    assert builds.fingerprint(settings.published_db, schema="main") == published
+
+
+def _add_column(settings: Settings) -> None:
+    con = duckdb.connect(str(settings.build_db))
+    con.execute("alter table marts.fct_headlines add column extra integer default 7")
+    con.close()
+
+
+def _not_duckdb(settings: Settings) -> None:
+    settings.published_db.write_bytes(b"not a database" * 100)
+
+
+def _newer_storage(settings: Settings) -> None:
+    newer = settings.published_db.with_name("newer.duckdb")
+    con = duckdb.connect()
+    con.execute(f"attach '{settings.published_db}' as old (read_only)")
+    con.execute(f"attach '{newer}' as newer (storage_version 'v1.2.0')")
+    con.execute("copy from database old to newer")
+    con.close()
+    os.replace(newer, settings.published_db)
+
+
+def _extra_table(settings: Settings) -> None:
+    con = duckdb.connect(str(settings.published_db))
+    con.execute("create table notes as select 1 as x")
+    con.close()
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        (_add_column, "full (fct_headlines columns changed: build adds extra INTEGER)"),
+        (_not_duckdb, "full (published file unreadable:"),
+        (_newer_storage, "full (published file has header version 65, expected 64)"),
+        (_extra_table, "full (published file holds other tables than the marts)"),
+    ],
+)
+def test_incremental_falls_back_to_full_and_says_why(settings: Settings, change, why) -> None:
+    publish(settings)
+    change(settings)
+    result = publish(settings)
+    assert result["mode"].startswith(why), result["mode"]
+    assert result["changes"] == {m: "replaced" for m in MARTS}
+    assert builds.fingerprint(settings.published_db, schema="main") == builds.fingerprint(
+        settings.build_db
+    )
+    assert header_version(settings.published_db) == HEADER_VERSION
+    assert _leftovers(settings.published_db.parent) == []
+    assert publish(settings)["mode"] == "incremental"  # and back to incremental next time
+
+
+def test_dead_space_past_the_limit_means_a_full_rewrite(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    publish(settings)
+    _edit_build(settings.build_db)
+    assert publish(settings)["mode"] == "incremental"  # leaves deleted rows in the file
+    monkeypatch.setattr(publish_module, "MAX_WASTE", 0.0)
+    monkeypatch.setattr(publish_module, "MIN_WASTE_BYTES", 0)
+    result = publish(settings)
+    assert result["mode"].startswith("full (published file is ~"), result["mode"]
+    assert "dead space" in result["mode"]
+
+
+@pytest.mark.parametrize("step", ["_diff_mart", "_sync_comments", "_verify", "fsync_path"])
+def test_failed_incremental_publish_leaves_the_published_file_alone(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, step: str
+) -> None:
+    publish(settings)
+    before = _sha(settings.published_db)
+    _edit_build(settings.build_db)
+
+    def boom(*args, **kwargs):
+        raise RuntimeError(f"{step} failed")
+
+    monkeypatch.setattr(publish_module, step, boom)
+    with pytest.raises(RuntimeError, match=f"{step} failed"):
+        publish(settings)
+    assert _sha(settings.published_db) == before
+    assert _leftovers(settings.published_db.parent) == []
+
+
+def test_full_mode_always_copies_everything(settings: Settings) -> None:
+    full = settings.replace(publish_mode="full")
+    publish(full)
+    _edit_build(settings.build_db)
+    result = publish(full)
+    assert result["mode"] == "full (publish_mode=full)"
+    assert result["changes"] == {m: "replaced" for m in MARTS}
+    assert builds.fingerprint(settings.published_db, schema="main") == builds.fingerprint(
+        settings.build_db
+    )
+
+
+def test_publish_mode_setting(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings().publish_mode == "incremental"
+    monkeypatch.setenv("KZNEWS_PUBLISH_MODE", "full")
+    assert load_settings().publish_mode == "full"
+    with pytest.raises(ValueError, match=r"publish_mode \(KZNEWS_PUBLISH_MODE\) must be"):
+        publish(settings.replace(publish_mode="fast"))
+    assert not settings.published_db.exists()

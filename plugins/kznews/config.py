@@ -94,6 +94,10 @@ class Settings:
     # "ducklake": a DuckLake (catalog in PostgreSQL, data as Parquet under ducklake_data_path)
     # that several writers and readers use at once; see docs/scale-out.md.
     warehouse_backend: str = "duckdb"
+    # How the "duckdb" backend writes the new file: "incremental" copies the published file
+    # and applies only the changed rows (falls back to "full" when it cannot, e.g. after a
+    # schema change); "full" copies every mart into a fresh file. See kznews.publish.
+    publish_mode: str = "incremental"
     ducklake_catalog: str = "postgres:dbname=kznews_lake host=127.0.0.1 user=postgres"
     ducklake_data_path: Path = Path("warehouse/lake")
 
