@@ -20,11 +20,24 @@ PAGE_CONTENT_PACKAGES = ("kznews/acquire/", "kznews/extract/", "kznews/sitegen/"
 
 #: (file under plugins/, function) -> why its dynamic SQL is safe.
 ALLOWED: dict[tuple[str, str], str] = {
-    ("kznews/publish.py", "_copy_marts"): "build/tmp file paths via _sql_str; mart names from "
-    "MARTS and column names from duckdb_columns() via _ident; storage version a constant",
-    ("kznews/publish.py", "_copy_comments"): "mart/column names via _ident; the comment text "
-    "is dbt's description (code), escaped with _sql_str (COMMENT ON takes no parameters)",
-    ("kznews/publish.py", "_verify"): "mart names from MARTS via _ident",
+    ("kznews/publish.py", "_attach"): "build/tmp file paths via _sql_str; storage version a "
+    "constant",
+    ("kznews/publish.py", "_columns"): "database/schema/table names from the code (MARTS, "
+    "'build', 'pub') as literals via _where/_sql_str",
+    ("kznews/publish.py", "_table_comment"): "names from the code via _where/_sql_str",
+    ("kznews/publish.py", "_column_comments"): "names from the code via _where/_sql_str",
+    ("kznews/publish.py", "_sync_comments"): "mart/column names via _ident; the comment text "
+    "is dbt's description (code), escaped with _sql_lit (COMMENT ON takes no parameters)",
+    ("kznews/publish.py", "_count"): "table names built from MARTS via _ident",
+    ("kznews/publish.py", "_copy_mart"): "mart names from MARTS, key column from "
+    "duckdb_columns(), via _ident",
+    ("kznews/publish.py", "_diff_mart"): "mart names from MARTS, key column from "
+    "duckdb_columns() and HASH_COLUMN (a constant), via _ident",
+    ("kznews/publish.py", "_waste"): "mart names from MARTS via _ident/_sql_str/_where",
+    ("kznews/publish.py", "_pair_digest"): "key column from duckdb_columns() and HASH_COLUMN "
+    "via _ident; table names from MARTS via _ident",
+    ("kznews/publish.py", "_verify"): "mart names from MARTS via _ident; build path via "
+    "_sql_str",
     ("kznews/warehouse/runner.py", "mart_row_counts"): "schema and mart names are constants",
     ("kznews/warehouse/ducklake.py", "connect"): "extension paths, data path and catalog from "
     "Settings, escaped with _quote; LAKE is a constant",
