@@ -9,9 +9,11 @@ For every size N (default 1,000, 10,000 and 100,000 pages) the synthetic site ge
 
 * ``night1.warc.gz``: a site of ~N pages whose newest articles (1% of N) are not published yet
   (``Site.visible_old`` / ``visible_wp``): the first, full run;
-* ``night2.warc.gz``: the next night as the incremental crawler emits it: the new article pages
-  (1% of N, with their extra URL forms) plus every listing and home page, which the crawler
-  always re-fetches and which changed (new items on top, that day's rates and ticker). Known
+* ``night2.warc.gz``: the next night as the incremental crawler emits it
+  (``crawl_listing_depth="new"``, :mod:`kznews.sitegen.nightly`; ``tests/acquire`` checks the
+  real crawler fetches exactly these pages): the new article pages (1% of N), both home
+  pages, and each rubric's and category's pager walked from its head until a page lists no
+  new article (they all changed: new items on top, that day's rates and ticker). Known
   article pages are answered 304 and are not emitted.
 
 Then, on fresh data and warehouse folders under the same temporary folder:
@@ -101,6 +103,7 @@ def generate(n: int, seed: int, out: Path, growth: float = 0.01) -> dict:
     """Write night1.warc.gz (~n pages) and night2.warc.gz (new + changed pages) under out."""
     from kznews.acquire.warc import WarcSink
     from kznews.sitegen import Site, render_page
+    from kznews.sitegen.nightly import nightly_keys
 
     site = Site(seed=seed, pages=round(n * (1 + growth)))
     new = max(1, round(n * growth))
@@ -135,15 +138,8 @@ def generate(n: int, seed: int, out: Path, growth: float = 0.01) -> dict:
     site.capture_start = site.capture_start + timedelta(days=5)
     site.capture_span = timedelta(hours=2)
 
-    def changed_or_new(key: tuple) -> bool:
-        kind = key[0]
-        if kind == "old_article":
-            return key[1] >= cut_old
-        if kind == "wp_article":
-            return key[1] >= cut_wp
-        return True  # home and listing pages: always re-fetched, and they changed
-
-    write("night2.warc.gz", changed_or_new)
+    fetched = set(nightly_keys(site, cut_old, cut_wp))  # what the crawler fetches that night
+    write("night2.warc.gz", fetched.__contains__)
     counts["new_articles"] = new
     counts["generate_s"] = round(time.perf_counter() - t0, 1)
     (out / "generated.json").write_text(json.dumps(counts), encoding="utf-8")
@@ -279,6 +275,40 @@ def run_airflow(work: Path, warc: Path, load_date: str) -> dict:
     return m
 
 
+# --- the start-up floor: what every night pays before touching any data ----------------------
+
+_FLOOR_CHILD = {
+    "stage process (Python, kznews, DuckDB, Arrow)": (
+        "from kznews import pipeline; import kznews.land, kznews.extract.batch, "
+        "kznews.warehouse, kznews.publish, duckdb, pyarrow.parquet"
+    ),
+    "Great Expectations import": "import great_expectations",
+}
+
+
+def _median_wall(argv: list[str], env: dict[str, str], repeat: int = 3) -> float:
+    walls = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        subprocess.run(argv, env=env, cwd=ROOT, check=True, capture_output=True)
+        walls.append(time.perf_counter() - t0)
+    return sorted(walls)[len(walls) // 2]
+
+
+def startup_floor(work: Path) -> dict[str, float]:
+    """Seconds a night pays whatever its data: one stage process start per stage, the GX
+    import (quality), dbt's start-up and partial parse (build), medians of 3 runs."""
+    env = _kz_env(work)
+    out = {name: _median_wall([sys.executable, "-c", code], env)
+           for name, code in _FLOOR_CHILD.items()}
+    code = ("from kznews.config import load_settings; from kznews.warehouse.runner import "
+            "run_dbt; run_dbt(load_settings(), 'parse')")
+    out["dbt start-up and partial parse"] = _median_wall([sys.executable, "-c", code], env)
+    out["total"] = (len(STAGES) * out["stage process (Python, kznews, DuckDB, Arrow)"]
+                    + out["Great Expectations import"] + out["dbt start-up and partial parse"])
+    return out
+
+
 # --- one size --------------------------------------------------------------------------------
 
 
@@ -302,6 +332,8 @@ def bench_size(n: int, seed: int, root: Path, airflow: bool) -> dict:
     res["published_mb"] = (plain / "warehouse" / "kznews.duckdb").stat().st_size / 1e6
     res["extract_workers"] = res["full"]["extract"]["result"]["out"].get("workers")
     res["marts"] = res["nightly"]["publish"]["result"]["out"].get("mart_rows")
+    res["floor"] = startup_floor(plain)
+    print(f"   start-up floor {res['floor']}", flush=True)
     shutil.rmtree(plain, ignore_errors=True)
     if airflow:
         af = root / f"airflow-{n}"
@@ -379,11 +411,12 @@ def report(results: list[dict], command: str) -> tuple[str, str]:
     e2e += _verdicts(results)
     e2e.append(NOTES_E2E.strip())
     inc = [
-        "Same command and machine. Night 2 lands only what the incremental crawler would emit "
-        "the next night: the new article pages (1% of the site, with their extra URL forms) "
-        "plus every listing and home page (always re-fetched, and changed: new items on top, "
-        "that day's rates). It runs on top of night 1 with load date 2026-11-22, without "
-        "`--full-refresh`.",
+        "Same command and machine. Night 2 lands what the incremental crawler fetches the next "
+        "night (`crawl_listing_depth=\"new\"`, modelled by `kznews.sitegen.nightly`; "
+        "`tests/acquire/test_crawl_nightly.py` checks the real crawler fetches exactly those "
+        "pages): the new article pages (1% of the site), both home pages, and each rubric's and "
+        "category's pager walked from its head until a page lists no new article. It runs on "
+        "top of night 1 with load date 2026-11-22, without `--full-refresh`.",
         "",
         "| pages (night 1 → night 2 landed) | stage | full run wall s | nightly wall s "
         "| nightly / full | full CPU s | nightly CPU s |",
@@ -397,10 +430,27 @@ def report(results: list[dict], command: str) -> tuple[str, str]:
             inc.append(f"| {label} | {s} | {f['wall']:.1f} | {n['wall']:.1f} | "
                        f"{n['wall'] / f['wall']:.1%} | {f['cpu']:.1f} | {n['cpu']:.1f} |")
     big = results[-1]
-    ratio = _total(big["nightly"])["wall"] / _total(big["full"])["wall"]
+    full_s, night_s = _total(big["full"])["wall"], _total(big["nightly"])["wall"]
+    ratio = night_s / full_s
     inc += ["", f"Target: a nightly run adding 1% new pages costs under 10% of a full run: "
             f"**{'met' if ratio < 0.10 else 'missed'}** at {big['n']:,} pages "
-            f"({ratio:.1%} of the full run's wall time).", "", NOTES_INC.strip()]
+            f"({night_s:.1f} s, {ratio:.1%} of the full run's {full_s:.1f} s)."]
+    nightly = ", ".join(f"{_total(r['nightly'])['wall']:.1f} s at "
+                        f"{r['gen']['night1.warc.gz_pages']:,}" for r in results)
+    inc += ["", f"The nightly cost follows the new pages, not the archive: {nightly} pages "
+            "(full runs: " + ", ".join(f"{_total(r['full'])['wall']:.1f} s" for r in results)
+            + ")."]
+    floor = big.get("floor")
+    if floor:
+        inc += ["", "Start-up floor (medians of 3 fresh processes, same machine; paid by every "
+                "night whatever its data):", "", "| part | s |", "|---|---:|"]
+        inc += [f"| {name} | {sec:.2f} |" for name, sec in floor.items() if name != "total"]
+        inc += [f"| **floor of one night** ({len(STAGES)} stage processes + GX + dbt) "
+                f"| **{floor['total']:.1f}** |", "",
+                f"Above the floor, the {big['n']:,}-page night costs "
+                f"{night_s - floor['total']:.1f} s: {(night_s - floor['total']) / full_s:.1%} "
+                "of the full run."]
+    inc += ["", NOTES_INC.strip()]
     if af:
         inc += ["", "Through Airflow (`airflow dags test`, same WARCs and dates):", "",
                 "| pages | full run wall s | nightly wall s | nightly / full |",
@@ -419,44 +469,59 @@ Notes:
 * dbt's DuckDB runs with `memory_limit` 1 GB (`dbt_project/profiles.yml`,
   `KZNEWS_DUCKDB_MEMORY_LIMIT`): without it the 100k full build peaked at 2,253 MB RSS
   (DuckDB's default limit is 80% of RAM); with it about 1.5 GB, spilling to disk when needed.
-  Publish (a DuckDB copy of the marts, article bodies included) peaks at about 1.5 GB.
-* `dbt docs generate --no-compile` after the build (it reuses the manifest the build wrote).
+  A full publish (a DuckDB copy of the marts, article bodies included: the first night, or
+  after 30% dead space) peaks at about 1.5 GB; an incremental one at about 340 MB.
+* `dbt docs generate --no-compile` after the build when the dbt project changed (the full run
+  here; it reuses the manifest the build wrote); a night with the same project keeps the
+  catalog and skips the unit tests (`dbt_recheck`).
 * Extraction uses both cores through `extract_partition`'s process pool (one shard per core,
-  row groups round-robin), also inside the Airflow `extract` task. Where extraction shows
-  about one busy core on average, other jobs were sharing the two cores (load average 3-6
-  during an earlier 100k run: 1,236 pages/s, CPU = wall). No dynamic task mapping over
-  shards: the atomic swap of all tables happens once every shard has succeeded, so mapping
-  would need `extract_partition` split into shard and commit steps, for no gain on 2 cores.
+  row groups round-robin). In Airflow the same shards are mapped tasks
+  (`extract.plan_shards` → `extract.extract_shard` × `KZNEWS_EXTRACT_SHARDS` → `extract.commit`,
+  docs/airflow.md); `airflow dags test` runs mapped tasks one after another in one process,
+  so the through-Airflow rows use one core for extraction, where a scheduler with
+  LocalExecutor or Celery workers runs the shards side by side. Where extraction shows about
+  one busy core on average outside Airflow, other jobs were sharing the two cores.
 * Extraction hot spots (cProfile of one worker over 2,000 landed pages; the engine is not
   changed here): `engine._extract` 73% of the time (listing items `_listing` 25%, `_first`
   9%, regex substitutions 6%, hashing of cached dataclass keys 7%); the Parquet writers
   (`from_pylist` + `write_table`) 8.5%; reading row groups 5%. Columnar writer buffers would
   save at most a few percent, so `_TableWriters` was left as it is.
-* Peak memory of Airflow (`airflow dags test`, tasks in-process) is about 1.1 GB at 1k and
-  10k pages: the CLI process imports Airflow, GX and dbt's runner once.
+* Peak memory of Airflow (`airflow dags test`, tasks in-process) is 0.6-0.9 GB at 1k and 10k
+  pages: the CLI process imports Airflow, GX and dbt's runner once.
 """
 
 NOTES_INC = """
-Why the nightly run still costs a third of a full one (measured with per-model dbt logs):
+What keeps a night small (each change has tests; figures from this run unless dated):
 
-* The crawler re-fetches every listing page every night and they all change (new items on
-  top shift every page; the rates line is the day's), so night 2 lands ~7% of the site, not
-  1%, and every article gets a new listing sighting: `last_seen_on` and
-  `n_listing_sightings` change for every row of `fct_articles`. Models keyed by article id
-  (`int_article_listings_aggregated`, `fct_articles`, the dims) therefore rewrite all rows
-  each night however they are materialised; today they are recomputed as tables.
-* `int_articles_merged_across_urls` (article bodies, the heaviest model) is now incremental:
-  delete+insert by `article_id` for the ids the new partition touches, each recomputed from
-  all of its rows, so `--full-refresh` gives the same tables (tests/warehouse). It also
-  computes `word_count` once per changed article instead of over every body each night.
-  On the 100k data the nightly dbt build went from 25.4 s (build 19.4 + docs 6.0) to
-  16.7 s (12.9 + 3.8) on an idle machine.
-* Fixed costs dominate what is left: five fresh processes, dbt start-up and parse (~5 s),
-  99 data tests over whole marts, `dbt docs generate` (~4 s), Great Expectations' import
-  (~3 s) and a publish that copies every mart (~5 s at 100k pages, bodies included, so it
-  grows with the warehouse, not with the night). Extraction of the 7,038 pages is ~7 s.
-* Before these changes (same data, same script, 2026-11-25): nightly 57.3 s against a full
-  run of 140.6 s, 40.8%.
+* Crawl: listing heads every night, each pager walked only while the page before listed an
+  article never fetched (`crawl_listing_depth=new`, docs/acquisition.md). At 100k pages night
+  2 lands 1,158 pages instead of 7,038 (every listing page), so land and extract take ~2 s.
+* dbt: `int_article_listings_aggregated` (1.4M listing items at 100k) and `fct_articles` are
+  incremental by touched article id, like `int_articles_merged_across_urls`; a full refresh
+  stays equal to the incremental history (tests/warehouse). The load date reaches the models
+  through `main.kznews_run_params` in the build file instead of `--vars`: a var that changes
+  every night made dbt re-parse the whole project (+1.5 s). Unit tests and `dbt docs
+  generate` (~4 s) depend only on the project and run when its fingerprint changed or on a
+  full refresh (`dbt_recheck`); the 103 data tests run every night.
+* Publish: `publish_mode=incremental` copies the published file and applies only the rows
+  whose `row_hash` changed (`fct_articles`, `fct_headline_sightings`), replacing the small
+  marts whole, then verifies (key, row_hash) sets against the build before the atomic
+  rename; the file is rewritten from scratch when dead space passes 30%.
+
+What is left, and why the 10% target is still missed at 100,000 pages:
+
+* The start-up floor above (GX import, dbt start-up and partial parse, five fresh stage
+  processes) is ~7.6 s, 7.6% of this machine's full run, before any data is read.
+* dbt's own per-node work: 18 models and 103 data tests take ~4 s of execution at 1,000 pages
+  and ~6-7 s at 100,000 (two threads; the incremental models still scan every partition to
+  recompute the touched ids from all their rows, and data tests read whole marts).
+  `KZNEWS_DBT_THREADS=4` measured no faster on 2 cores.
+* Great Expectations' validations and Data Docs: ~1.5-2 s after the import.
+* So a night costs ~15 s however small; the 10% line at 100,000 pages is ~10 s. It is met only
+  for a full run above ~190 s (roughly 200,000 pages here, by extrapolation, not measured)
+  or with the floor gone (workers that keep dbt and GX imported between tasks, not built).
+* Earlier figures (same script, 2026-11-25): 40.1 s against 112.9 s (35.5%) before this
+  session's changes; 57.3 s against 140.6 s (40.8%) before the previous session's.
 """
 
 
