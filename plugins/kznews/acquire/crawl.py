@@ -16,7 +16,12 @@
 - Incremental: listing heads (start URLs, rubric and category menus) are always re-fetched,
   and each pager is walked only until a page lists nothing unseen (``crawl_listing_depth``
   "new"; "all" walks every page: :func:`kznews.acquire.policy.follow_pager`), so a night
-  costs what is new, not the size of the archive. Known articles are asked for with
+  costs what is new, not the size of the archive. A page's place in its pager is its final
+  URL (after redirects). A fetch that fails in a way that may pass (5xx, 429, timeout,
+  transport error), or a page left for ``max_pages``, stays *pending* in the state: the next
+  run fetches it first, and a pending listing page counts as unseen there (its pager link is
+  followed), so the new articles it listed are not lost when the page before it shows
+  nothing new the next night. Known articles are asked for with
   ``If-None-Match`` / ``If-Modified-Since``; a 200 whose content hash equals the stored one
   is not emitted again. What is emitted is written to a WARC file, which is the run's output
   and can be replayed offline with ``open_source(<warc>)``.
@@ -215,7 +220,15 @@ class Crawler:
         self.state = state or CrawlState.load(settings.state_dir)
         # What earlier runs fetched, frozen at the start: "unseen" must not change while this
         # run fetches (the home page lists new articles that a rubric page lists again).
-        self._known = {u for u, row in self.state.urls.items() if row.sha256 is not None}
+        # A listing page whose last fetch failed (or was left for the page limit) is not
+        # known: what it listed then was never read.
+        self._known = {
+            u
+            for u, row in self.state.urls.items()
+            if row.sha256 is not None and not (row.pending_since and row.kind == "listing")
+        }
+        # Fetches owed by earlier runs, asked for right after the start URLs.
+        self._owed = [row.url for row in self.state.pending()]
         policy.follow_pager("", "", True, False, settings.crawl_listing_depth)  # validates
         started = datetime.now(UTC).replace(microsecond=0)
         self.report = CrawlReport(started_at=started.isoformat())
@@ -261,7 +274,7 @@ class Crawler:
     # --- frontier -------------------------------------------------------------------------
     async def _run(self) -> None:
         self._queue: asyncio.Queue[str] = asyncio.Queue()
-        for url in self.start_urls:
+        for url in (*self.start_urls, *self._owed):
             self._enqueue(url)
         limits = httpx.Limits(max_connections=64, max_keepalive_connections=16)
         timeout = httpx.Timeout(self.s.request_timeout_s)
@@ -292,9 +305,12 @@ class Crawler:
         if url in self._seen:
             return
         if policy.url_refusal(url, self.allowed_hosts):
+            self.state.clear_pending(url)  # owed once, now out of bounds (settings changed)
             return  # discovery never leaves the allowlist (not counted: it is not a request)
         if self._scheduled >= self.s.max_pages:
             self.report.page_limit_reached = True
+            # owed to the next run (which fetches it first): nothing found is lost for good
+            self.state.mark_pending(url, policy.page_kind(url), "page_limit")
             return
         self._seen.add(url)
         self._scheduled += 1
@@ -312,6 +328,10 @@ class Crawler:
                 self._queue.task_done()
 
     def _fail(self, url: str, reason: str, status: int | None = None) -> None:
+        if policy.retry_next_run(reason, status):
+            self.state.mark_pending(url, policy.page_kind(url), reason)
+        else:
+            self.state.clear_pending(url)  # would fail the same way again: not owed
         if reason in (
             "host_not_allowed",
             "private_address",
@@ -350,8 +370,12 @@ class Crawler:
         else:
             self.report.articles_fetched += 1
         ctype = next((v for k, v in resp.headers.items() if k.lower() == "content-type"), "")
+        # After redirects the page is its final URL (links resolve against it, and its pager
+        # position is read from it); it is not fetched again under that name this run.
+        final = policy.normalize_url(resp.url)
+        self._seen.add(final)
         if "html" in ctype.lower() or not ctype:
-            self._follow(url, resp)
+            self._follow(final, resp)
         sha = hashlib.sha256(resp.body).hexdigest()
         known = prev is not None and prev.sha256 is not None
         if not self.state.update(url, kind, resp.status, resp.headers, sha, now):
@@ -375,6 +399,7 @@ class Crawler:
             self.report.emitted += 1
 
     def _follow(self, url: str, resp: _Response) -> None:
+        """Enqueue what the page at ``url`` (its final, normalized URL) links to."""
         links = discover(resp.body, resp.url)
         had_new = any(item not in self._known for item in links.item)
         for link in links.item + links.nav:

@@ -108,6 +108,24 @@ def should_retry(status: int) -> bool:
     return status == 429 or 500 <= status < 600
 
 
+_TRANSIENT_REASONS = ("timeout", "deadline_exceeded", "transport_error", "internal_error")
+
+
+def retry_next_run(reason: str, status: int | None) -> bool:
+    """Whether a failed fetch is owed to the next run: the failure may pass (5xx, 429,
+    timeouts, transport errors). Refusals, robots.txt, 4xx, oversized bodies and redirect
+    loops would fail the same way again.
+
+    >>> retry_next_run("http_503", 503), retry_next_run("timeout", None)
+    (True, True)
+    >>> retry_next_run("http_404", 404), retry_next_run("robots_disallowed", None)
+    (False, False)
+    """
+    if status is not None:
+        return should_retry(status)
+    return reason.startswith(_TRANSIENT_REASONS)
+
+
 # --- what a URL is (site profiles as data) ----------------------------------------------------
 PAGE_KINDS: tuple[tuple[str, str, str], ...] = (
     # (host pattern, path+query pattern, kind)

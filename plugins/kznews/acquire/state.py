@@ -1,7 +1,10 @@
 """Incremental crawl state: per URL its validators, content hash and when it was seen.
 
 Kept as one Parquet file under ``Settings.state_dir`` (``crawl_state.parquet``), replaced
-atomically, so the next nightly run knows what it has already got.
+atomically, so the next nightly run knows what it has already got, and what it still owes:
+a URL whose last fetch failed (5xx, timeout, ...) or that a run left for its page limit is
+*pending* (``pending_since``, ``pending_reason``) until a later run fetches it. Files written
+before these two columns existed load as they are (nothing pending).
 """
 
 from __future__ import annotations
@@ -29,6 +32,9 @@ STATE_SCHEMA = pa.schema(
         pa.field("first_seen", TS),
         pa.field("last_fetched", TS),
         pa.field("last_changed", TS),
+        # added later (nullable, appended): files without them still load
+        pa.field("pending_since", TS),
+        pa.field("pending_reason", pa.string()),
     ]
 )
 
@@ -44,6 +50,9 @@ class UrlState:
     first_seen: datetime | None = None
     last_fetched: datetime | None = None
     last_changed: datetime | None = None
+    # set while a fetch is owed: the last attempt failed, or a run's page limit left it
+    pending_since: datetime | None = None
+    pending_reason: str | None = None
 
     def validators(self) -> dict[str, str]:
         """Conditional-request headers for this URL (empty when nothing to validate)."""
@@ -68,12 +77,36 @@ class CrawlState:
     def load(cls, state_dir: Path) -> CrawlState:
         state = cls(Path(state_dir) / STATE_NAME)
         if state.path.exists():
+            names = {f.name for f in STATE_SCHEMA}
             for row in pq.read_table(state.path).to_pylist():
-                state.urls[row["url"]] = UrlState(**row)
+                # columns this code does not know are ignored; missing ones take defaults
+                state.urls[row["url"]] = UrlState(**{k: v for k, v in row.items() if k in names})
         return state
 
     def get(self, url: str) -> UrlState | None:
         return self.urls.get(url)
+
+    def pending(self) -> list[UrlState]:
+        """URLs a run still owes a fetch (failed last time, or left for the page limit),
+        oldest first."""
+        rows = [r for r in self.urls.values() if r.pending_since is not None]
+        return sorted(rows, key=lambda r: (r.pending_since, r.url))
+
+    def mark_pending(self, url: str, kind: str, reason: str, now: datetime | None = None) -> None:
+        """Record that ``url`` was not fetched this run (``reason``: why), so the next run
+        fetches it and treats it as unseen. Validators and content hash are kept."""
+        now = now or datetime.now(UTC)
+        row = self.urls.get(url)
+        if row is None:
+            row = self.urls[url] = UrlState(url=url, kind=kind, first_seen=now)
+        if row.pending_since is None:
+            row.pending_since = now
+        row.pending_reason = reason[:200]
+
+    def clear_pending(self, url: str) -> None:
+        row = self.urls.get(url)
+        if row is not None:
+            row.pending_since = row.pending_reason = None
 
     def update(
         self,
@@ -92,6 +125,7 @@ class CrawlState:
             row = self.urls[url] = UrlState(url=url, kind=kind, first_seen=now)
         changed = sha256 is not None and sha256 != row.sha256
         row.kind, row.last_fetched = kind, now
+        row.pending_since = row.pending_reason = None
         if status == 304:
             row.etag = lower.get("etag", row.etag)
             row.last_modified = lower.get("last-modified", row.last_modified)
