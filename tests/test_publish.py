@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -379,10 +380,11 @@ def test_dead_space_past_the_limit_means_a_full_rewrite(
     assert "dead space" in result["mode"]
 
 
-@pytest.mark.parametrize("step", ["_diff_mart", "_sync_comments", "_verify", "fsync_path"])
+@pytest.mark.parametrize("step", ["_sync_comments", "_verify", "fsync_path"])
 def test_failed_incremental_publish_leaves_the_published_file_alone(
     settings: Settings, monkeypatch: pytest.MonkeyPatch, step: str
 ) -> None:
+    """Steps the full copy shares: it fails as well, and the publish fails."""
     publish(settings)
     before = _sha(settings.published_db)
     _edit_build(settings.build_db)
@@ -416,3 +418,115 @@ def test_publish_mode_setting(settings: Settings, monkeypatch: pytest.MonkeyPatc
     with pytest.raises(ValueError, match=r"publish_mode \(KZNEWS_PUBLISH_MODE\) must be"):
         publish(settings.replace(publish_mode="fast"))
     assert not settings.published_db.exists()
+
+
+def _corrupt_after_header(settings: Settings) -> None:
+    """Garbage over every block after DuckDB's three header blocks (the header bytes, which
+    publish checks before copying, stay valid): attaching or reading the copy fails."""
+    path = settings.published_db
+    size = path.stat().st_size
+    with open(path, "r+b") as fh:
+        fh.seek(3 * 4096)
+        fh.write(bytes((i * 151 + 7) % 256 for i in range(size - 3 * 4096)))
+
+
+def _diff_raises(monkeypatch: pytest.MonkeyPatch) -> None:
+    def boom(*args, **kwargs):
+        raise duckdb.IOException("could not read block 42")
+
+    monkeypatch.setattr(publish_module, "_diff_mart", boom)
+
+
+def _pair_check_fails_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = publish_module._verify
+    calls = []
+
+    def verify(tmp, rows, build_db):
+        calls.append(tmp)
+        if len(calls) == 1:
+            raise PublishError(f"{tmp}: fct_articles (article_id, row_hash) pairs differ")
+        real(tmp, rows, build_db)
+
+    monkeypatch.setattr(publish_module, "_verify", verify)
+
+
+@pytest.mark.parametrize(
+    ("break_it", "error"),
+    [
+        (lambda s, m: _corrupt_after_header(s), r"\w+Exception"),
+        (lambda s, m: _diff_raises(m), "IOException: could not read block 42"),
+        (lambda s, m: _pair_check_fails_once(m), "PublishError: .* pairs differ"),
+    ],
+    ids=["corrupt-file", "diff-error", "pair-check"],
+)
+def test_any_incremental_error_falls_back_to_one_full_copy(
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    tmp_path: Path,
+    break_it,
+    error: str,
+) -> None:
+    publish(settings)
+    _edit_build(settings.build_db)
+    break_it(settings, monkeypatch)
+    with caplog.at_level("WARNING", logger="kznews.publish"):
+        result = publish(settings)
+    assert re.match(rf"full \(incremental failed: {error}", result["mode"]), result["mode"]
+    assert "\n" not in result["mode"]
+    assert result["changes"] == {m: "replaced" for m in MARTS}
+    assert result["mart_rows"] == mart_row_counts(settings.build_db)
+    assert any(
+        r.levelname == "WARNING" and "full copy instead" in r.getMessage() for r in caplog.records
+    )
+    published = builds.fingerprint(settings.published_db, schema="main")
+    full = settings.replace(
+        warehouse_dir=tmp_path / "full", build_name=str(settings.build_db), publish_mode="full"
+    )
+    publish(full)
+    assert builds.fingerprint(full.published_db, schema="main") == published
+    assert published == builds.fingerprint(settings.build_db)
+    assert header_version(settings.published_db) == HEADER_VERSION
+    assert _leftovers(settings.published_db.parent) == []
+    monkeypatch.undo()
+    assert publish(settings)["mode"] == "incremental"  # and back to incremental next time
+
+
+def test_failed_full_copy_after_a_failed_incremental_one_raises(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    publish(settings)
+    before = _sha(settings.published_db)
+    _edit_build(settings.build_db)
+    _diff_raises(monkeypatch)
+
+    def full_fails(*args, **kwargs):
+        raise RuntimeError("full copy failed")
+
+    monkeypatch.setattr(publish_module, "_copy_marts", full_fails)
+    with pytest.raises(RuntimeError, match="full copy failed") as info:
+        publish(settings)
+    assert any("incremental failed: IOException" in n for n in info.value.__notes__)
+    assert _sha(settings.published_db) == before
+    assert _leftovers(settings.published_db.parent) == []
+
+
+@pytest.mark.parametrize("exc", [KeyboardInterrupt, SystemExit])
+def test_interrupt_during_incremental_publish_is_not_retried(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, exc: type[BaseException]
+) -> None:
+    publish(settings)
+    before = _sha(settings.published_db)
+    _edit_build(settings.build_db)
+    full = []
+
+    def interrupted(*args, **kwargs):
+        raise exc()
+
+    monkeypatch.setattr(publish_module, "_apply_changes", interrupted)
+    monkeypatch.setattr(publish_module, "_copy_marts", lambda *a, **k: full.append(a))
+    with pytest.raises(exc):
+        publish(settings)
+    assert full == []
+    assert _sha(settings.published_db) == before
+    assert _leftovers(settings.published_db.parent) == []

@@ -27,7 +27,11 @@ Two ways to prepare that new file (``Settings.publish_mode``):
   ~355 MB peak RSS, of which copy, fsync and unlinking the old file are ~0.5 s. When the
   published file is missing, not in the expected format, holds other tables or columns
   than the build, or carries too much dead space (:data:`MAX_WASTE`), the full copy runs
-  instead and the result's ``mode`` says why.
+  instead and the result's ``mode`` says why. So does any other error of the incremental
+  path (a corrupt published file DuckDB refuses to attach or read, a failed check of the
+  updated copy): its copy is deleted, a warning logged, and the full copy runs once, so a
+  bad published file never fails every night until someone sets ``publish_mode=full``.
+  Only a failure of the full copy itself fails the publish.
 
 An incrementally updated file holds the same rows as a full copy, but not in the same
 physical order (changed rows are appended), which SQL without ORDER BY never promised.
@@ -36,6 +40,7 @@ physical order (changed rows are appended), which SQL without ORDER BY never pro
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import shutil
 import uuid
@@ -44,6 +49,8 @@ from typing import Any
 
 from kznews.config import Settings
 from kznews.fsutil import fsync_path, remove_stale
+
+log = logging.getLogger(__name__)
 
 #: DuckDB storage version of the published file: readable by every DuckDB >= 1.0.
 STORAGE_VERSION = "v1.0.0"
@@ -470,6 +477,21 @@ def _remove(path: Path) -> None:
             leftover.unlink()
 
 
+def _check_new_file(tmp: Path, rows: dict[str, int], build_db: Path) -> None:
+    """:func:`_verify`, and no write-ahead log left beside the new file."""
+    _verify(tmp, rows, build_db)
+    if Path(f"{tmp}.wal").exists():
+        raise PublishError(f"{tmp}: a write-ahead log was left behind")
+
+
+def _short_error(exc: BaseException, limit: int = 200) -> str:
+    """``<class>: <message>``, on one line and at most ``limit`` characters of message."""
+    message = " ".join(str(exc).split())
+    if len(message) > limit:
+        message = message[: limit - 3] + "..."
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+
+
 def _why_not_incremental(settings: Settings, target: Path) -> str | None:
     """What rules out the incremental path before any copying (reads only header bytes of
     the published file, takes no lock)."""
@@ -491,8 +513,12 @@ def publish(settings: Settings) -> dict[str, Any]:
 
     Returns ``path`` (the published file), ``mart_rows`` {mart: rows}, ``size_bytes``,
     ``storage_version``, ``build_db``, ``mode`` ("incremental", or "full (<why>)") and
-    ``changes`` {mart: {"deleted": n, "inserted": n} or "replaced"}. On any failure the
-    previously published file is left untouched and the temporary file is removed.
+    ``changes`` {mart: {"deleted": n, "inserted": n} or "replaced"}. When the incremental
+    path fails with any error (an ``Exception``; an interrupt still propagates), the full
+    copy runs instead and ``mode`` is "full (incremental failed: <error class>: <message>)".
+    If the full copy fails, the publish fails: the previously published file is left
+    untouched and the temporary file is removed. Flushing and renaming the finished file
+    are shared by both paths and not retried.
     """
     if settings.warehouse_backend == "ducklake":
         from kznews.warehouse.ducklake import publish_to_ducklake
@@ -515,18 +541,35 @@ def publish(settings: Settings) -> dict[str, Any]:
     tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
     try:
         reason = _why_not_incremental(settings, target)
+        failed: Exception | None = None
         if reason is None:
-            shutil.copyfile(target, tmp)
             try:
+                shutil.copyfile(target, tmp)
                 rows, changes = _apply_changes(build_db, tmp)
+                _check_new_file(tmp, rows, build_db)
             except _Incompatible as exc:
                 reason = str(exc)
                 _remove(tmp)
+            except Exception as exc:  # any other error: one full copy instead
+                # Not BaseException: an interrupt or exit still ends the publish (the outer
+                # handler removes the temporary file).
+                _remove(tmp)
+                failed = exc
+                reason = f"incremental failed: {_short_error(exc)}"
+                log.warning(
+                    "incremental publish of %s failed, publishing a full copy instead: %s",
+                    target,
+                    _short_error(exc),
+                    exc_info=True,
+                )
         if reason is not None:
-            rows, changes = _copy_marts(build_db, tmp)
-        _verify(tmp, rows, build_db)
-        if Path(f"{tmp}.wal").exists():
-            raise PublishError(f"{tmp}: a write-ahead log was left behind")
+            try:
+                rows, changes = _copy_marts(build_db, tmp)
+                _check_new_file(tmp, rows, build_db)
+            except Exception as exc:
+                if failed is not None:
+                    exc.add_note(f"(full copy after the incremental publish failed: {reason})")
+                raise
         fsync_path(tmp)
         os.replace(tmp, target)
         fsync_path(target.parent)
