@@ -256,3 +256,75 @@ def test_refused_commit_through_a_store_drops_the_run_prefix(tmp_path, landed_ra
     assert not any(runs.iterdir())
     assert not (bucket / "extracted").exists()  # nothing committed, nothing pushed
     assert _no_temp_root(worker)
+
+
+def _swap_fails(monkeypatch, at_call: int) -> list[str]:
+    """Make the ``at_call``-th partition swap (1-based) raise OSError, once; returns the
+    tables swapped so far (their folder names)."""
+    real = batch._swap_partition
+    calls: list[str] = []
+
+    def swap(tmp_dir: Path, final_dir: Path) -> None:
+        calls.append(tmp_dir.name)
+        if len(calls) == at_call:
+            raise OSError(28, "No space left on device")
+        real(tmp_dir, final_dir)
+
+    monkeypatch.setattr(batch, "_swap_partition", swap)
+    return calls
+
+
+def test_commit_failing_in_the_swap_can_be_retried(
+    tmp_path, landed_raw, reference, monkeypatch
+) -> None:
+    """A transient error (not a refusal) keeps the run's files: the retried commit task,
+    with the same plan and results, commits them (no object store involved)."""
+    ref_result, ref_content = reference
+    settings = _worker(tmp_path, "w", landed_raw)
+    plan = _xcom(plan_extraction(settings, DAY, shards=SHARDS))
+    results = [_xcom(run_shard(job)) for job in plan["jobs"]]
+    _swap_fails(monkeypatch, at_call=1)
+    with pytest.raises(OSError, match="No space left"):
+        commit_extraction(settings, DAY, plan, results)
+    assert not _no_temp_root(settings)  # kept for the retry
+    assert not (settings.extracted_dir / "pages" / PARTITION).exists()
+    out = commit_extraction(settings, DAY, plan, results)
+    assert out["rows"] == ref_result["rows"] and out["pages_in"] == ref_result["pages_in"]
+    assert _content(settings) == ref_content
+    assert _no_temp_root(settings)
+
+
+def test_commit_failing_midway_through_the_swaps_is_repaired_by_a_rerun(
+    tmp_path, landed_raw, reference, monkeypatch
+) -> None:
+    """The documented limitation: tables swapped before the failure stay swapped; retrying
+    that commit is refused (their shard files moved out of the run's root) and removes the
+    root; a new run makes every table consistent again."""
+    _, ref_content = reference
+    settings = _worker(tmp_path, "w", landed_raw)
+    plan = plan_extraction(settings, DAY, shards=SHARDS)
+    results = [run_shard(job) for job in plan["jobs"]]
+    swapped = _swap_fails(monkeypatch, at_call=2)
+    with pytest.raises(OSError, match="No space left"):
+        commit_extraction(settings, DAY, plan, results)
+    first = swapped[0]
+    assert (settings.extracted_dir / first / PARTITION).is_dir()
+    assert not (settings.extracted_dir / swapped[1] / PARTITION).exists()
+    with pytest.raises(ExtractionIncomplete, match=f"{first}/part-00000.parquet is missing"):
+        commit_extraction(settings, DAY, plan, results)
+    assert _no_temp_root(settings)
+    extract_partition(settings, DAY, workers=SHARDS)
+    assert _content(settings) == ref_content
+
+
+def test_extract_partition_never_leaves_a_temp_root(tmp_path, landed_raw, monkeypatch) -> None:
+    """Its commit keeps the root after a transient error, but nothing retries that commit:
+    extract_partition removes it, and the date's previous partition stays as it was."""
+    settings = _worker(tmp_path, "w", landed_raw)
+    extract_partition(settings, DAY, workers=SHARDS)
+    before = _bytes(settings)
+    _swap_fails(monkeypatch, at_call=1)
+    with pytest.raises(OSError, match="No space left"):
+        extract_partition(settings, DAY, workers=SHARDS)
+    assert _no_temp_root(settings)
+    assert _bytes(settings) == before

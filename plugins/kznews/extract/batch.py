@@ -357,13 +357,26 @@ def commit_extraction(
     ``results`` are the shards' :func:`run_shard` return values, in any order (an Airflow
     mapped task's XComs). When a shard has no result, or its output is missing, unreadable or
     not what it reported, raises :class:`ExtractionIncomplete` and swaps nothing: the previous
-    extraction of the date stays as it was. The run's temporary root is removed either way:
-    a refused run is re-run from a new plan, never half-committed. Returns what
-    :func:`extract_partition` returns.
+    extraction of the date stays as it was. Returns what :func:`extract_partition` returns.
+
+    The run's temporary root is removed after a successful commit and after a refusal
+    (:class:`ExtractionIncomplete`: a refused run is re-run from a new plan, never
+    half-committed). After any other error (an ``OSError`` during the swap, a missing
+    landing, an interrupt) it is kept, so that a retry of the commit with the same plan and
+    results can still find the shards' files; if no retry comes, the leftover sweep of a
+    later :func:`plan_extraction` removes it once it is an hour old.
+
+    Not handled (known limitation): the tables are swapped one by one, so a swap failing
+    midway leaves the tables before it holding the new extraction and the others the old
+    one. A retry of this commit then finds the swapped tables' shard files gone from the
+    temporary root and is refused (:class:`ExtractionIncomplete`, which removes the root);
+    a re-run from a new plan (or :func:`extract_partition`) re-extracts the date and swaps
+    every table again, which makes the partition consistent. Until then readers see a mix.
     """
     partition = f"load_date={load_date.isoformat()}"
     tmp_root = run_root(settings, plan)
     shards = [int(job["shard"]) for job in plan["jobs"]]
+    remove_root = False
     try:
         if plan.get("load_date") != load_date.isoformat():
             raise ValueError(f"the plan is for {plan.get('load_date')}, not {partition}")
@@ -393,13 +406,24 @@ def commit_extraction(
             )
         totals = {t: sum(int(by_shard[k][t]) for k in shards) for t in EXTRACTED_TABLES}
         totals["quarantine"] += landing_q.num_rows if landing_q is not None else 0
+        # One table after another: see the docstring for a swap that fails midway.
         for table in EXTRACTED_TABLES:
             final_dir = settings.extracted_dir / table / partition
             final_dir.parent.mkdir(parents=True, exist_ok=True)
             _swap_partition(tmp_root / table, final_dir)
+        remove_root = True
+    except ExtractionIncomplete:
+        remove_root = True  # a refusal is final: the run is re-done from a new plan
+        raise
+    except BaseException:
+        # Kept for a retry: a fresh mtime keeps the leftover sweep off it for another hour.
+        with contextlib.suppress(OSError):
+            os.utime(tmp_root)
+        raise
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            shutil.rmtree(tmp_root)
+        if remove_root:
+            with contextlib.suppress(FileNotFoundError):
+                shutil.rmtree(tmp_root)
     return {
         "load_date": load_date.isoformat(),
         "pages_in": sum(int(by_shard[k]["_pages_in"]) for k in shards),
@@ -415,7 +439,9 @@ def extract_partition(
     """Extract the landed pages of ``load_date`` on this machine; returns row counts and paths.
 
     :func:`plan_extraction`, one process per shard, then :func:`commit_extraction`: the same
-    three steps the Airflow DAG runs as separate (mapped) tasks.
+    three steps the Airflow DAG runs as separate (mapped) tasks. Nothing retries the commit
+    here, so the run's temporary root is removed after any failure, the commit's included
+    (a commit keeps it after errors other than a refusal, for a retry of the same run).
     """
     plan = plan_extraction(settings, load_date, workers)
     jobs = [ShardJob.from_dict(job) for job in plan["jobs"]]
@@ -426,11 +452,11 @@ def extract_partition(
             ctx = mp.get_context("fork") if hasattr(os, "fork") else mp.get_context("spawn")
             with ProcessPoolExecutor(max_workers=len(jobs), mp_context=ctx) as pool:
                 results = list(pool.map(run_shard, jobs))
+        return commit_extraction(settings, load_date, plan, results)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             shutil.rmtree(run_root(settings, plan))
         raise
-    return commit_extraction(settings, load_date, plan, results)
 
 
 def extract_records_to(
