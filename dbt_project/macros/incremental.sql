@@ -5,15 +5,17 @@
 
     1. var("load_date") (`dbt build --vars '{"load_date": "2026-11-22"}'`, by hand);
     2. the table main.kznews_run_params that kznews.warehouse writes into the build file
-       before each dbt command. The date reaches the SQL at run time, not at parse time:
-       a --vars value that changes every night makes dbt re-parse the whole project;
+       before a build and drops after it (the earlier of the night's load date and the
+       newest one the last successful build processed, so a failed night is caught up).
+       The date reaches the SQL at run time, not at parse time: a --vars value that
+       changes every night makes dbt re-parse the whole project;
     3. neither: the newest partition already held (held_column of {{ this }}) and
        everything newer. The newest held partition is re-read on purpose: delete+insert
        makes that a no-op when nothing changed and a repair when that night was
        re-extracted. A model with no held column (held_column=none) reads everything.
 
-    A table built before its lineage column existed is caught up from every partition
-    (sync_all_columns then adds the column), so a model change needs no manual full refresh.
+    kznews.warehouse forces a full refresh whenever the dbt project changed, so new model
+    logic reaches every row, not only the rows a night touches.
 
     column: the load date column of the rows being read; held_column: the column of
     {{ this }} that records the newest load date a row came from. -#}

@@ -147,8 +147,10 @@ def test_nightly_build_skips_project_only_work_and_keeps_partial_parsing(
     run_build(s, load_date=night)
     assert "Unable to do partial parsing" not in _last_invocation_log(s)
     con = duckdb.connect(str(s.build_db), read_only=True)
-    assert con.execute("select load_date from main.kznews_run_params").fetchall() == [(night,)]
+    left = con.execute("select count(*) from duckdb_tables() where table_name = "
+                       "'kznews_run_params'").fetchone()[0]
     con.close()
+    assert left == 0  # dropped after the build: a dbt run by hand finds no stale date
     assert builds.fingerprint(s.build_db) == fixture_wh.fingerprint
 
 
@@ -164,6 +166,41 @@ def test_changed_project_runs_unit_tests_and_docs_again(
     s = builds.settings_for(tmp_path / "home").replace(dbt_project_dir=project)
     result = run_build(s, load_date=fixture_data.LOAD_DATES[1])
     assert result["unit_tests"] == "run" and result["docs"] == "generated"
+    # new model logic must reach every row, not only those a night touches
+    assert result["full_refresh"] is True
+    assert result["full_refresh_reason"] == "the dbt project changed since the last successful build"
     assert result["dbt"][0]["statuses"].get("pass", 0) > 0
     always = run_build(s.replace(dbt_recheck="always"), load_date=fixture_data.LOAD_DATES[1])
     assert always["unit_tests"] == "run" and always["docs"] == "generated"
+
+
+def test_night_after_a_failed_build_catches_up(fixture_wh: builds.Built, tmp_path: Path) -> None:
+    """Night 2024-05-19 landed an article but its build never succeeded (nothing recorded);
+    the 2024-05-20 build must still bring that article into the marts."""
+    from datetime import UTC, datetime
+
+    from kznews.schema import EXTRACTED_TABLES
+
+    from kznews.warehouse.runner import LAST_BUILD_NAME, target_dir
+
+    shutil.copytree(fixture_wh.settings.home, tmp_path / "home")
+    s = builds.settings_for(tmp_path / "home")
+    # the state after 2024-05-18 succeeded (other tests may have built later nights)
+    record = target_dir(s) / LAST_BUILD_NAME
+    record.write_text(json.dumps({**json.loads(record.read_text()), "load_date": "2024-05-18"}))
+    gold = fixture_data.load_gold()
+    for night, aid in ((date(2024, 5, 19), "14001"), (date(2024, 5, 20), "14002")):
+        fetched = datetime(night.year, night.month, night.day, 6, 0, tzinfo=UTC)
+        url = f"http://www.old.exclusive.kz/expertiza/smart/{aid}/"
+        tables: dict[str, list[dict]] = {t: [] for t in EXTRACTED_TABLES}
+        tables["pages"].append(fixture_data._page(url, night, fetched, article_id=aid,
+                                                  has_article=True))
+        tables["articles"].append(fixture_data._article(url, gold["article"], night, fetched,
+                                                        article_id=aid, title=f"Статья {aid}"))
+        fixture_data.write_partition(s.extracted_dir, night, tables)
+    result = run_build(s, load_date=date(2024, 5, 20), docs=False)
+    assert result["run_load_date"] == "2024-05-18"  # the last night that succeeded
+    con = duckdb.connect(str(s.build_db), read_only=True)
+    ids = {r[0] for r in con.execute("select article_id from marts.fct_articles").fetchall()}
+    con.close()
+    assert {"14001", "14002"} <= ids

@@ -144,17 +144,18 @@ def mart_row_counts(db_path: Path, schema: str = MARTS_SCHEMA) -> dict[str, int]
         con.close()
 
 
-#: Written to dbt's target/ after a successful build: what the checks that depend only on the
-#: project (unit tests, the docs catalog) last ran against.
-FINGERPRINT_NAME = "kznews_project_fingerprint.json"
+#: Written to dbt's target/ after every successful build: the project fingerprint it ran,
+#: whether unit tests and docs ran for that fingerprint, and the newest load date processed.
+LAST_BUILD_NAME = "kznews_last_build.json"
 _PROJECT_SUFFIXES = {".sql", ".yml", ".yaml", ".csv", ".md", ".jinja"}
+_DBT_DISTRIBUTIONS = ("dbt-core", "dbt-duckdb", "dbt-adapters", "dbt-common", "duckdb")
 
 
 def project_fingerprint(settings: Settings) -> str:
     """sha256 of what unit tests and the docs catalog depend on: every project file (models,
     macros, tests, seeds, dbt_project.yml, profiles.yml), the dbt versions and the extracted
     tables' Parquet schemas. Data is not part of it."""
-    from importlib.metadata import version
+    from importlib.metadata import PackageNotFoundError, version
 
     h = hashlib.sha256()
     root = settings.dbt_dir
@@ -164,24 +165,23 @@ def project_fingerprint(settings: Settings) -> str:
             continue
         if path.suffix in _PROJECT_SUFFIXES:
             h.update(str(rel).encode() + b"\0" + path.read_bytes() + b"\0")
-    for dist in ("dbt-core", "dbt-duckdb", "duckdb"):
-        h.update(f"{dist}={version(dist)}\0".encode())
+    for dist in _DBT_DISTRIBUTIONS:  # the incremental strategies live in dbt-adapters
+        try:
+            h.update(f"{dist}={version(dist)}\0".encode())
+        except PackageNotFoundError:
+            h.update(f"{dist}=none\0".encode())
     for table, schema in sorted(EXTRACTED_TABLES.items()):
         h.update(f"{table}:{schema}\0".encode())
     return h.hexdigest()
 
 
-def _project_checked(settings: Settings, fingerprint: str) -> bool:
-    """True when the last successful build in this target/ ran the unit tests and generated
-    the docs for exactly this project (so neither can have a different outcome now)."""
-    tdir = target_dir(settings)
-    marker = tdir / FINGERPRINT_NAME
-    if not (marker.is_file() and (tdir / "catalog.json").is_file()):
-        return False
+def last_build(settings: Settings) -> dict[str, Any] | None:
+    """What the last successful build into this target/ recorded, or None."""
+    path = target_dir(settings) / LAST_BUILD_NAME
     try:
-        return json.loads(marker.read_text(encoding="utf-8")).get("fingerprint") == fingerprint
-    except ValueError:
-        return False
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
 
 
 #: Table in the build file's main schema holding the load date of the current build
@@ -195,7 +195,8 @@ def write_run_params(settings: Settings, load_date: date | None) -> None:
     Passing it as ``--vars`` would change dbt's parse inputs every night and cost a full
     re-parse of the project (~1.5 s measured); a row in the build file is read when the SQL
     runs. ``None`` removes the table: the models then read from the newest partition they
-    hold. Written before dbt starts, while nothing else holds the build file.
+    hold. Written before dbt starts, while nothing else holds the build file, and dropped
+    again when the build ends (a later ``dbt build`` by hand must not find a stale date).
     """
     import duckdb
 
@@ -223,45 +224,73 @@ def run_build(
     """``dbt build`` (``dbt run`` when ``tests`` is false), then ``dbt docs generate``
     unless ``docs`` is false. :func:`build` is this with everything on.
 
-    Two things keep a nightly build's cost following the new data, not fixed start-up work:
+    A nightly build costs its new data, not fixed work, and stays correct:
 
-    * ``load_date`` reaches the incremental models through :func:`write_run_params`, not
-      ``--vars``: dbt's partial parsing stays valid from one night to the next (a ``--vars``
-      value that changes each night forces a full re-parse, ~1.5 s).
+    * The incremental models read the partitions from the build's load date on. That date
+      reaches them through :func:`write_run_params`, not ``--vars`` (a ``--vars`` value that
+      changes each night forces a full re-parse of the project, ~1.5 s). It is the earlier of
+      ``load_date`` and the newest load date the last *successful* build processed, so a
+      night whose build failed is picked up by the next one.
+    * A full refresh is forced when the dbt project changed since the last successful build
+      (:func:`project_fingerprint`), or when the build file exists but no build of it is
+      recorded: incremental models would otherwise apply new logic only to the rows a night
+      touches. Every partition is kept, so a full refresh loses nothing.
     * Unit tests and ``dbt docs generate`` depend on the project, not on the data. With
       ``settings.dbt_recheck == "changed"`` (default) they are skipped when the last
-      successful build in the same target/ ran them for the same
-      :func:`project_fingerprint` and this is not a full refresh; "always" runs them every
-      time. Data tests always run.
+      successful build ran them for the same project and this is not a full refresh;
+      "always" runs them every time. Data tests always run.
     """
     _check_sources(settings)
     settings.build_db.parent.mkdir(parents=True, exist_ok=True)
     if settings.dbt_recheck not in ("changed", "always"):
         raise ValueError(f"dbt_recheck must be 'changed' or 'always', not {settings.dbt_recheck!r}")
     fingerprint = project_fingerprint(settings)
+    last = last_build(settings)
+    forced = None
+    if not full_refresh and settings.build_db.exists():
+        if last is None:
+            forced = "no successful build of this build file is recorded"
+        elif last.get("fingerprint") != fingerprint:
+            forced = "the dbt project changed since the last successful build"
+    full_refresh = full_refresh or forced is not None
+    # unit tests and docs already ran for exactly this project (a full refresh keeps that)
+    ran_for_project = (
+        last is not None and last.get("fingerprint") == fingerprint and last.get("checked") is True
+    )
     checked = (
         settings.dbt_recheck == "changed"
         and not full_refresh
-        and _project_checked(settings, fingerprint)
+        and ran_for_project
+        and (target_dir(settings) / "catalog.json").is_file()
     )
+    done = date.fromisoformat(last["load_date"]) if last and last.get("load_date") else None
+    run_date = load_date
+    if load_date is not None and done is not None and not full_refresh:
+        run_date = min(load_date, done)
     args = ["build" if tests else "run"]
     if full_refresh:
         args.append("--full-refresh")
-    write_run_params(settings, load_date)
     if tests and checked:
         args += ["--exclude-resource-type", "unit_test"]
-    steps = [run_dbt(settings, *args)]
-    docs_status = "skipped"
-    if docs and checked:
-        docs_status = "reused"  # catalog.json and index.html of the same project are there
-    elif docs:
-        # The build just wrote manifest.json to the same target/: no second compile.
-        steps.append(run_dbt(settings, "docs", "generate", "--no-compile"))
-        docs_status = "generated"
-    if tests and docs:
-        (target_dir(settings) / FINGERPRINT_NAME).write_text(
-            json.dumps({"fingerprint": fingerprint}), encoding="utf-8"
-        )
+    write_run_params(settings, run_date)
+    try:
+        steps = [run_dbt(settings, *args)]
+        docs_status = "skipped"
+        if docs and checked:
+            docs_status = "reused"  # catalog.json and index.html of the same project are there
+        elif docs:
+            # The build just wrote manifest.json to the same target/: no second compile.
+            steps.append(run_dbt(settings, "docs", "generate", "--no-compile"))
+            docs_status = "generated"
+    finally:
+        write_run_params(settings, None)
+    newest = max((d for d in (done, load_date) if d is not None), default=None)
+    record = {
+        "fingerprint": fingerprint,
+        "checked": ran_for_project or (tests and docs),
+        "load_date": newest.isoformat() if newest else None,
+    }
+    (target_dir(settings) / LAST_BUILD_NAME).write_text(json.dumps(record), encoding="utf-8")
     return {
         "build_db": str(settings.build_db),
         "docs_dir": str(target_dir(settings)),
@@ -269,7 +298,9 @@ def run_build(
         "unit_tests": "run" if tests and not checked else "skipped (project unchanged)",
         "extracted_dir": str(settings.extracted_dir),
         "full_refresh": full_refresh,
+        "full_refresh_reason": forced,
         "load_date": load_date.isoformat() if load_date else None,
+        "run_load_date": run_date.isoformat() if run_date else None,
         "mart_rows": mart_row_counts(settings.build_db),
         "dbt": steps,
     }
