@@ -219,7 +219,8 @@ def extract_commit_stage(
 ) -> dict:
     """Commit a planned extraction once every shard task has run; see
     :func:`kznews.extract.batch.commit_extraction` (it refuses when a shard result or output
-    is missing, and always removes the run's temporary root).
+    is missing and then removes the run's temporary root; after any other error it keeps
+    the root, so a retry of the commit can still succeed without an object store).
 
     With a store: shard outputs this machine lacks (or holds stale) are pulled from the run's
     prefix first, the committed partitions are pushed like :func:`extract_stage` does, and the
@@ -260,9 +261,10 @@ def extract_commit_stage(
         if store is not None:  # no retry of this run can use its shards' uploads any more
             with contextlib.suppress(Exception):  # best effort: the refusal is what to report
                 store.remove_tree(_run_rel(tmp_root.name))
+        shutil.rmtree(tmp_root, ignore_errors=True)  # a refusal: this run is over
         raise ExtractionIncomplete(f"{exc}. {hint}") from exc
-    finally:
-        shutil.rmtree(tmp_root, ignore_errors=True)
+    # Other errors keep tmp_root (commit_extraction does too), so a retry of this task can
+    # still commit without an object store; success has removed it already.
     if store is not None:
         result["remote"] = [
             store.push_partition(
