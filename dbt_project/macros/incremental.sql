@@ -5,8 +5,8 @@
 
     1. var("load_date") (`dbt build --vars '{"load_date": "2026-11-22"}'`, by hand);
     2. the table main.kznews_run_params that kznews.warehouse writes into the build file
-       before a build and drops after it (the earlier of the night's load date and the
-       newest one the last successful build processed, so a failed night is caught up).
+       before a build and drops after it (the earlier of the night's load date and the day
+       after the newest one the last successful build processed: a failed night is caught up).
        The date reaches the SQL at run time, not at parse time: a --vars value that
        changes every night makes dbt re-parse the whole project;
     3. neither: the newest partition already held (held_column of {{ this }}) and

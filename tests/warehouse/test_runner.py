@@ -168,7 +168,9 @@ def test_changed_project_runs_unit_tests_and_docs_again(
     assert result["unit_tests"] == "run" and result["docs"] == "generated"
     # new model logic must reach every row, not only those a night touches
     assert result["full_refresh"] is True
-    assert result["full_refresh_reason"] == "the dbt project changed since the last successful build"
+    assert result["full_refresh_reason"] == (
+        "the dbt project changed since the last successful build"
+    )
     assert result["dbt"][0]["statuses"].get("pass", 0) > 0
     always = run_build(s.replace(dbt_recheck="always"), load_date=fixture_data.LOAD_DATES[1])
     assert always["unit_tests"] == "run" and always["docs"] == "generated"
@@ -180,7 +182,6 @@ def test_night_after_a_failed_build_catches_up(fixture_wh: builds.Built, tmp_pat
     from datetime import UTC, datetime
 
     from kznews.schema import EXTRACTED_TABLES
-
     from kznews.warehouse.runner import LAST_BUILD_NAME, target_dir
 
     shutil.copytree(fixture_wh.settings.home, tmp_path / "home")
@@ -199,7 +200,7 @@ def test_night_after_a_failed_build_catches_up(fixture_wh: builds.Built, tmp_pat
                                                         article_id=aid, title=f"Статья {aid}"))
         fixture_data.write_partition(s.extracted_dir, night, tables)
     result = run_build(s, load_date=date(2024, 5, 20), docs=False)
-    assert result["run_load_date"] == "2024-05-18"  # the last night that succeeded
+    assert result["run_load_date"] == "2024-05-19"  # the day after the last night that succeeded
     con = duckdb.connect(str(s.build_db), read_only=True)
     ids = {r[0] for r in con.execute("select article_id from marts.fct_articles").fetchall()}
     con.close()

@@ -22,7 +22,7 @@ import shutil
 import subprocess
 import sys
 import time
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -229,8 +229,9 @@ def run_build(
     * The incremental models read the partitions from the build's load date on. That date
       reaches them through :func:`write_run_params`, not ``--vars`` (a ``--vars`` value that
       changes each night forces a full re-parse of the project, ~1.5 s). It is the earlier of
-      ``load_date`` and the newest load date the last *successful* build processed, so a
-      night whose build failed is picked up by the next one.
+      ``load_date`` and the day after the newest load date the last *successful* build
+      processed, so a night whose build failed is picked up by the next one (and a re-run of
+      a night re-reads that night).
     * A full refresh is forced when the dbt project changed since the last successful build
       (:func:`project_fingerprint`), or when the build file exists but no build of it is
       recorded: incremental models would otherwise apply new logic only to the rows a night
@@ -266,7 +267,7 @@ def run_build(
     done = date.fromisoformat(last["load_date"]) if last and last.get("load_date") else None
     run_date = load_date
     if load_date is not None and done is not None and not full_refresh:
-        run_date = min(load_date, done)
+        run_date = min(load_date, done + timedelta(days=1))  # a failed night is re-read
     args = ["build" if tests else "run"]
     if full_refresh:
         args.append("--full-refresh")
