@@ -511,17 +511,20 @@ What keeps a night small (each change has tests; figures from this run unless da
 What is left, and why the 10% target is still missed at 100,000 pages:
 
 * The start-up floor above (GX import, dbt start-up and partial parse, five fresh stage
-  processes) is ~7.6 s, 7.6% of this machine's full run, before any data is read.
+  processes) is paid before any data is read: 6-8 s on this machine depending on load, about
+  7% of the 100,000-page full run.
 * dbt's own per-node work: 18 models and 103 data tests take ~4 s of execution at 1,000 pages
-  and ~6-7 s at 100,000 (two threads; the incremental models still scan every partition to
+  and ~5-7 s at 100,000 (two threads; the incremental models still scan every partition to
   recompute the touched ids from all their rows, and data tests read whole marts).
   `KZNEWS_DBT_THREADS=4` measured no faster on 2 cores.
-* Great Expectations' validations and Data Docs: ~1.5-2 s after the import.
-* So a night costs ~15 s however small; the 10% line at 100,000 pages is ~10 s. It is met only
-  for a full run above ~190 s (roughly 200,000 pages here, by extrapolation, not measured)
-  or with the floor gone (workers that keep dbt and GX imported between tasks, not built).
-* Earlier figures (same script, 2026-11-25): 40.1 s against 112.9 s (35.5%) before this
-  session's changes; 57.3 s against 140.6 s (40.8%) before the previous session's.
+* Great Expectations' validations and Data Docs: ~1.5 s after the import.
+* So a night costs 11-15 s however small, and 10% of the 100,000-page full run is 8.6-10 s.
+  The target would be met only for a full run above ~150-190 s (roughly 200,000 pages here,
+  by extrapolation, not measured) or with the floor gone (workers that keep dbt and GX
+  imported between tasks, not built).
+* Earlier figures (same script, 2026-11-25): 18.7 s against 99.9 s (18.7%) in a run on a
+  busier machine earlier the same day; 40.1 s against 112.9 s (35.5%) before this session's
+  changes; 57.3 s against 140.6 s (40.8%) before the previous session's.
 """
 
 
