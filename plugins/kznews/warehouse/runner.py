@@ -184,13 +184,9 @@ def last_build(settings: Settings) -> dict[str, Any] | None:
         return None
 
 
-#: Table in the build file's main schema holding the load date of the current build
-#: (read by ``macros/incremental.sql`` at run time).
-RUN_PARAMS_TABLE = "kznews_run_params"  # the name the SQL below spells out
-
-
 def write_run_params(settings: Settings, load_date: date | None) -> None:
-    """Tell the incremental models which load date this build adds, through the build file.
+    """Tell the incremental models which load date this build adds, through the table
+    ``main.kznews_run_params`` of the build file (read by ``macros/incremental.sql``).
 
     Passing it as ``--vars`` would change dbt's parse inputs every night and cost a full
     re-parse of the project (~1.5 s measured); a row in the build file is read when the SQL
