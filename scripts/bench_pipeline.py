@@ -50,10 +50,11 @@ from pathlib import Path
 
 from benchdoc import write_section
 
+from kznews.pipeline import STAGES
+
 ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
 AIRFLOW = str(VENV_BIN / "airflow")
-STAGES = ("land", "extract", "build", "quality", "publish")
 NIGHT1, NIGHT2 = "2026-11-21", "2026-11-22"
 SECTION_E2E = "## End to end"
 SECTION_INC = "## Incremental nightly run"
@@ -65,19 +66,9 @@ from datetime import date
 stage, load_date, source = sys.argv[1], date.fromisoformat(sys.argv[2]), sys.argv[3]
 t0 = time.perf_counter()
 from kznews import pipeline
-from kznews.config import load_settings
-s = load_settings()
-if stage == "land":
-    out = pipeline.land_stage(source, load_date, s)
-elif stage == "extract":
-    out = pipeline.extract_stage(load_date, s)
-elif stage == "build":
-    out = pipeline.build_stage(s, load_date=load_date)
-elif stage == "quality":
-    out = pipeline.quality_stage(load_date, s)
+out = pipeline.run_stage(stage, source, load_date)
+if stage == "quality":
     out = {k: out.get(k) for k in ("success", "evaluated", "warnings", "stages", "seconds")}
-else:
-    out = pipeline.publish_stage(s)
 print("@@KZNEWS-BENCH@@" + json.dumps({"inner_s": time.perf_counter() - t0, "out": out},
                                       default=str))
 """

@@ -313,6 +313,33 @@ def publish_stage(settings: Settings | None = None) -> dict:
     return publish(settings or load_settings())
 
 
+#: The stages in the order a night runs them (the DAG's task groups follow the same order).
+STAGES: tuple[str, ...] = ("land", "extract", "build", "quality", "publish")
+
+
+def run_stage(
+    stage: str,
+    source: str | Path,
+    load_date: date,
+    settings: Settings | None = None,
+    full_refresh: bool = False,
+) -> dict:
+    """Run one stage by name: what :func:`run_pipeline` runs in order, and what the
+    benchmark and the crash tests run, each stage in a process of its own."""
+    settings = settings or load_settings()
+    if stage == "land":
+        return land_stage(source, load_date, settings)
+    if stage == "extract":
+        return extract_stage(load_date, settings)
+    if stage == "build":
+        return build_stage(settings, full_refresh=full_refresh, load_date=load_date)
+    if stage == "quality":
+        return quality_stage(load_date, settings)
+    if stage == "publish":
+        return publish_stage(settings)
+    raise ValueError(f"unknown stage {stage!r}; the stages are {', '.join(STAGES)}")
+
+
 def run_pipeline(
     source: str | Path,
     load_date: date,
@@ -322,19 +349,10 @@ def run_pipeline(
     """Run every stage in order without Airflow; returns a summary with timings."""
     settings = settings or load_settings()
     summary: dict[str, Any] = {"load_date": load_date.isoformat(), "timings_s": {}}
-
-    def timed(name: str, fn, *args, **kwargs):
+    for stage in STAGES:
         t0 = time.perf_counter()
-        out = fn(*args, **kwargs)
-        summary["timings_s"][name] = round(time.perf_counter() - t0, 3)
-        summary[name] = out
-        return out
-
-    timed("land", land_stage, source, load_date, settings)
-    timed("extract", extract_stage, load_date, settings)
-    timed("build", build_stage, settings, full_refresh=full_refresh, load_date=load_date)
-    timed("quality", quality_stage, load_date, settings)
-    timed("publish", publish_stage, settings)
+        summary[stage] = run_stage(stage, source, load_date, settings, full_refresh)
+        summary["timings_s"][stage] = round(time.perf_counter() - t0, 3)
     return summary
 
 

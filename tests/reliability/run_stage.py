@@ -2,8 +2,8 @@
 
     python tests/reliability/run_stage.py STAGE SOURCE YYYY-MM-DD DATA_DIR WAREHOUSE_DIR
 
-STAGE: ``all`` (``kznews.pipeline.run_pipeline``), ``land``, ``extract``, ``build``,
-``publish``. Prints the summary as JSON on success.
+STAGE: ``all`` (``kznews.pipeline.run_pipeline``) or one of ``kznews.pipeline.STAGES``.
+Prints the summary as JSON on success.
 """
 
 from __future__ import annotations
@@ -22,16 +22,8 @@ def main(argv: list[str]) -> int:
     d = date.fromisoformat(day)
     if stage == "all":
         out = pipeline.run_pipeline(source, d, settings)
-    elif stage == "land":
-        out = pipeline.land_stage(source, d, settings)
-    elif stage == "extract":
-        out = pipeline.extract_stage(d, settings)
-    elif stage == "build":
-        out = pipeline.build_stage(settings, load_date=d)
-    elif stage == "publish":
-        out = pipeline.publish_stage(settings)
     else:
-        raise SystemExit(f"unknown stage {stage}")
+        out = pipeline.run_stage(stage, source, d, settings)
     print(json.dumps(out, default=str))
     return 0
 
