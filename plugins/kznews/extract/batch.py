@@ -128,6 +128,12 @@ class _TableWriters:
         if len(buf) >= self.batch_rows:
             self._flush(table)
 
+    def add_page(self, extraction: Any) -> None:
+        """Every table's rows of one page's :class:`PageExtraction`."""
+        for table, rows in extraction.tables().items():
+            if rows:
+                self.add(table, rows)
+
     def _flush(self, table: str) -> None:
         buf = self.buffers[table]
         if buf:
@@ -200,9 +206,7 @@ def run_shard(job: ShardJob | Mapping[str, Any]) -> dict[str, Any]:
             table = pf.read_row_group(rg, columns=RAW_COLUMNS)
             for out in iter_extractions(table.to_batches(max_chunksize=256), job.max_bytes):
                 pages += 1
-                for name, rows in out.tables().items():
-                    if rows:
-                        writers.add(name, rows)
+                writers.add_page(out)
         ok = True
     finally:
         counts = writers.close(keep=ok)
@@ -480,9 +484,7 @@ def extract_records_to(
                     rec.body, rec.url, rec.content_type, status=rec.status,
                     fetched_at=rec.fetched_at, sha256=rec.sha256, max_bytes=max_bytes,
                 )
-                for name, rows in out.tables().items():
-                    if rows:
-                        writers.add(name, rows)
+                writers.add_page(out)
             ok = True
         finally:
             counts = writers.close(keep=ok)
