@@ -229,7 +229,7 @@ class Crawler:
         }
         # Fetches owed by earlier runs, asked for right after the start URLs.
         self._owed = [row.url for row in self.state.pending()]
-        policy.follow_pager("", "", True, False, settings.crawl_listing_depth)  # validates
+        policy.check_listing_depth(settings.crawl_listing_depth)  # fail before any request
         started = datetime.now(UTC).replace(microsecond=0)
         self.report = CrawlReport(started_at=started.isoformat())
         default_warc = (

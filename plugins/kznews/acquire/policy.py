@@ -179,6 +179,13 @@ def pager_position(url: str) -> tuple[str, int]:
     return urlunsplit((p.scheme, p.netloc, path, "&".join(kept), "")), number
 
 
+def check_listing_depth(depth: str) -> str:
+    """``depth`` if it is one of :data:`LISTING_DEPTHS`, else a ValueError naming them."""
+    if depth not in LISTING_DEPTHS:
+        raise ValueError(f"crawl listing depth must be one of {LISTING_DEPTHS}, not {depth!r}")
+    return depth
+
+
 def follow_pager(
     page_url: str, link: str, link_known: bool, page_had_new_items: bool, depth: str = "new"
 ) -> bool:
@@ -200,9 +207,7 @@ def follow_pager(
     >>> follow_pager(head, head.replace("=1", "=90"), False, False)
     True
     """
-    if depth not in LISTING_DEPTHS:
-        raise ValueError(f"crawl listing depth must be one of {LISTING_DEPTHS}, not {depth!r}")
-    if depth == "all" or not link_known:
+    if check_listing_depth(depth) == "all" or not link_known:
         return True
     if not page_had_new_items:
         return False
