@@ -127,13 +127,16 @@ def test_corruption_fails_the_gate_and_nothing_is_published(
     assert Path(err.result["data_docs"]).is_file()  # the docs show the failure too
 
 
-def test_pipeline_stage_order_runs_gate_before_publish() -> None:
-    import inspect
+def test_pipeline_stage_order_runs_gate_before_publish(monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import date
 
     from kznews import pipeline
 
-    src = inspect.getsource(pipeline.run_pipeline)
-    assert src.index('"quality"') < src.index('"publish"')
+    calls: list[str] = []
+    monkeypatch.setattr(pipeline, "run_stage", lambda stage, *a, **k: calls.append(stage) or {})
+    pipeline.run_pipeline("sample", date(2026, 1, 1), Settings())
+    assert calls.index("quality") < calls.index("publish")
+    assert calls == list(pipeline.STAGES)
 
 
 # --- finer checks ------------------------------------------------------------------------------
