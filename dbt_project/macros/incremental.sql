@@ -26,7 +26,14 @@
         {%- if var('load_date', '') | string | length > 0 -%}
             {{ column }} >= cast('{{ var("load_date") }}' as date)
         {%- elif run_params is not none -%}
+            {#- A literal, read when the node runs: DuckDB prunes the Hive partitions of a
+                constant bound, but scans every partition for a subquery bound. -#}
+            {%- set run_date = run_query('select max(load_date) from ' ~ run_params).columns[0].values()[0] if execute else none -%}
+            {%- if run_date is not none -%}
+            {{ column }} >= cast('{{ run_date }}' as date)
+            {%- else -%}
             {{ column }} >= (select max(load_date) from {{ run_params }})
+            {%- endif -%}
         {%- else -%}
             {%- set held = adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
             {%- if held_column and held_column in held -%}

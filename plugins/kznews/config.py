@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -88,6 +89,14 @@ class Settings:
     # "changed": dbt unit tests and `dbt docs generate` run only when the dbt project changed
     # since the last successful build (they do not depend on data); "always": every build.
     dbt_recheck: str = "changed"
+    # dbt threads. 0 = by the kind of build: 1 for a full refresh (a few large queries that
+    # DuckDB already spreads over every core; two at once only add memory), 2 for a nightly
+    # incremental build (many small nodes; a second thread overlaps dbt's own per-node work
+    # with DuckDB's). Measured in docs/benchmarks.md.
+    dbt_threads: int = 0
+    # DuckDB's memory limit for the dbt build and the publish step (above it DuckDB spills
+    # to disk): keeps the 100,000-page full run under 2 GB.
+    duckdb_memory_limit: str = "1GB"
 
     # --- published warehouse -------------------------------------------------------------
     # "duckdb": one DuckDB file (warehouse/kznews.duckdb) swapped in atomically each night.
@@ -168,3 +177,17 @@ def load_settings(**overrides: object) -> Settings:
     if "home" in values:
         values["home"] = Path(str(values["home"])).resolve()
     return Settings(**values)  # type: ignore[arg-type]
+
+
+_MEMORY_LIMIT = re.compile(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
+
+
+def memory_limit(settings: Settings) -> str:
+    """``settings.duckdb_memory_limit`` checked to be a DuckDB size such as ``1GB`` or
+    ``768MiB`` (it reaches DuckDB's configuration and dbt's profile)."""
+    value = settings.duckdb_memory_limit.strip()
+    if not _MEMORY_LIMIT.fullmatch(value):
+        raise ValueError(
+            f"duckdb_memory_limit must be a size such as 1GB or 768MiB, not {value!r}"
+        )
+    return value

@@ -205,3 +205,71 @@ def test_night_after_a_failed_build_catches_up(fixture_wh: builds.Built, tmp_pat
     ids = {r[0] for r in con.execute("select article_id from marts.fct_articles").fetchall()}
     con.close()
     assert {"14001", "14002"} <= ids
+
+
+def _compiled_test_sql(s, name: str) -> str:
+    folder = s.build_db.parent / "target" / "compiled" / "kznews" / "models"
+    return next(folder.rglob(f"{name}*.sql")).read_text(encoding="utf-8")
+
+
+def test_nightly_build_keeps_views_and_tests_only_new_source_partitions(
+    fixture_wh: builds.Built, tmp_path: Path
+) -> None:
+    """Views are definitions: an unchanged project over the same extracted folder keeps
+    them. Source-level tests read the partitions the night adds; every other test, and a
+    full refresh, read everything."""
+    from kznews.warehouse.runner import KEEP_VIEWS_SELECTION
+
+    assert KEEP_VIEWS_SELECTION[2] == "resource_type:test"
+    shutil.copytree(fixture_wh.settings.home, tmp_path / "home")
+    s = builds.settings_for(tmp_path / "home")
+    # the copy's views read the original extracted folder: they must be re-created
+    moved = run_build(s, load_date=fixture_data.LOAD_DATES[1], docs=False)
+    assert moved["views"] == "created"
+    con = duckdb.connect(str(s.build_db), read_only=True)
+    sql = con.execute("select sql from duckdb_views() where view_name = 'stg_kznews__pages'")
+    assert str(s.extracted_dir) in sql.fetchone()[0]
+    con.close()
+
+    night = date(2024, 5, 19)
+    fixture_data.write_partition(
+        s.extracted_dir, night, fixture_data.partition_rows()[fixture_data.LOAD_DATES[1]]
+    )
+    nightly = run_build(s, load_date=night, docs=False)
+    assert nightly["views"].startswith("kept") and nightly["threads"] == 2
+    assert nightly["source_tests_from"] == "2024-05-19"
+    counts = nightly["dbt"][0]["statuses"]
+    assert counts["pass"] == moved["dbt"][0]["statuses"]["pass"]  # every data test ran
+    assert counts["success"] == moved["dbt"][0]["statuses"]["success"] - 7  # 7 view models
+    staging = _compiled_test_sql(s, "not_null_stg_kznews__pages_page_url")
+    assert "load_date >= cast('2024-05-19' as date)" in staging
+    marts = _compiled_test_sql(s, "not_null_fct_articles_article_id")
+    assert "dbt_subquery" not in marts  # tests of marts read the whole table
+    assert builds.fingerprint(s.build_db) == fixture_wh.fingerprint
+
+    con = duckdb.connect(str(s.build_db))
+    con.execute("drop view staging.stg_kznews__pages")  # e.g. dropped by hand
+    con.close()
+    assert run_build(s, load_date=night, docs=False)["views"] == "created"
+
+    full = run_build(s, full_refresh=True, load_date=night, docs=False)
+    assert full["views"] == "created" and full["threads"] == 1
+    assert full["source_tests_from"] == "every partition"
+    staging = _compiled_test_sql(s, "not_null_stg_kznews__pages_page_url")
+    assert "where true" in staging and "load_date >=" not in staging
+
+
+def test_dbt_threads_follow_the_kind_of_build(tmp_path: Path) -> None:
+    from kznews.warehouse.runner import dbt_env, dbt_threads
+
+    s = builds.settings_for(tmp_path)
+    assert dbt_threads(s, full_refresh=True) == 1
+    assert dbt_threads(s, full_refresh=False) == 2
+    assert dbt_threads(s.replace(dbt_threads=4), full_refresh=True) == 4
+    with pytest.raises(ValueError, match="dbt_threads"):
+        dbt_threads(s.replace(dbt_threads=-1), full_refresh=False)
+    env = dbt_env(s.replace(duckdb_memory_limit="768MiB"), threads=1)
+    assert env["KZNEWS_DBT_THREADS"] == "1"
+    assert env["KZNEWS_DUCKDB_MEMORY_LIMIT"] == "768MiB"
+    with pytest.raises(ValueError, match="duckdb_memory_limit"):
+        dbt_env(s.replace(duckdb_memory_limit="1GB'; drop table x; --"))

@@ -26,7 +26,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from kznews.config import Settings
+from kznews.config import Settings, memory_limit
 from kznews.schema import EXTRACTED_TABLES
 
 #: The BI-facing tables, in the order reports list them. dbt builds them in schema ``marts``.
@@ -57,10 +57,25 @@ def target_dir(settings: Settings) -> Path:
     return settings.build_db.parent / "target"
 
 
-def dbt_env(settings: Settings) -> dict[str, str]:
+def dbt_threads(settings: Settings, full_refresh: bool) -> int:
+    """dbt's thread count for this build: ``settings.dbt_threads``, or when that is 0, one
+    thread for a full refresh and two for an incremental build. A full refresh is a few
+    large queries that DuckDB already runs on every core: a second dbt thread ran two of
+    them at once, which measured slower and ~200 MB larger at 100,000 pages. A nightly
+    build is ~120 small nodes, where a second thread overlaps dbt's per-node Python work
+    with DuckDB's (docs/benchmarks.md)."""
+    if settings.dbt_threads < 0:
+        raise ValueError(f"dbt_threads must be 0 (auto) or more, not {settings.dbt_threads}")
+    return settings.dbt_threads or (1 if full_refresh else 2)
+
+
+def dbt_env(settings: Settings, threads: int | None = None) -> dict[str, str]:
     env = dict(os.environ)
     env["KZNEWS_EXTRACTED_DIR"] = str(settings.extracted_dir)
     env["KZNEWS_BUILD_DB"] = str(settings.build_db)
+    env["KZNEWS_DUCKDB_MEMORY_LIMIT"] = memory_limit(settings)
+    if threads is not None:
+        env["KZNEWS_DBT_THREADS"] = str(threads)
     env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     env.setdefault("DO_NOT_TRACK", "1")
     return env
@@ -84,8 +99,9 @@ def _check_sources(settings: Settings) -> None:
         )
 
 
-def run_dbt(settings: Settings, *args: str) -> dict[str, Any]:
-    """Run one dbt command for ``settings``; return its run results (raises on failure)."""
+def run_dbt(settings: Settings, *args: str, threads: int | None = None) -> dict[str, Any]:
+    """Run one dbt command for ``settings`` (``threads``: dbt's thread count, default the
+    profile's); return its run results (raises on failure)."""
     tdir = target_dir(settings)
     tdir.mkdir(parents=True, exist_ok=True)
     results_file = tdir / "run_results.json"
@@ -100,7 +116,7 @@ def run_dbt(settings: Settings, *args: str) -> dict[str, Any]:
     ]  # fmt: skip
     t0 = time.perf_counter()
     proc = subprocess.run(  # noqa: S603 - fixed argv, no shell
-        cmd, cwd=settings.dbt_dir, env=dbt_env(settings), capture_output=True, text=True
+        cmd, cwd=settings.dbt_dir, env=dbt_env(settings, threads), capture_output=True, text=True
     )
     elapsed = round(time.perf_counter() - t0, 3)
     results: list[dict[str, Any]] = []
@@ -127,7 +143,10 @@ def run_dbt(settings: Settings, *args: str) -> dict[str, Any]:
     for r in results:
         status = str(r.get("status")).lower()
         counts[status] = counts.get(status, 0) + 1
-    return {"command": args[0], "elapsed_s": elapsed, "statuses": counts}
+    out: dict[str, Any] = {"command": args[0], "elapsed_s": elapsed, "statuses": counts}
+    if threads is not None:
+        out["threads"] = threads
+    return out
 
 
 def mart_row_counts(db_path: Path, schema: str = MARTS_SCHEMA) -> dict[str, int]:
@@ -184,9 +203,13 @@ def last_build(settings: Settings) -> dict[str, Any] | None:
         return None
 
 
-def write_run_params(settings: Settings, load_date: date | None) -> None:
+def write_run_params(
+    settings: Settings, load_date: date | None, tests_from: date | None = None
+) -> None:
     """Tell the incremental models which load date this build adds, through the table
     ``main.kznews_run_params`` of the build file (read by ``macros/incremental.sql``).
+    ``tests_from``: the first partition the source-level data tests need to read (the
+    ``__kznews_new_partitions__`` filter of ``macros/tests.sql``); ``None`` = all of them.
 
     Passing it as ``--vars`` would change dbt's parse inputs every night and cost a full
     re-parse of the project (~1.5 s measured); a row in the build file is read when the SQL
@@ -203,11 +226,51 @@ def write_run_params(settings: Settings, load_date: date | None) -> None:
         else:
             con.execute(
                 "create or replace table main.kznews_run_params as select"
-                " cast(? as date) as load_date, current_timestamp as written_at",
-                [load_date.isoformat()],
+                " cast(? as date) as load_date, cast(? as date) as tests_from,"
+                " current_timestamp as written_at",
+                [load_date.isoformat(), tests_from.isoformat() if tests_from else None],
             )
     finally:
         con.close()
+
+
+#: ``dbt build --select`` when the views are kept: every node but the view models
+#: (tables, incremental models, data tests; ``dbt run`` takes the first two).
+KEEP_VIEWS_SELECTION = (
+    "config.materialized:table",
+    "config.materialized:incremental",
+    "resource_type:test",
+)
+
+
+def views_key(settings: Settings, fingerprint: str) -> str:
+    """What the views of a build depend on: the project and the extracted folder their
+    ``read_parquet`` paths name."""
+    return hashlib.sha256(f"{fingerprint}\0{settings.extracted_dir}".encode()).hexdigest()
+
+
+def _views_present(settings: Settings) -> bool:
+    """Every view model of the last build's manifest exists in the build file."""
+    import duckdb
+
+    if not settings.build_db.exists():
+        return False
+    try:
+        manifest = json.loads((target_dir(settings) / "manifest.json").read_text("utf-8"))
+    except (OSError, ValueError):
+        return False
+    wanted = {
+        (node.get("schema"), node.get("alias") or node.get("name"))
+        for node in manifest.get("nodes", {}).values()
+        if node.get("resource_type") == "model"
+        and (node.get("config") or {}).get("materialized") == "view"
+    }
+    con = duckdb.connect(str(settings.build_db), read_only=True)
+    try:
+        have = set(con.execute("select schema_name, view_name from duckdb_views()").fetchall())
+    finally:
+        con.close()
+    return bool(wanted) and wanted <= have
 
 
 def run_build(
@@ -236,6 +299,11 @@ def run_build(
       ``settings.dbt_recheck == "changed"`` (default) they are skipped when the last
       successful build ran them for the same project and this is not a full refresh;
       "always" runs them every time. Data tests always run.
+    * Views are definitions: when unit tests are skipped (above), the extracted folder is
+      the one the last build's views read and every view of the project is in the build
+      file, the view models are not re-created (their data tests still run). dbt re-creates
+      each one otherwise, ~0.2 s of dbt work per view whatever the data.
+    * Threads: :func:`dbt_threads`.
     """
     _check_sources(settings)
     settings.build_db.parent.mkdir(parents=True, exist_ok=True)
@@ -264,14 +332,23 @@ def run_build(
     run_date = load_date
     if load_date is not None and done is not None and not full_refresh:
         run_date = min(load_date, done + timedelta(days=1))  # a failed night is re-read
+    views = views_key(settings, fingerprint)
+    keep_views = checked and last is not None and last.get("views_key") == views
+    keep_views = keep_views and _views_present(settings)
+    threads = dbt_threads(settings, full_refresh)
     args = ["build" if tests else "run"]
     if full_refresh:
         args.append("--full-refresh")
     if tests and checked:
         args += ["--exclude-resource-type", "unit_test"]
-    write_run_params(settings, run_date)
+    if keep_views:
+        args += ["--select", *KEEP_VIEWS_SELECTION[: 3 if tests else 2]]
+    # Source-level data tests read only the partitions this build adds when every earlier
+    # one passed them in an earlier successful build of this file (same project).
+    tests_from = run_date if checked and done is not None else None
+    write_run_params(settings, run_date, tests_from)
     try:
-        steps = [run_dbt(settings, *args)]
+        steps = [run_dbt(settings, *args, threads=threads)]
         docs_status = "skipped"
         if docs and checked:
             docs_status = "reused"  # catalog.json and index.html of the same project are there
@@ -284,6 +361,7 @@ def run_build(
     newest = max((d for d in (done, load_date) if d is not None), default=None)
     record = {
         "fingerprint": fingerprint,
+        "views_key": views,
         "checked": ran_for_project or (tests and docs),
         "load_date": newest.isoformat() if newest else None,
     }
@@ -296,6 +374,9 @@ def run_build(
         "extracted_dir": str(settings.extracted_dir),
         "full_refresh": full_refresh,
         "full_refresh_reason": forced,
+        "views": "kept (project and paths unchanged)" if keep_views else "created",
+        "source_tests_from": tests_from.isoformat() if tests_from else "every partition",
+        "threads": threads,
         "load_date": load_date.isoformat() if load_date else None,
         "run_load_date": run_date.isoformat() if run_date else None,
         "mart_rows": mart_row_counts(settings.build_db),
