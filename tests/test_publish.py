@@ -530,3 +530,26 @@ def test_interrupt_during_incremental_publish_is_not_retried(
     assert full == []
     assert _sha(settings.published_db) == before
     assert _leftovers(settings.published_db.parent) == []
+
+
+def test_publish_bounds_duckdb_memory_and_checks_the_setting(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both paths open DuckDB with settings.duckdb_memory_limit; a value that is not a size
+    is refused before anything is written."""
+    seen: list[dict] = []
+    real_connect = duckdb.connect
+
+    def connect(*args, **kwargs):
+        seen.append(kwargs.get("config") or {})
+        return real_connect(*args, **kwargs)
+
+    with pytest.raises(ValueError, match="duckdb_memory_limit"):
+        publish(settings.replace(duckdb_memory_limit="lots"))
+    assert not settings.published_db.exists()
+    monkeypatch.setattr(duckdb, "connect", connect)
+    first = publish(settings.replace(duckdb_memory_limit="300MB"))
+    second = publish(settings.replace(duckdb_memory_limit="300MB"))
+    assert first["mode"].startswith("full") and second["mode"] == "incremental"
+    limits = [c.get("memory_limit") for c in seen if c]
+    assert limits and set(limits) == {"300MB"}

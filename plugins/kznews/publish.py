@@ -47,7 +47,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from kznews.config import Settings
+from kznews.config import Settings, memory_limit
 from kznews.fsutil import fsync_path, remove_stale
 
 log = logging.getLogger(__name__)
@@ -58,6 +58,8 @@ STORAGE_VERSION = "v1.0.0"
 HEADER_VERSION = 64
 #: ``Settings.publish_mode`` values.
 PUBLISH_MODES = ("incremental", "full")
+#: DuckDB memory limit of the publish connection when none is given (Settings default).
+DEFAULT_MEMORY_LIMIT = "1GB"
 #: Marts with this column are diffed row by row; its value is dbt's md5 of all other columns.
 HASH_COLUMN = "row_hash"
 #: Largest estimated share of dead space (:func:`_waste`) a published file may carry before
@@ -219,13 +221,16 @@ def _attach(con: Any, build_db: Path, tmp: Path, *, new: bool) -> None:
     con.execute(f"attach {_sql_str(str(tmp))} as pub{options}")
 
 
-def _copy_marts(build_db: Path, tmp: Path) -> tuple[dict[str, int], dict[str, Any]]:
+def _copy_marts(
+    build_db: Path, tmp: Path, limit: str = DEFAULT_MEMORY_LIMIT
+) -> tuple[dict[str, int], dict[str, Any]]:
     """The full path: every mart into a new file. Returns (rows, changes)."""
     import duckdb
 
     from kznews.warehouse import MARTS
 
-    con = duckdb.connect()  # in memory; both files are attached to it
+    # in memory; both files are attached to it. Bounded like the dbt build (it spills).
+    con = duckdb.connect(config={"memory_limit": limit})
     try:
         _attach(con, build_db, tmp, new=True)
         cols = _build_columns(con, build_db)
@@ -347,14 +352,16 @@ def _diff_mart(con: Any, mart: str, key: str) -> dict[str, int]:
     return {"deleted": int(deleted), "inserted": int(inserted)}
 
 
-def _apply_changes(build_db: Path, tmp: Path) -> tuple[dict[str, int], dict[str, Any]]:
+def _apply_changes(
+    build_db: Path, tmp: Path, limit: str = DEFAULT_MEMORY_LIMIT
+) -> tuple[dict[str, int], dict[str, Any]]:
     """The incremental path, on ``tmp`` (a copy of the published file). Returns (rows,
     changes); raises _Incompatible before changing anything if the copy does not fit."""
     import duckdb
 
     from kznews.warehouse import MARTS
 
-    con = duckdb.connect()
+    con = duckdb.connect(config={"memory_limit": limit})
     try:
         # All changes in one transaction whose commit checkpoints straight into the file
         # instead of first writing them to a WAL: the temporary file needs no crash recovery
@@ -533,6 +540,7 @@ def publish(settings: Settings) -> dict[str, Any]:
         )
     build_db = settings.build_db
     target = settings.published_db
+    limit = memory_limit(settings)
     if not build_db.exists():
         raise PublishError(f"no build file at {build_db}; run the build stage first")
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -545,7 +553,7 @@ def publish(settings: Settings) -> dict[str, Any]:
         if reason is None:
             try:
                 shutil.copyfile(target, tmp)
-                rows, changes = _apply_changes(build_db, tmp)
+                rows, changes = _apply_changes(build_db, tmp, limit)
                 _check_new_file(tmp, rows, build_db)
             except _Incompatible as exc:
                 reason = str(exc)
@@ -564,7 +572,7 @@ def publish(settings: Settings) -> dict[str, Any]:
                 )
         if reason is not None:
             try:
-                rows, changes = _copy_marts(build_db, tmp)
+                rows, changes = _copy_marts(build_db, tmp, limit)
                 _check_new_file(tmp, rows, build_db)
             except Exception as exc:
                 if failed is not None:
