@@ -286,6 +286,23 @@ def _median_wall(argv: list[str], env: dict[str, str], repeat: int = 3) -> float
     return sorted(walls)[len(walls) // 2]
 
 
+_REFERENCE_LOOP = (
+    "import time\nt = time.perf_counter()\ns = 0\n"
+    "for i in range(10_000_000):\n    s += i\nprint(time.perf_counter() - t)"
+)
+
+
+def cpu_reference() -> float:
+    """Seconds of a 10,000,000-step pure-Python loop (median of 3 fresh processes): how fast
+    this machine runs Python, to compare figures measured on different machines."""
+    runs = sorted(
+        float(subprocess.run([sys.executable, "-c", _REFERENCE_LOOP], check=True,
+                             capture_output=True, text=True).stdout)
+        for _ in range(3)
+    )
+    return runs[1]
+
+
 def startup_floor(work: Path) -> dict[str, float]:
     """Seconds a night pays whatever its data: one stage process start per stage, the GX
     import (quality), dbt's start-up and partial parse (build), medians of 3 runs."""
@@ -324,6 +341,7 @@ def bench_size(n: int, seed: int, root: Path, airflow: bool) -> dict:
     res["extract_workers"] = res["full"]["extract"]["result"]["out"].get("workers")
     res["marts"] = res["nightly"]["publish"]["result"]["out"].get("mart_rows")
     res["floor"] = startup_floor(plain)
+    res["cpu_reference_s"] = cpu_reference()
     print(f"   start-up floor {res['floor']}", flush=True)
     shutil.rmtree(plain, ignore_errors=True)
     if airflow:
@@ -364,6 +382,10 @@ def report(results: list[dict], command: str) -> tuple[str, str]:
             "system of the stage's process and every process it waited for (extraction "
             "workers, dbt). Peak RSS: largest single process (`wait4`) and the whole process "
             "tree (sampled every 0.1 s). pages/s = landed pages / stage wall.")
+    ref = results[-1].get("cpu_reference_s") if results else None
+    if ref:
+        head += (f" Machine speed reference: a 10,000,000-step pure-Python loop took "
+                 f"{ref:.2f} s here (median of 3); compare figures from other machines by it.")
     e2e = [head, ""]
     for r in results:
         pages = r["gen"]["night1.warc.gz_pages"]
