@@ -124,6 +124,11 @@ def _last_invocation_log(s) -> str:
     return text[text.rindex("Running with dbt="):]
 
 
+def _compiled_test_sql(s, name: str) -> str:
+    folder = s.build_db.parent / "target" / "compiled" / "kznews" / "models"
+    return next(folder.rglob(f"{name}*.sql")).read_text(encoding="utf-8")
+
+
 def test_nightly_build_skips_project_only_work_and_keeps_partial_parsing(
     fixture_wh: builds.Built, tmp_path: Path
 ) -> None:
@@ -134,6 +139,12 @@ def test_nightly_build_skips_project_only_work_and_keeps_partial_parsing(
     s = builds.settings_for(tmp_path / "home")
     first = run_build(s, load_date=fixture_data.LOAD_DATES[1])
     assert first["unit_tests"].startswith("skipped") and first["docs"] == "reused"
+    # the copy's views read the original extracted folder: they must be re-created
+    assert first["views"] == "created"
+    con = duckdb.connect(str(s.build_db), read_only=True)
+    sql = con.execute("select sql from duckdb_views() where view_name = 'stg_kznews__pages'")
+    assert str(s.extracted_dir) in sql.fetchone()[0]
+    con.close()
     assert [step["command"] for step in first["dbt"]] == ["build"]
     manifest = json.loads((s.build_db.parent / "target" / "manifest.json").read_text())
     n_unit = len(manifest["unit_tests"])
@@ -144,14 +155,54 @@ def test_nightly_build_skips_project_only_work_and_keeps_partial_parsing(
     night = date(2024, 5, 19)
     same_again = fixture_data.partition_rows()[fixture_data.LOAD_DATES[1]]
     fixture_data.write_partition(s.extracted_dir, night, same_again)
-    run_build(s, load_date=night)
+    nightly = run_build(s, load_date=night)
     assert "Unable to do partial parsing" not in _last_invocation_log(s)
+    # Views are definitions: same project and folder, so they are kept (their tests run);
+    # source-level tests read the new partition, tests of marts the whole table.
+    assert nightly["views"].startswith("kept") and nightly["threads"] == 2
+    assert nightly["source_tests_from"] == "2024-05-19"
+    counts = nightly["dbt"][0]["statuses"]
+    assert counts["pass"] == first["dbt"][0]["statuses"]["pass"]  # every data test ran
+    assert counts["success"] == first["dbt"][0]["statuses"]["success"] - 7  # 7 view models
+    staging = _compiled_test_sql(s, "not_null_stg_kznews__pages_page_url")
+    assert "load_date >= cast('2024-05-19' as date)" in staging
+    assert "dbt_subquery" not in _compiled_test_sql(s, "not_null_fct_articles_article_id")
     con = duckdb.connect(str(s.build_db), read_only=True)
     left = con.execute("select count(*) from duckdb_tables() where table_name = "
                        "'kznews_run_params'").fetchone()[0]
     con.close()
     assert left == 0  # dropped after the build: a dbt run by hand finds no stale date
     assert builds.fingerprint(s.build_db) == fixture_wh.fingerprint
+
+    con = duckdb.connect(str(s.build_db))
+    con.execute("drop view staging.stg_kznews__pages")  # e.g. dropped by hand
+    con.close()
+    full = run_build(s, full_refresh=True, load_date=night, docs=False)
+    assert full["views"] == "created" and full["threads"] == 1
+    assert full["source_tests_from"] == "every partition"
+    staging = _compiled_test_sql(s, "not_null_stg_kznews__pages_page_url")
+    assert "where true" in staging and "load_date >=" not in staging
+
+
+def test_views_are_recreated_when_one_is_missing(tmp_path: Path) -> None:
+    """_views_present compares the manifest's view models with the build file's views."""
+    from kznews.warehouse.runner import _views_present, target_dir
+
+    s = builds.settings_for(tmp_path)
+    assert not _views_present(s)  # no build file
+    s.build_db.parent.mkdir(parents=True)
+    target_dir(s).mkdir(parents=True)
+    view = {"resource_type": "model", "schema": "staging", "alias": "v",
+            "config": {"materialized": "view"}}
+    (target_dir(s) / "manifest.json").write_text(json.dumps({"nodes": {"model.k.v": view}}))
+    con = duckdb.connect(str(s.build_db))
+    con.execute("create schema staging")
+    con.close()
+    assert not _views_present(s)
+    con = duckdb.connect(str(s.build_db))
+    con.execute("create view staging.v as select 1 as x")
+    con.close()
+    assert _views_present(s)
 
 
 def test_changed_project_runs_unit_tests_and_docs_again(
@@ -205,58 +256,6 @@ def test_night_after_a_failed_build_catches_up(fixture_wh: builds.Built, tmp_pat
     ids = {r[0] for r in con.execute("select article_id from marts.fct_articles").fetchall()}
     con.close()
     assert {"14001", "14002"} <= ids
-
-
-def _compiled_test_sql(s, name: str) -> str:
-    folder = s.build_db.parent / "target" / "compiled" / "kznews" / "models"
-    return next(folder.rglob(f"{name}*.sql")).read_text(encoding="utf-8")
-
-
-def test_nightly_build_keeps_views_and_tests_only_new_source_partitions(
-    fixture_wh: builds.Built, tmp_path: Path
-) -> None:
-    """Views are definitions: an unchanged project over the same extracted folder keeps
-    them. Source-level tests read the partitions the night adds; every other test, and a
-    full refresh, read everything."""
-    from kznews.warehouse.runner import KEEP_VIEWS_SELECTION
-
-    assert KEEP_VIEWS_SELECTION[2] == "resource_type:test"
-    shutil.copytree(fixture_wh.settings.home, tmp_path / "home")
-    s = builds.settings_for(tmp_path / "home")
-    # the copy's views read the original extracted folder: they must be re-created
-    moved = run_build(s, load_date=fixture_data.LOAD_DATES[1], docs=False)
-    assert moved["views"] == "created"
-    con = duckdb.connect(str(s.build_db), read_only=True)
-    sql = con.execute("select sql from duckdb_views() where view_name = 'stg_kznews__pages'")
-    assert str(s.extracted_dir) in sql.fetchone()[0]
-    con.close()
-
-    night = date(2024, 5, 19)
-    fixture_data.write_partition(
-        s.extracted_dir, night, fixture_data.partition_rows()[fixture_data.LOAD_DATES[1]]
-    )
-    nightly = run_build(s, load_date=night, docs=False)
-    assert nightly["views"].startswith("kept") and nightly["threads"] == 2
-    assert nightly["source_tests_from"] == "2024-05-19"
-    counts = nightly["dbt"][0]["statuses"]
-    assert counts["pass"] == moved["dbt"][0]["statuses"]["pass"]  # every data test ran
-    assert counts["success"] == moved["dbt"][0]["statuses"]["success"] - 7  # 7 view models
-    staging = _compiled_test_sql(s, "not_null_stg_kznews__pages_page_url")
-    assert "load_date >= cast('2024-05-19' as date)" in staging
-    marts = _compiled_test_sql(s, "not_null_fct_articles_article_id")
-    assert "dbt_subquery" not in marts  # tests of marts read the whole table
-    assert builds.fingerprint(s.build_db) == fixture_wh.fingerprint
-
-    con = duckdb.connect(str(s.build_db))
-    con.execute("drop view staging.stg_kznews__pages")  # e.g. dropped by hand
-    con.close()
-    assert run_build(s, load_date=night, docs=False)["views"] == "created"
-
-    full = run_build(s, full_refresh=True, load_date=night, docs=False)
-    assert full["views"] == "created" and full["threads"] == 1
-    assert full["source_tests_from"] == "every partition"
-    staging = _compiled_test_sql(s, "not_null_stg_kznews__pages_page_url")
-    assert "where true" in staging and "load_date >=" not in staging
 
 
 def test_dbt_threads_follow_the_kind_of_build(tmp_path: Path) -> None:

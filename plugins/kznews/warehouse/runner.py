@@ -59,7 +59,8 @@ def target_dir(settings: Settings) -> Path:
 
 def dbt_threads(settings: Settings, full_refresh: bool) -> int:
     """dbt's thread count for this build: ``settings.dbt_threads``, or when that is 0, one
-    thread for a full refresh and two for an incremental build. A full refresh is a few
+    thread for a full rebuild (a full refresh or the first build of the file) and two for an
+    incremental build. A full rebuild is a few
     large queries that DuckDB already runs on every core: a second dbt thread ran two of
     them at once, which measured slower and ~200 MB larger at 100,000 pages. A nightly
     build is ~120 small nodes, where a second thread overlaps dbt's per-node Python work
@@ -335,7 +336,8 @@ def run_build(
     views = views_key(settings, fingerprint)
     keep_views = checked and last is not None and last.get("views_key") == views
     keep_views = keep_views and _views_present(settings)
-    threads = dbt_threads(settings, full_refresh)
+    # a first build of the file rebuilds everything, like a full refresh
+    threads = dbt_threads(settings, full_refresh or not settings.build_db.exists())
     args = ["build" if tests else "run"]
     if full_refresh:
         args.append("--full-refresh")
