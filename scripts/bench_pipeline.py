@@ -479,11 +479,14 @@ def report(results: list[dict], command: str) -> tuple[str, str]:
 NOTES_E2E = """
 Notes:
 
-* dbt's DuckDB runs with `memory_limit` 1 GB (`dbt_project/profiles.yml`,
-  `KZNEWS_DUCKDB_MEMORY_LIMIT`): without it the 100k full build peaked at 2,253 MB RSS
-  (DuckDB's default limit is 80% of RAM); with it about 1.5 GB, spilling to disk when needed.
-  A full publish (a DuckDB copy of the marts, article bodies included: the first night, or
-  after 30% dead space) peaks at about 1.5 GB; an incremental one at about 340 MB.
+* DuckDB runs with `memory_limit` 1 GB in the dbt build and the publish step
+  (`duckdb_memory_limit`, `KZNEWS_DUCKDB_MEMORY_LIMIT`): without it the 100k full build
+  peaked at 2,253 MB RSS (DuckDB's default limit is 80% of RAM), spilling to disk when
+  needed with it. The full publish (a DuckDB copy of the marts, article bodies included:
+  the first night, or after 30% dead space) peaked at 1,371-1,476 MB before it had the
+  limit (earlier runs) and ~1.1 GB with it; an incremental one at ~330 MB. The full build
+  runs dbt with one thread (`dbt_threads` auto): 1,301 MB for the dbt process here against
+  1,494-1,630 MB with two in earlier runs.
 * `dbt docs generate --no-compile` after the build when the dbt project changed (the full run
   here; it reuses the manifest the build wrote); a night with the same project keeps the
   catalog and skips the unit tests (`dbt_recheck`).
@@ -508,36 +511,51 @@ What keeps a night small (each change has tests; figures from this run unless da
 
 * Crawl: listing heads every night, each pager walked only while the page before listed an
   article never fetched (`crawl_listing_depth=new`, docs/acquisition.md). At 100k pages night
-  2 lands 1,158 pages instead of 7,038 (every listing page), so land and extract take ~2 s.
+  2 lands 1,158 pages instead of 7,038 (every listing page).
 * dbt: `int_article_listings_aggregated` (1.4M listing items at 100k) and `fct_articles` are
   incremental by touched article id, like `int_articles_merged_across_urls`; a full refresh
   stays equal to the incremental history (tests/warehouse). The load date reaches the models
-  through `main.kznews_run_params` in the build file instead of `--vars`: a var that changes
-  every night made dbt re-parse the whole project (+1.5 s). Unit tests and `dbt docs
-  generate` (~4 s) depend only on the project and run when its fingerprint changed or on a
-  full refresh (`dbt_recheck`); the 103 data tests run every night.
+  through `main.kznews_run_params` in the build file instead of `--vars` (a var that changes
+  every night made dbt re-parse the whole project), as a literal so DuckDB prunes partitions.
+  Unit tests and `dbt docs generate` depend only on the project and run when its fingerprint
+  changed or on a full refresh (`dbt_recheck`). With the project and the extracted folder
+  unchanged, the 7 views are not re-created, and the 21 source-level tests of the staging
+  models read only the partitions the night adds (an earlier build tested the rest); the
+  other 82 data tests read whole tables every night.
+* Threads (`dbt_threads=0`, auto): 1 for a full rebuild, 2 for a nightly build. One-off
+  runs of `dbt build --full-refresh` on the 100k night-1 data (2026-11-25, this machine, not
+  a repository command): 41.9 s and 1,313 MB with 1 thread against 44.7 s and 1,527 MB with
+  2; the nightly build's nodes took 15.0 s with 1 thread against 12.8 s with 2.
+* Measured honestly, the view, test-filter and literal-date changes of 2026-11-25 did not
+  move the 100k night's build stage beyond the run-to-run noise on this machine (20.5 s
+  here against 20.4 s for the same stage before them, same machine, same day): they cut the
+  dbt node count by 7 and make the source-level tests' cost follow the new partitions, but
+  at 100,000 pages those scans were already small next to dbt's per-node overhead.
 * Publish: `publish_mode=incremental` copies the published file and applies only the rows
   whose `row_hash` changed (`fct_articles`, `fct_headline_sightings`), replacing the small
   marts whole, then verifies (key, row_hash) sets against the build before the atomic
-  rename; the file is rewritten from scratch when dead space passes 30%.
+  rename; the file is rewritten from scratch when dead space passes 30%. Its DuckDB is
+  bounded by `duckdb_memory_limit` (1GB) like the build's.
 
-What is left, and why the 10% target is still missed at 100,000 pages:
+What is left, and why the 10% target is missed at 100,000 pages:
 
-* The start-up floor above (GX import, dbt start-up and partial parse, five fresh stage
-  processes) is paid before any data is read: 6-8 s on this machine depending on load, about
-  7% of the 100,000-page full run.
-* dbt's own per-node work: 18 models and 103 data tests take ~4 s of execution at 1,000 pages
-  and ~5-7 s at 100,000 (two threads; the incremental models still scan every partition to
-  recompute the touched ids from all their rows, and data tests read whole marts).
-  `KZNEWS_DBT_THREADS=4` measured no faster on 2 cores.
-* Great Expectations' validations and Data Docs: ~1.5 s after the import.
-* So a night costs 11-15 s however small, and 10% of the 100,000-page full run is 8.6-10 s.
-  The target would be met only for a full run above ~150-190 s (roughly 200,000 pages here,
-  by extrapolation, not measured) or with the floor gone (workers that keep dbt and GX
-  imported between tasks, not built).
-* Earlier figures (same script, 2026-11-25): 18.7 s against 99.9 s (18.7%) in a run on a
-  busier machine earlier the same day; 40.1 s against 112.9 s (35.5%) before this session's
-  changes; 57.3 s against 140.6 s (40.8%) before the previous session's.
+* The start-up floor above is paid before any data is read, and on this machine it is
+  larger than 10% of the full run on its own. Great Expectations and dbt are imported in
+  fresh processes every night (an Airflow task is one).
+* dbt's per-node work: ~110 nodes at ~50-100 ms of dbt's own Python each on this machine,
+  whatever their data; the incremental models still scan every partition to recompute the
+  touched ids from all their rows.
+* Tried and not kept: materialising the listing items (`int_listing_items_localised`) as an
+  incremental table made the full build ~5 s slower and ~100 MB larger without a nightly
+  gain measurable above the run-to-run noise (±1 s). Importing Great Expectations while dbt
+  builds (a second core is mostly idle then) would hide most of its ~7 s import, but keeps
+  ~270 MB resident beside the full build: a one-off full build with two dbt threads and an
+  idle GX process beside it reached 1,818 MB for the tree. With one thread it would be
+  roughly 1.3 + 0.27 GB plus the stage process (estimate, not measured). Not built: even
+  with the whole import hidden the 100k night would stay above 10% here (~34 s of 206 s).
+* Earlier figures of the same script: 15.3 s against 85.9 s (17.8%) on the previous
+  session's machine (2026-11-25, ~2.5x faster Python); 40.1 s against 112.9 s (35.5%) and
+  57.3 s against 140.6 s (40.8%) before the two sessions before.
 """
 
 

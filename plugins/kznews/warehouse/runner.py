@@ -60,11 +60,10 @@ def target_dir(settings: Settings) -> Path:
 def dbt_threads(settings: Settings, full_refresh: bool) -> int:
     """dbt's thread count for this build: ``settings.dbt_threads``, or when that is 0, one
     thread for a full rebuild (a full refresh or the first build of the file) and two for an
-    incremental build. A full rebuild is a few
-    large queries that DuckDB already runs on every core: a second dbt thread ran two of
-    them at once, which measured slower and ~200 MB larger at 100,000 pages. A nightly
-    build is ~120 small nodes, where a second thread overlaps dbt's per-node Python work
-    with DuckDB's (docs/benchmarks.md)."""
+    incremental build. A full rebuild is a few large queries that DuckDB already runs on
+    every core: a second dbt thread ran two of them at once, which measured slower and
+    ~200 MB larger at 100,000 pages. A nightly build is ~120 small nodes, where a second
+    thread overlaps dbt's per-node Python work with DuckDB's (docs/benchmarks.md)."""
     if settings.dbt_threads < 0:
         raise ValueError(f"dbt_threads must be 0 (auto) or more, not {settings.dbt_threads}")
     return settings.dbt_threads or (1 if full_refresh else 2)
