@@ -89,10 +89,11 @@ class Settings:
     # "changed": dbt unit tests and `dbt docs generate` run only when the dbt project changed
     # since the last successful build (they do not depend on data); "always": every build.
     dbt_recheck: str = "changed"
-    # dbt threads. 0 = by the kind of build: 1 for a full refresh (a few large queries that
-    # DuckDB already spreads over every core; two at once only add memory), 2 for a nightly
-    # incremental build (many small nodes; a second thread overlaps dbt's own per-node work
-    # with DuckDB's). Measured in docs/benchmarks.md.
+    # dbt threads. 0 = by the kind of build: 1 for a full rebuild (a full refresh or the
+    # first build of the file: a few large queries that DuckDB already spreads over every
+    # core; two at once only add memory), 2 for a nightly incremental build (many small
+    # nodes; a second thread overlaps dbt's own per-node work with DuckDB's).
+    # Measured in docs/benchmarks.md.
     dbt_threads: int = 0
     # DuckDB's memory limit for the dbt build and the publish step (above it DuckDB spills
     # to disk): keeps the 100,000-page full run under 2 GB.

@@ -58,8 +58,6 @@ STORAGE_VERSION = "v1.0.0"
 HEADER_VERSION = 64
 #: ``Settings.publish_mode`` values.
 PUBLISH_MODES = ("incremental", "full")
-#: DuckDB memory limit of the publish connection when none is given (Settings default).
-DEFAULT_MEMORY_LIMIT = "1GB"
 #: Marts with this column are diffed row by row; its value is dbt's md5 of all other columns.
 HASH_COLUMN = "row_hash"
 #: Largest estimated share of dead space (:func:`_waste`) a published file may carry before
@@ -222,7 +220,7 @@ def _attach(con: Any, build_db: Path, tmp: Path, *, new: bool) -> None:
 
 
 def _copy_marts(
-    build_db: Path, tmp: Path, limit: str = DEFAULT_MEMORY_LIMIT
+    build_db: Path, tmp: Path, limit: str
 ) -> tuple[dict[str, int], dict[str, Any]]:
     """The full path: every mart into a new file. Returns (rows, changes)."""
     import duckdb
@@ -353,7 +351,7 @@ def _diff_mart(con: Any, mart: str, key: str) -> dict[str, int]:
 
 
 def _apply_changes(
-    build_db: Path, tmp: Path, limit: str = DEFAULT_MEMORY_LIMIT
+    build_db: Path, tmp: Path, limit: str
 ) -> tuple[dict[str, int], dict[str, Any]]:
     """The incremental path, on ``tmp`` (a copy of the published file). Returns (rows,
     changes); raises _Incompatible before changing anything if the copy does not fit."""
