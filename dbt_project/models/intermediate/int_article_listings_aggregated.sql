@@ -7,7 +7,9 @@
 
 with
 
-all_listing_items as (
+-- "not materialized": the incremental branch reads each all_* CTE twice (touched ids, then
+-- their rows), and DuckDB would otherwise copy the whole table into a temporary result first.
+all_listing_items as not materialized (
 
     select * from {{ ref('int_listing_items_localised') }}
 

@@ -11,13 +11,15 @@
 
 with
 
-all_articles as (
+-- "not materialized": the incremental branch reads each all_* CTE twice (touched ids, then
+-- their rows), and DuckDB would otherwise copy the whole table into a temporary result first.
+all_articles as not materialized (
 
     select * from {{ ref('stg_kznews__articles') }}
 
 ),
 
-all_pages as (
+all_pages as not materialized (
 
     select * from {{ ref('stg_kznews__pages') }}
 

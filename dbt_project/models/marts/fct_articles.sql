@@ -8,13 +8,15 @@
 
 with
 
-all_article_pages as (
+-- "not materialized": the incremental branch reads each all_* CTE twice (touched ids, then
+-- their rows), and DuckDB would otherwise copy the whole table into a temporary result first.
+all_article_pages as not materialized (
 
     select * from {{ ref('int_articles_merged_across_urls') }}
 
 ),
 
-all_listings as (
+all_listings as not materialized (
 
     select * from {{ ref('int_article_listings_aggregated') }}
 
