@@ -264,11 +264,11 @@ def _swap_fails(monkeypatch, at_call: int) -> list[str]:
     real = batch._swap_partition
     calls: list[str] = []
 
-    def swap(tmp_dir: Path, final_dir: Path) -> None:
+    def swap(tmp_dir: Path, final_dir: Path) -> Path | None:
         calls.append(tmp_dir.name)
         if len(calls) == at_call:
             raise OSError(28, "No space left on device")
-        real(tmp_dir, final_dir)
+        return real(tmp_dir, final_dir)
 
     monkeypatch.setattr(batch, "_swap_partition", swap)
     return calls
@@ -294,27 +294,35 @@ def test_commit_failing_in_the_swap_can_be_retried(
     assert _no_temp_root(settings)
 
 
-def test_commit_failing_midway_through_the_swaps_is_repaired_by_a_rerun(
+def test_commit_failing_midway_through_the_swaps_is_rolled_back(
     tmp_path, landed_raw, reference, monkeypatch
 ) -> None:
-    """The documented limitation: tables swapped before the failure stay swapped; retrying
-    that commit is refused (their shard files moved out of the run's root) and removes the
-    root; a new run makes every table consistent again."""
-    _, ref_content = reference
+    """A swap failing midway swaps back the tables before it: readers never see old and new
+    tables mixed, the date keeps its previous extraction (here: a stale one) in every table,
+    and the retried commit, with the same plan and results, commits them all."""
+    ref_result, ref_content = reference
     settings = _worker(tmp_path, "w", landed_raw)
+    stale = extract_partition(settings, DAY, workers=SHARDS)
+    marker = settings.extracted_dir / "pages" / PARTITION / "stale-marker"
+    marker.write_text("previous run", encoding="utf-8")
+    def committed() -> dict[str, bytes]:
+        return {k: v for k, v in _bytes(settings).items() if not k.startswith(".run-")}
+
+    before = committed()
     plan = plan_extraction(settings, DAY, shards=SHARDS)
     results = [run_shard(job) for job in plan["jobs"]]
-    swapped = _swap_fails(monkeypatch, at_call=2)
+    swapped = _swap_fails(monkeypatch, at_call=3)
     with pytest.raises(OSError, match="No space left"):
         commit_extraction(settings, DAY, plan, results)
-    first = swapped[0]
-    assert (settings.extracted_dir / first / PARTITION).is_dir()
-    assert not (settings.extracted_dir / swapped[1] / PARTITION).exists()
-    with pytest.raises(ExtractionIncomplete, match=f"{first}/part-00000.parquet is missing"):
-        commit_extraction(settings, DAY, plan, results)
-    assert _no_temp_root(settings)
-    extract_partition(settings, DAY, workers=SHARDS)
+    assert swapped[0] == "pages"  # the first table was swapped in, then back
+    assert marker.read_text(encoding="utf-8") == "previous run"
+    assert committed() == before
+    assert not _no_temp_root(settings)  # kept, with every shard file, for the retry
+    out = commit_extraction(settings, DAY, plan, results)
+    assert out["rows"] == ref_result["rows"] == stale["rows"]
+    assert not marker.exists()
     assert _content(settings) == ref_content
+    assert _no_temp_root(settings)
 
 
 def test_extract_partition_never_leaves_a_temp_root(tmp_path, landed_raw, monkeypatch) -> None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import logging
 import multiprocessing as mp
 import os
 import shutil
@@ -41,6 +42,8 @@ from kznews.config import Settings
 from kznews.extract.engine import extract_page
 from kznews.fsutil import remove_stale
 from kznews.schema import EXTRACTED_TABLES, QUARANTINE
+
+log = logging.getLogger(__name__)
 
 RAW_COLUMNS = ["url", "final_url", "status", "content_type", "fetched_at", "sha256", "body"]
 
@@ -214,19 +217,35 @@ def run_shard(job: ShardJob | Mapping[str, Any]) -> dict[str, Any]:
     return {**counts, "_pages_in": pages, "_shard": job.shard, "_run": out_root.name}
 
 
-def _swap_partition(tmp_dir: Path, final_dir: Path) -> None:
-    """Replace ``final_dir`` by ``tmp_dir`` (two renames on one file system).
+def _swap_partition(tmp_dir: Path, final_dir: Path) -> Path | None:
+    """Replace ``final_dir`` by ``tmp_dir`` (two renames on one file system); returns where
+    the superseded folder went (None when there was none), for :func:`_swap_back`.
 
     The superseded folder is moved into the run's temporary root (beside ``tmp_dir``), never
     left inside the table folder: readers glob ``<table>/*/*.parquet`` and DuckDB's glob
     matches hidden names, so a run killed before the old folder was deleted would otherwise
-    leave a second copy of the partition where readers (dbt) find it.
+    leave a second copy of the partition where readers (dbt) find it. It is deleted with
+    that root once every table is swapped.
     """
-    old = tmp_dir.with_name(f".old-{tmp_dir.name}-{uuid.uuid4().hex[:8]}")
+    old = None
     if final_dir.exists():
+        old = tmp_dir.with_name(f".old-{tmp_dir.name}-{uuid.uuid4().hex[:8]}")
         os.replace(final_dir, old)
-    os.replace(tmp_dir, final_dir)
-    shutil.rmtree(old, ignore_errors=True)
+    try:
+        os.replace(tmp_dir, final_dir)
+    except BaseException:
+        if old is not None:
+            os.replace(old, final_dir)
+        raise
+    return old
+
+
+def _swap_back(tmp_dir: Path, final_dir: Path, old: Path | None) -> None:
+    """Undo :func:`_swap_partition`: the new folder back into the run's root (so a retry of
+    the commit finds the shard files), the superseded one back into place."""
+    os.replace(final_dir, tmp_dir)
+    if old is not None:
+        os.replace(old, final_dir)
 
 
 def _remove_leftovers(extracted_dir: Path) -> None:
@@ -350,6 +369,25 @@ def _keep_only_shard_files(tmp_root: Path, shards: Iterable[int]) -> None:
                     entry.unlink(missing_ok=True)
 
 
+def _swap_all(settings: Settings, tmp_root: Path, partition: str) -> None:
+    """Swap every table's partition in, or (on any error) none: see commit_extraction."""
+    swapped: list[tuple[Path, Path, Path | None]] = []
+    try:
+        for table in EXTRACTED_TABLES:
+            final_dir = settings.extracted_dir / table / partition
+            final_dir.parent.mkdir(parents=True, exist_ok=True)
+            old = _swap_partition(tmp_root / table, final_dir)
+            swapped.append((tmp_root / table, final_dir, old))
+    except BaseException:
+        for tmp_dir, final_dir, old in reversed(swapped):
+            try:
+                _swap_back(tmp_dir, final_dir, old)
+            except OSError:
+                log.exception("rolling back %s failed: the partition mixes two runs until "
+                              "the date is extracted again", final_dir)
+        raise
+
+
 def commit_extraction(
     settings: Settings,
     load_date: date,
@@ -370,12 +408,11 @@ def commit_extraction(
     results can still find the shards' files; if no retry comes, the leftover sweep of a
     later :func:`plan_extraction` removes it once it is an hour old.
 
-    Not handled (known limitation): the tables are swapped one by one, so a swap failing
-    midway leaves the tables before it holding the new extraction and the others the old
-    one. A retry of this commit then finds the swapped tables' shard files gone from the
-    temporary root and is refused (:class:`ExtractionIncomplete`, which removes the root);
-    a re-run from a new plan (or :func:`extract_partition`) re-extracts the date and swaps
-    every table again, which makes the partition consistent. Until then readers see a mix.
+    The tables are swapped one by one (a rename each). When a swap fails midway, the tables
+    already swapped are swapped back before the error propagates, so the date keeps its
+    previous extraction in every table and a retry of the commit finds every shard file
+    again. Only a failure of that rollback itself (logged) can leave a mix of old and new
+    tables; a re-run from a new plan (or :func:`extract_partition`) swaps every table again.
     """
     partition = f"load_date={load_date.isoformat()}"
     tmp_root = run_root(settings, plan)
@@ -410,11 +447,7 @@ def commit_extraction(
             )
         totals = {t: sum(int(by_shard[k][t]) for k in shards) for t in EXTRACTED_TABLES}
         totals["quarantine"] += landing_q.num_rows if landing_q is not None else 0
-        # One table after another: see the docstring for a swap that fails midway.
-        for table in EXTRACTED_TABLES:
-            final_dir = settings.extracted_dir / table / partition
-            final_dir.parent.mkdir(parents=True, exist_ok=True)
-            _swap_partition(tmp_root / table, final_dir)
+        _swap_all(settings, tmp_root, partition)
         remove_root = True
     except ExtractionIncomplete:
         remove_root = True  # a refusal is final: the run is re-done from a new plan
