@@ -23,7 +23,11 @@ Then, on fresh data and warehouse folders under the same temporary folder:
    date 2026-11-21 (the full run), then night 2 with load date 2026-11-22 (the nightly run);
 2. through Airflow for the sizes in ``--airflow-sizes``: ``airflow dags test kznews_nightly``
    with a temporary AIRFLOW_HOME (SQLite) over the same WARCs and load dates (params
-   ``source`` and ``load_date``), night 1 then night 2.
+   ``source`` and ``load_date``), night 1 then night 2;
+3. under a real scheduler for the sizes in ``--scheduler-sizes`` (:mod:`bench_scheduler`):
+   CeleryExecutor, PostgreSQL and Redis, one worker with a slot per core, runs triggered over
+   REST, so the mapped extraction shards can run side by side; skipped, with the reason in the
+   output, where PostgreSQL or Redis is not running.
 
 Per stage: wall time, CPU time (user + system of the process and every process it waited for:
 extraction workers, the dbt subprocess), peak RSS of the largest single process (``wait4``) and
@@ -48,6 +52,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import bench_scheduler
 from benchdoc import write_section
 
 from kznews.pipeline import STAGES
@@ -320,7 +325,7 @@ def startup_floor(work: Path) -> dict[str, float]:
 # --- one size --------------------------------------------------------------------------------
 
 
-def bench_size(n: int, seed: int, root: Path, airflow: bool) -> dict:
+def bench_size(n: int, seed: int, root: Path, airflow: bool, scheduler: bool = False) -> dict:
     gen_dir = root / f"site-{n}"
     print(f"\n== {n:,} pages: generating (seed {seed})", flush=True)
     code = ("import json, sys; sys.path.insert(0, sys.argv[4]); import bench_pipeline as b; "
@@ -351,6 +356,17 @@ def bench_size(n: int, seed: int, root: Path, airflow: bool) -> dict:
         res["airflow_full"] = run_airflow(af, gen_dir / "night1.warc.gz", NIGHT1)
         res["airflow_nightly"] = run_airflow(af, gen_dir / "night2.warc.gz", NIGHT2)
         shutil.rmtree(af, ignore_errors=True)
+    if scheduler:
+        print("   under a real scheduler (Celery, PostgreSQL, Redis), night 1 then night 2",
+              flush=True)
+        sch = root / f"scheduler-{n}"
+        res["scheduler"] = bench_scheduler.run_nights(sch, [
+            ("full", gen_dir / "night1.warc.gz", NIGHT1),
+            ("nightly", gen_dir / "night2.warc.gz", NIGHT2),
+        ])
+        if "skipped" in res["scheduler"]:
+            print(f"   skipped: {res['scheduler']['skipped']}", flush=True)
+        shutil.rmtree(sch, ignore_errors=True)
     shutil.rmtree(gen_dir, ignore_errors=True)
     return res
 
@@ -421,6 +437,7 @@ def report(results: list[dict], command: str) -> tuple[str, str]:
                 + f" | {m['wall'] - sum(st.values()):.1f} | {pages / m['wall']:,.0f} |"
             )
         e2e.append("")
+    e2e += _scheduler_table(results)
     e2e += _verdicts(results)
     e2e.append(NOTES_E2E.strip())
     inc = [
@@ -470,6 +487,15 @@ def report(results: list[dict], command: str) -> tuple[str, str]:
                 "|---:|---:|---:|---:|"]
         for r in af:
             f, n = r["airflow_full"]["wall"], r["airflow_nightly"]["wall"]
+            inc.append(f"| {r['gen']['night1.warc.gz_pages']:,} | {f:.1f} | {n:.1f} | "
+                       f"{n / f:.1%} |")
+    sch = [r for r in results if "full" in r.get("scheduler", {})]
+    if sch:
+        inc += ["", "Under a real scheduler (Celery, PostgreSQL, Redis; table in \"End to end\"):",
+                "", "| pages | full run wall s | nightly wall s | nightly / full |",
+                "|---:|---:|---:|---:|"]
+        for r in sch:
+            f, n = r["scheduler"]["full"]["wall"], r["scheduler"]["nightly"]["wall"]
             inc.append(f"| {r['gen']['night1.warc.gz_pages']:,} | {f:.1f} | {n:.1f} | "
                        f"{n / f:.1%} |")
     return "\n".join(e2e), "\n".join(inc)
@@ -559,6 +585,41 @@ What is left, and why the 10% target is missed at 100,000 pages:
 """
 
 
+def _scheduler_table(results: list[dict]) -> list[str]:
+    """Night 1 and night 2 under Celery: stage seconds, shards side by side, overhead."""
+    rows = [r for r in results if "full" in r.get("scheduler", {})]
+    skipped = {r["scheduler"]["skipped"] for r in results if "skipped" in r.get("scheduler", {})}
+    if not rows:
+        return [f"Under a real scheduler: not run ({'; '.join(sorted(skipped))}).", ""] \
+            if skipped else []
+    conc = rows[0]["scheduler"]["worker_concurrency"]
+    out = [
+        "Under a real scheduler (`--scheduler-sizes`, scripts/bench_scheduler.py): "
+        "CeleryExecutor, PostgreSQL metadata database, Redis broker, api-server, scheduler, "
+        f"dag-processor and one Celery worker with {conc} slots as separate processes; each "
+        "night triggered over REST with the same WARC and load date. Wall = the run's start to "
+        "end as the API reports it; stage columns are the seconds each task reports (extract: "
+        "plan to commit); shards = extraction shards (mapped tasks) and how many ran at once, "
+        "with the seconds two ran side by side; memory = every Airflow process and its tasks "
+        "(api-server and dag-processor included).",
+        "",
+        "| pages | night | wall s | land | extract | build | quality | publish "
+        "| Airflow overhead s | shards (at once, s side by side) | peak RSS MB (all) |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---:|",
+    ]
+    for r in rows:
+        for night in ("full", "nightly"):
+            m = r["scheduler"][night]
+            pages = r["gen"][f"night{1 if night == 'full' else 2}.warc.gz_pages"]
+            out.append(
+                f"| {pages:,} | {night} | {m['wall']:.1f} | "
+                + " | ".join(f"{m['stages'].get(s, 0):.1f}" for s in STAGES)
+                + f" | {m['overhead']:.1f} | {m['shards']} ({m['shards_at_once']}, "
+                f"{m['shards_overlap_s']:.1f} s) | {m['tree_mb']:,.0f} |"
+            )
+    return [*out, ""]
+
+
 def _verdicts(results: list[dict]) -> list[str]:
     """The issue's targets, checked on the largest size (and growth from the one before)."""
     big = results[-1]
@@ -592,6 +653,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[1000, 10_000, 100_000])
     ap.add_argument("--airflow-sizes", type=int, nargs="*", default=[1000, 10_000])
+    ap.add_argument("--scheduler-sizes", type=int, nargs="*", default=[10_000, 100_000],
+                    help="sizes also run under Celery + PostgreSQL + Redis (if running)")
     ap.add_argument("--seed", type=int, default=4)
     ap.add_argument("--tmp", default=None, help="parent of the temporary folder (default /tmp)")
     ap.add_argument("--json", type=Path, default=None, help="also write raw results here")
@@ -614,7 +677,8 @@ def main(argv: list[str] | None = None) -> int:
     results = json.loads(args.from_json.read_text()) if args.from_json else []
     with tempfile.TemporaryDirectory(prefix="kznews-bench-pipeline-", dir=args.tmp) as tmp:
         for n in [] if args.from_json else args.sizes:
-            results.append(bench_size(n, args.seed, Path(tmp), n in args.airflow_sizes))
+            results.append(bench_size(n, args.seed, Path(tmp), n in args.airflow_sizes,
+                                      n in args.scheduler_sizes))
             if args.json:
                 args.json.write_text(json.dumps(results, indent=1, default=str))
     e2e, inc = report(results, command)

@@ -1,0 +1,191 @@
+"""The nightly DAG under a real scheduler, for ``bench_pipeline.py --scheduler-sizes``.
+
+``airflow dags test`` runs every task in one process, one after another, so it cannot show
+whether the extraction shards (mapped tasks) use both cores. This runs the production shape
+instead: PostgreSQL metadata database, CeleryExecutor over Redis, the api-server, scheduler,
+dag-processor and one Celery worker (concurrency 2, one slot per core) as separate
+processes, runs triggered over the REST API. It reuses the deployment tests' harness
+(``tests/deploy/kz_airflow_harness.py``).
+
+Per night: the run's wall time (the run's own start and end, from the API), the seconds each
+stage reports (the summary task's file), when each extraction shard ran (so whether shards ran
+side by side), and the peak memory of all Airflow processes with their task processes
+(sampled every 0.2 s). Needs PostgreSQL on 127.0.0.1:5432 (trust) and Redis on 6379, as on
+the development machines and CI; where they are missing the result says why and the report
+leaves the table out.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+from datetime import datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PG_HOST, PG_PORT, REDIS_PORT = "127.0.0.1", 5432, 6379
+DB_NAME = "kznews_bench_scheduler"
+QUEUE = "kznews_bench"  # a queue of its own: no other worker picks its tasks
+WORKER_CONCURRENCY = 2
+
+
+def _harness():
+    import sys
+
+    sys.path.insert(0, str(ROOT / "tests" / "deploy"))
+    import kz_airflow_harness
+
+    return kz_airflow_harness
+
+
+def _admin_connection():
+    import psycopg2
+
+    last: Exception | None = None
+    for user in ("postgres", "root"):
+        try:
+            con = psycopg2.connect(host=PG_HOST, port=PG_PORT, user=user, dbname="postgres")
+            con.autocommit = True
+            return con, user
+        except psycopg2.OperationalError as err:
+            last = err
+    raise RuntimeError(f"PostgreSQL at {PG_HOST}:{PG_PORT} refuses trust connections: {last}")
+
+
+def unavailable() -> str | None:
+    """Why this benchmark cannot run here, or None."""
+    h = _harness()
+    if not h.reachable(PG_HOST, PG_PORT):
+        return f"PostgreSQL not reachable on {PG_HOST}:{PG_PORT}"
+    if not h.reachable(PG_HOST, REDIS_PORT):
+        return f"Redis not reachable on {PG_HOST}:{REDIS_PORT}"
+    try:
+        import airflow.providers.celery  # noqa: F401
+        import psycopg2  # noqa: F401
+    except ImportError as err:
+        return f"not installed: {err.name}"
+    return None
+
+
+def _ts(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _max_parallel(intervals: list[tuple[datetime, datetime]]) -> tuple[int, float]:
+    """Most intervals open at once, and the seconds during which two or more were open."""
+    events = sorted([(s, 1) for s, _ in intervals] + [(e, -1) for _, e in intervals],
+                    key=lambda x: (x[0], x[1]))
+    best = n = 0
+    both = 0.0
+    prev = None
+    for t, step in events:
+        if prev is not None and n >= 2:
+            both += (t - prev).total_seconds()
+        n += step
+        best = max(best, n)
+        prev = t
+    return best, both
+
+
+def _tree_rss(pids: list[int]) -> int:
+    import psutil
+
+    total = 0
+    for pid in pids:
+        try:
+            procs = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
+        except psutil.Error:
+            continue
+        for p in procs:
+            with contextlib.suppress(psutil.Error):
+                total += p.memory_info().rss
+    return total
+
+
+def run_nights(work: Path, nights: list[tuple[str, Path, str]], timeout: float = 3600) -> dict:
+    """Start the deployment under ``work``, run each (name, source, load date) night in turn,
+    stop everything. Returns ``{name: measurements}`` or ``{"skipped": reason}``."""
+    reason = unavailable()
+    if reason:
+        return {"skipped": reason}
+    h = _harness()
+    con, user = _admin_connection()
+    with con.cursor() as cur:
+        cur.execute(f'drop database if exists "{DB_NAME}" with (force)')
+        cur.execute(f'create database "{DB_NAME}"')
+    url = f"{user}@{PG_HOST}:{PG_PORT}/{DB_NAME}"
+    af = h.LiveAirflow(work, {
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"postgresql+psycopg2://{url}",
+        "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+        "AIRFLOW__CELERY__BROKER_URL": f"redis://{PG_HOST}:{REDIS_PORT}/8",
+        "AIRFLOW__CELERY__RESULT_BACKEND": f"db+postgresql+psycopg2://{url}",
+        "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(WORKER_CONCURRENCY),
+        "AIRFLOW__OPERATORS__DEFAULT_QUEUE": QUEUE,
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+    })
+    out: dict = {"worker_concurrency": WORKER_CONCURRENCY}
+    try:
+        af.prepare()
+        af.start("api-server", "api-server")
+        af.start("scheduler", "scheduler")
+        af.start("dag-processor", "dag-processor")
+        af.start("celery-worker", "celery", "worker", "--queues", QUEUE,
+                 "--concurrency", str(WORKER_CONCURRENCY))
+        af.wait_ready()
+        af.wait_dag("kznews_nightly")
+        af.unpause("kznews_nightly")
+        for name, source, load_date in nights:
+            out[name] = _one_night(af, work, source, load_date, timeout)
+            print(f"    celery {name}: wall {out[name]['wall']:.1f} s, stages "
+                  f"{out[name]['stages']}, shards at once {out[name]['shards_at_once']}",
+                  flush=True)
+    finally:
+        af.stop()
+        with con.cursor() as cur:
+            cur.execute(f'drop database if exists "{DB_NAME}" with (force)')
+        con.close()
+    return out
+
+
+def _one_night(af, work: Path, source: Path, load_date: str, timeout: float) -> dict:
+    peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, _tree_rss([p.pid for p in af.procs.values()]))
+            done.wait(0.2)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        run_id = af.trigger("kznews_nightly", {"source": str(source), "load_date": load_date})
+        run = af.wait_run("kznews_nightly", run_id, timeout=timeout)
+    finally:
+        done.set()
+        sampler.join()
+    if run["state"] != "success":
+        raise RuntimeError(f"run {run_id} ended {run['state']}\n{af.logs_tail()}")
+    _status, body = af.request(
+        "GET", f"/api/v2/dags/kznews_nightly/dagRuns/{run_id}/taskInstances?limit=200")
+    tis = body["task_instances"]
+    shards = [(_ts(t["start_date"]), _ts(t["end_date"])) for t in tis
+              if t["task_id"].endswith("extract_shard") and t["start_date"] and t["end_date"]]
+    at_once, both_s = _max_parallel(shards)
+    summary = json.loads(
+        (work / "data" / "state" / "airflow" / f"summary_{load_date}.json").read_text())
+    stages = {k: float(v or 0) for k, v in summary["timings_s"].items()}
+    wall = (_ts(run["end_date"]) - _ts(run["start_date"])).total_seconds()
+    return {
+        "wall": wall,
+        "stages": stages,
+        "overhead": wall - sum(stages.values()),
+        "shards": len(shards),
+        "shards_at_once": at_once,
+        "shards_overlap_s": both_s,
+        "shard_s": [(e - s).total_seconds() for s, e in shards],
+        "tree_mb": peak / 2**20,
+        "tasks": len(tis),
+    }
