@@ -5,7 +5,10 @@ whether the extraction shards (mapped tasks) use both cores. This runs the produ
 instead: PostgreSQL metadata database, CeleryExecutor over Redis, the api-server, scheduler,
 dag-processor and one Celery worker (concurrency 2, one slot per core) as separate
 processes, runs triggered over the REST API. It reuses the deployment tests' harness
-(``tests/deploy/kz_airflow_harness.py``).
+(``tests/deploy/kz_airflow_harness.py``). ``preload=True`` gives the worker the Celery
+settings docker-compose.yaml ships (``kznews.celery_config``: the worker imports
+``kznews.preload`` once, and its forked tasks start with Great Expectations loaded);
+``preload=False`` is Airflow's default Celery settings.
 
 Per night: the run's wall time (the run's own start and end, from the API), the seconds each
 stage reports (the summary task's file), when each extraction shard ran (so whether shards ran
@@ -103,7 +106,8 @@ def _tree_rss(pids: list[int]) -> int:
     return total
 
 
-def run_nights(work: Path, nights: list[tuple[str, Path, str]], timeout: float = 3600) -> dict:
+def run_nights(work: Path, nights: list[tuple[str, Path, str]], preload: bool = True,
+               timeout: float = 3600) -> dict:
     """Start the deployment under ``work``, run each (name, source, load date) night in turn,
     stop everything. Returns ``{name: measurements}`` or ``{"skipped": reason}``."""
     reason = unavailable()
@@ -123,8 +127,10 @@ def run_nights(work: Path, nights: list[tuple[str, Path, str]], timeout: float =
         "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(WORKER_CONCURRENCY),
         "AIRFLOW__OPERATORS__DEFAULT_QUEUE": QUEUE,
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+        **({"AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS": "kznews.celery_config.CELERY_CONFIG"}
+           if preload else {}),
     })
-    out: dict = {"worker_concurrency": WORKER_CONCURRENCY}
+    out: dict = {"worker_concurrency": WORKER_CONCURRENCY, "preload": preload}
     try:
         af.prepare()
         af.start("api-server", "api-server")
@@ -137,9 +143,10 @@ def run_nights(work: Path, nights: list[tuple[str, Path, str]], timeout: float =
         af.unpause("kznews_nightly")
         for name, source, load_date in nights:
             out[name] = _one_night(af, work, source, load_date, timeout)
-            print(f"    celery {name}: wall {out[name]['wall']:.1f} s, stages "
-                  f"{out[name]['stages']}, shards at once {out[name]['shards_at_once']}",
-                  flush=True)
+            m = out[name]
+            print(f"    celery ({'preload' if preload else 'default'}) {name}: wall "
+                  f"{m['wall']:.1f} s, stages {m['stages']}, shards at once "
+                  f"{m['shards_at_once']}", flush=True)
     finally:
         af.stop()
         with con.cursor() as cur:

@@ -62,6 +62,8 @@ def test_celery_postgres_redis_run_via_rest(tmp_path, fresh_database):
             "AIRFLOW__CELERY__RESULT_BACKEND": f"db+postgresql+psycopg2://{fresh_database}",
             "AIRFLOW__CELERY__WORKER_CONCURRENCY": "2",
             "AIRFLOW__OPERATORS__DEFAULT_QUEUE": queue,
+            # as docker-compose.yaml: tasks are forked from a worker that preloaded GX
+            "AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS": "kznews.celery_config.CELERY_CONFIG",
         },
     )
     af.prepare()

@@ -147,3 +147,13 @@ def test_fab_auth_manager_importable():
     from airflow.providers.fab.auth_manager.fab_auth_manager import FabAuthManager
 
     assert FabAuthManager.__name__ == "FabAuthManager"
+
+
+def test_celery_workers_preload_the_stages(services):
+    """Every component reads the same Celery settings: Airflow's plus the kznews preload."""
+    from kznews.celery_config import CELERY_CONFIG
+
+    for name in AIRFLOW_SERVICES:
+        option = _env(services[name]).get("AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS")
+        assert option == "kznews.celery_config.CELERY_CONFIG", name
+    assert "kznews.preload" in CELERY_CONFIG["imports"]
