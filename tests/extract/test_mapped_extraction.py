@@ -9,6 +9,7 @@ steps may run on three machines that share nothing but the bucket.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from datetime import date
 from pathlib import Path
@@ -297,20 +298,21 @@ def test_commit_failing_in_the_swap_can_be_retried(
 def test_commit_failing_midway_through_the_swaps_is_rolled_back(
     tmp_path, landed_raw, reference, monkeypatch
 ) -> None:
-    """A swap failing midway swaps back the tables before it: readers never see old and new
-    tables mixed, the date keeps its previous extraction (here: a stale one) in every table,
-    and the retried commit, with the same plan and results, commits them all."""
+    """A swap raising midway swaps back the tables before it: afterwards the date keeps its
+    previous extraction (here: a stale one) in every table, and the retried commit, with
+    the same plan and results (through XCom), commits them all."""
     ref_result, ref_content = reference
     settings = _worker(tmp_path, "w", landed_raw)
     stale = extract_partition(settings, DAY, workers=SHARDS)
     marker = settings.extracted_dir / "pages" / PARTITION / "stale-marker"
     marker.write_text("previous run", encoding="utf-8")
+
     def committed() -> dict[str, bytes]:
         return {k: v for k, v in _bytes(settings).items() if not k.startswith(".run-")}
 
     before = committed()
-    plan = plan_extraction(settings, DAY, shards=SHARDS)
-    results = [run_shard(job) for job in plan["jobs"]]
+    plan = _xcom(plan_extraction(settings, DAY, shards=SHARDS))
+    results = [_xcom(run_shard(job)) for job in plan["jobs"]]
     swapped = _swap_fails(monkeypatch, at_call=3)
     with pytest.raises(OSError, match="No space left"):
         commit_extraction(settings, DAY, plan, results)
@@ -323,6 +325,47 @@ def test_commit_failing_midway_through_the_swaps_is_rolled_back(
     assert not marker.exists()
     assert _content(settings) == ref_content
     assert _no_temp_root(settings)
+
+
+def test_commit_failing_midway_on_a_first_night_leaves_no_partition(
+    tmp_path, landed_raw, reference, monkeypatch
+) -> None:
+    """No previous extraction of the date: the tables swapped before the failure are taken
+    out again, so no table holds a partition of the date until the retry commits them all."""
+    _, ref_content = reference
+    settings = _worker(tmp_path, "w", landed_raw)
+    plan = _xcom(plan_extraction(settings, DAY, shards=SHARDS))
+    results = [_xcom(run_shard(job)) for job in plan["jobs"]]
+    _swap_fails(monkeypatch, at_call=4)
+    with pytest.raises(OSError, match="No space left"):
+        commit_extraction(settings, DAY, plan, results)
+    assert not list(settings.extracted_dir.glob(f"*/{PARTITION}"))
+    commit_extraction(settings, DAY, plan, results)
+    assert _content(settings) == ref_content
+
+
+def test_swap_failing_after_moving_the_old_partition_aside_puts_it_back(
+    tmp_path, monkeypatch
+) -> None:
+    """The second rename of one swap fails: the previous partition returns to its place."""
+    tmp_dir, final_dir = tmp_path / ".run-x" / "pages", tmp_path / "pages" / PARTITION
+    tmp_dir.mkdir(parents=True)
+    (tmp_dir / "part-00000.parquet").write_bytes(b"new")
+    final_dir.mkdir(parents=True)
+    (final_dir / "part-00000.parquet").write_bytes(b"old")
+    real = os.replace
+
+    def replace(src, dst):
+        if Path(src) == tmp_dir:
+            raise OSError(5, "Input/output error")
+        real(src, dst)
+
+    monkeypatch.setattr(batch.os, "replace", replace)
+    with pytest.raises(OSError, match="Input/output"):
+        batch._swap_partition(tmp_dir, final_dir)
+    assert (final_dir / "part-00000.parquet").read_bytes() == b"old"
+    assert (tmp_dir / "part-00000.parquet").read_bytes() == b"new"
+    assert [p.name for p in tmp_dir.parent.iterdir()] == ["pages"]
 
 
 def test_extract_partition_never_leaves_a_temp_root(tmp_path, landed_raw, monkeypatch) -> None:

@@ -228,24 +228,41 @@ def _swap_partition(tmp_dir: Path, final_dir: Path) -> Path | None:
     that root once every table is swapped.
     """
     old = None
-    if final_dir.exists():
-        old = tmp_dir.with_name(f".old-{tmp_dir.name}-{uuid.uuid4().hex[:8]}")
-        os.replace(final_dir, old)
+    moved_aside = False
     try:
+        if final_dir.exists():
+            old = tmp_dir.with_name(f".old-{tmp_dir.name}-{uuid.uuid4().hex[:8]}")
+            os.replace(final_dir, old)
+            moved_aside = True
         os.replace(tmp_dir, final_dir)
     except BaseException:
-        if old is not None:
-            os.replace(old, final_dir)
+        if moved_aside:
+            _restore(old, final_dir)
         raise
     return old
 
 
-def _swap_back(tmp_dir: Path, final_dir: Path, old: Path | None) -> None:
+def _restore(old: Path, final_dir: Path) -> None:
+    try:
+        os.replace(old, final_dir)
+    except OSError:
+        log.exception("putting the previous partition back failed: %s has no partition; the "
+                      "previous one is in %s (kept with the run's temporary root)",
+                      final_dir, old)
+        raise
+
+
+def _swap_back(tmp_dir: Path, final_dir: Path, old: Path | None, swapped_in: int) -> None:
     """Undo :func:`_swap_partition`: the new folder back into the run's root (so a retry of
-    the commit finds the shard files), the superseded one back into place."""
+    the commit finds the shard files), the superseded one back into place. ``swapped_in``
+    is the inode of the folder this run moved in (a rename keeps it): when another commit
+    of the same date has replaced it since, that one is left alone."""
+    if final_dir.stat().st_ino != swapped_in:
+        log.warning("not rolling back %s: another run replaced it since", final_dir)
+        return
     os.replace(final_dir, tmp_dir)
     if old is not None:
-        os.replace(old, final_dir)
+        _restore(old, final_dir)
 
 
 def _remove_leftovers(extracted_dir: Path) -> None:
@@ -371,20 +388,22 @@ def _keep_only_shard_files(tmp_root: Path, shards: Iterable[int]) -> None:
 
 def _swap_all(settings: Settings, tmp_root: Path, partition: str) -> None:
     """Swap every table's partition in, or (on any error) none: see commit_extraction."""
-    swapped: list[tuple[Path, Path, Path | None]] = []
+    swapped: list[tuple[Path, Path, Path | None, int]] = []
     try:
         for table in EXTRACTED_TABLES:
+            tmp_dir = tmp_root / table
             final_dir = settings.extracted_dir / table / partition
             final_dir.parent.mkdir(parents=True, exist_ok=True)
-            old = _swap_partition(tmp_root / table, final_dir)
-            swapped.append((tmp_root / table, final_dir, old))
+            inode = tmp_dir.stat().st_ino
+            old = _swap_partition(tmp_dir, final_dir)
+            swapped.append((tmp_dir, final_dir, old, inode))
     except BaseException:
-        for tmp_dir, final_dir, old in reversed(swapped):
+        for tmp_dir, final_dir, old, inode in reversed(swapped):
             try:
-                _swap_back(tmp_dir, final_dir, old)
+                _swap_back(tmp_dir, final_dir, old, inode)
             except OSError:
-                log.exception("rolling back %s failed: the partition mixes two runs until "
-                              "the date is extracted again", final_dir)
+                log.exception("rolling back %s failed: until the date is extracted again its "
+                              "tables may mix two runs", final_dir)
         raise
 
 
@@ -408,11 +427,15 @@ def commit_extraction(
     results can still find the shards' files; if no retry comes, the leftover sweep of a
     later :func:`plan_extraction` removes it once it is an hour old.
 
-    The tables are swapped one by one (a rename each). When a swap fails midway, the tables
-    already swapped are swapped back before the error propagates, so the date keeps its
-    previous extraction in every table and a retry of the commit finds every shard file
-    again. Only a failure of that rollback itself (logged) can leave a mix of old and new
-    tables; a re-run from a new plan (or :func:`extract_partition`) swaps every table again.
+    The tables are swapped one by one (a rename each), so readers can see old and new
+    tables side by side for the moments the swaps take. When a swap raises midway, the
+    tables already swapped are swapped back before the error propagates: the date keeps
+    its previous extraction in every table, and a retry of the commit finds every shard
+    file again. Not covered: a process killed between two swaps (SIGKILL, out of memory,
+    host crash) and a rollback that itself fails (logged) leave the tables mixed. A retry
+    of the commit is then refused (:class:`ExtractionIncomplete`: the swapped tables' shard
+    files have left the run's root, which the refusal removes); a re-run from a new plan
+    (or :func:`extract_partition`) re-extracts the date and swaps every table again.
     """
     partition = f"load_date={load_date.isoformat()}"
     tmp_root = run_root(settings, plan)
