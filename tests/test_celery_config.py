@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -10,15 +11,20 @@ import pytest
 pytest.importorskip("airflow.providers.celery", reason="celery provider not installed")
 
 
-def test_airflow_defaults_kept_and_preload_added():
-    from airflow.providers.celery.executors.default_celery import DEFAULT_CELERY_CONFIG
-
-    from kznews.celery_config import CELERY_CONFIG
-
-    for key, value in DEFAULT_CELERY_CONFIG.items():
-        if key != "imports":
-            assert CELERY_CONFIG[key] == value, key
-    assert CELERY_CONFIG["imports"][-1] == "kznews.preload"
+def test_airflows_celery_app_takes_the_settings_from_the_environment_variable():
+    """What docker-compose sets reaches the app Airflow's workers run: the preload is in its
+    ``imports`` and Airflow's own settings (here the broker from the environment) are kept."""
+    code = (
+        "from airflow.providers.celery.executors.celery_executor_utils import app\n"
+        "print(list(app.conf.imports), app.conf.broker_url)\n"
+    )
+    env = {**os.environ, "AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS":
+           "kznews.celery_config.CELERY_CONFIG",
+           "AIRFLOW__CELERY__BROKER_URL": "redis://broker.invalid:6379/5"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=300, check=True, env=env)
+    last = out.stdout.strip().splitlines()[-1]
+    assert last == "['kznews.preload'] redis://broker.invalid:6379/5", out.stderr[-2000:]
 
 
 def test_a_celery_worker_imports_the_preload_before_its_tasks():
