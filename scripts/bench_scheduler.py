@@ -12,10 +12,11 @@ settings docker-compose.yaml ships (``kznews.celery_config``: the worker imports
 
 Per night: the run's wall time (the run's own start and end, from the API), the seconds each
 stage reports (the summary task's file), when each extraction shard ran (so whether shards ran
-side by side), and the peak memory of all Airflow processes with their task processes
-(sampled every 0.2 s). Needs PostgreSQL on 127.0.0.1:5432 (trust) and Redis on 6379, as on
-the development machines and CI; where they are missing the result says why and the report
-leaves the table out.
+side by side), and the peak of the summed RSS of all Airflow processes with their task
+processes (sampled every 0.2 s; forked processes share pages, which the sum counts once per
+process, so it is an upper bound). Needs PostgreSQL on 127.0.0.1:5432 (trust) and Redis on
+6379, as on the development machines and CI; where they are missing the result says why and
+the report says the table was not run.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PG_HOST, PG_PORT, REDIS_PORT = "127.0.0.1", 5432, 6379
 DB_NAME = "kznews_bench_scheduler"
 QUEUE = "kznews_bench"  # a queue of its own: no other worker picks its tasks
-WORKER_CONCURRENCY = 2
+WORKER_CONCURRENCY = 2  # one task slot per core of the 2-core development machines
 
 
 def _harness():
@@ -68,6 +69,10 @@ def unavailable() -> str | None:
         import psycopg2  # noqa: F401
     except ImportError as err:
         return f"not installed: {err.name}"
+    try:
+        _admin_connection()[0].close()
+    except RuntimeError as err:
+        return str(err)
     return None
 
 

@@ -77,3 +77,19 @@ def test_other_urls():
     assert (wp.site, wp.kind, wp.article_id) == ("current", "article", slug)
     assert classify_url("https://example.com/a/b/1/").site is None
     assert classify_url("not a url").kind == "other"
+
+
+def test_default_profiles_answer_alike_by_identity_or_by_value():
+    """classify_url caches the default profiles by URL alone; an equal tuple of the same
+    profiles (another object) goes through the keyed cache and must answer the same."""
+    from kznews.extract.profiles import PROFILES
+
+    copy = tuple(list(PROFILES))
+    assert copy is not PROFILES
+    for url in ("http://www.old.exclusive.kz/expertiza/smart/13178/",
+                "https://exclusive.kz/category/economy/page/2/",
+                "https://exclusive.kz/tenge-ostaetsja-vo-vlasti-emocij/",
+                "https://example.com/a/b/1/", "not a url"):
+        assert classify_url(url) == classify_url(url, copy) == classify_url(url, PROFILES)
+    only_wp = tuple(p for p in PROFILES if p.site == "current")
+    assert classify_url("http://old.exclusive.kz/expertiza/smart/13178", only_wp).site is None

@@ -8,7 +8,8 @@
 with
 
 -- "not materialized": the incremental branch reads each all_* CTE twice (touched ids, then
--- their rows), and DuckDB would otherwise copy the whole table into a temporary result first.
+-- their rows), and DuckDB would otherwise first copy all of its upstream (a table, or a view over
+-- Parquet) into a temporary result.
 all_listing_items as not materialized (
 
     select * from {{ ref('int_listing_items_localised') }}

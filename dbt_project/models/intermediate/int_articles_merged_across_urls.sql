@@ -12,7 +12,8 @@
 with
 
 -- "not materialized": the incremental branch reads each all_* CTE twice (touched ids, then
--- their rows), and DuckDB would otherwise copy the whole table into a temporary result first.
+-- their rows), and DuckDB would otherwise first copy all of its upstream (a table, or a view over
+-- Parquet) into a temporary result.
 all_articles as not materialized (
 
     select * from {{ ref('stg_kznews__articles') }}
