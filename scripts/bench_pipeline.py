@@ -510,35 +510,39 @@ def report(results: list[dict], command: str) -> tuple[str, str]:
     return "\n".join(e2e), "\n".join(inc)
 
 
-#: Findings that do not change from run to run (figures measured 2026-11-25, 2 cores).
+#: Findings that do not change from run to run. Figures here are dated one-offs or earlier
+#: runs, labelled as such; this run's figures are in the tables the report prints.
 NOTES_E2E = """
 Notes:
 
 * DuckDB runs with `memory_limit` 1 GB in the dbt build and the publish step
   (`duckdb_memory_limit`, `KZNEWS_DUCKDB_MEMORY_LIMIT`): without it the 100k full build
-  peaked at 2,253 MB RSS (DuckDB's default limit is 80% of RAM), spilling to disk when
-  needed with it. The full publish (a DuckDB copy of the marts, article bodies included:
-  the first night, or after 30% dead space) peaked at 1,371-1,476 MB before it had the
-  limit (earlier runs) and ~1.1 GB with it; an incremental one at ~330 MB. The full build
-  runs dbt with one thread (`dbt_threads` auto): 1,301 MB for the dbt process here against
-  1,494-1,630 MB with two in earlier runs.
+  peaked at 2,253 MB RSS (an earlier run; DuckDB's default limit is 80% of RAM), spilling to
+  disk when needed with it. The full publish (a DuckDB copy of the marts, article bodies
+  included: the first night, or after 30% dead space) peaked at 1,371-1,476 MB before it had
+  the limit (earlier runs). The full build runs dbt with one thread (`dbt_threads` auto);
+  with two, its dbt process peaked at 1,494-1,630 MB (runs of 2026-11-24 and 2026-11-25).
+  A nightly build's process holds ~1.1 GB at 100k: DuckDB keeps the blocks the whole-table
+  tests read (article bodies among them) in its buffer pool, up to the limit.
 * `dbt docs generate --no-compile` after the build when the dbt project changed (the full run
   here; it reuses the manifest the build wrote); a night with the same project keeps the
   catalog and skips the unit tests (`dbt_recheck`).
 * Extraction uses both cores through `extract_partition`'s process pool (one shard per core,
   row groups round-robin). In Airflow the same shards are mapped tasks
   (`extract.plan_shards` → `extract.extract_shard` × `KZNEWS_EXTRACT_SHARDS` → `extract.commit`,
-  docs/airflow.md); `airflow dags test` runs mapped tasks one after another in one process,
-  so the through-Airflow rows use one core for extraction, where a scheduler with
-  LocalExecutor or Celery workers runs the shards side by side. Where extraction shows about
-  one busy core on average outside Airflow, other jobs were sharing the two cores.
-* Extraction hot spots (cProfile of one worker over 2,000 landed pages; the engine is not
-  changed here): `engine._extract` 73% of the time (listing items `_listing` 25%, `_first`
-  9%, regex substitutions 6%, hashing of cached dataclass keys 7%); the Parquet writers
-  (`from_pylist` + `write_table`) 8.5%; reading row groups 5%. Columnar writer buffers would
-  save at most a few percent, so `_TableWriters` was left as it is.
+  docs/airflow.md). `airflow dags test` runs mapped tasks one after another in one process,
+  so its rows use one core for extraction; under a real scheduler (the Celery table) the
+  shards run side by side, as its "shards" column shows.
+* Extraction hot spots (cProfile of one worker over 2,000 landed pages, 2026-11-25):
+  `engine._extract` 73% of the time (listing items `_listing` 25%, `_first` 9%, regex
+  substitutions 6%, hashing of cached dataclass keys 7%); the Parquet writers
+  (`from_pylist` + `write_table`) 8.5%; reading row groups 5%. The hashing is gone since
+  2026-11-26 (`classify_url` caches lookups with the default profiles by URL alone): a
+  one-off loop over 3,000 generated pages went from 1,756 to ~1,840 pages/s on one core.
 * Peak memory of Airflow (`airflow dags test`, tasks in-process) is 0.6-0.9 GB at 1k and 10k
-  pages: the CLI process imports Airflow, GX and dbt's runner once.
+  pages: the CLI process imports Airflow, GX and dbt's runner once. Under Celery the summed
+  RSS of all Airflow processes (api-server, scheduler, dag-processor, worker, tasks) is an
+  upper bound: forked tasks share most pages with their worker.
 """
 
 NOTES_INC = """
@@ -549,48 +553,56 @@ What keeps a night small (each change has tests; figures from this run unless da
   2 lands 1,158 pages instead of 7,038 (every listing page).
 * dbt: `int_article_listings_aggregated` (1.4M listing items at 100k) and `fct_articles` are
   incremental by touched article id, like `int_articles_merged_across_urls`; a full refresh
-  stays equal to the incremental history (tests/warehouse). The load date reaches the models
-  through `main.kznews_run_params` in the build file instead of `--vars` (a var that changes
-  every night made dbt re-parse the whole project), as a literal so DuckDB prunes partitions.
-  Unit tests and `dbt docs generate` depend only on the project and run when its fingerprint
-  changed or on a full refresh (`dbt_recheck`). With the project and the extracted folder
-  unchanged, the 7 views are not re-created, and the 21 source-level tests of the staging
-  models read only the partitions the night adds (an earlier build tested the rest); the
-  other 82 data tests read whole tables every night.
+  stays equal to the incremental history (tests/warehouse). Their `all_*` import CTEs are
+  `not materialized`: the incremental branch reads each twice (touched ids, then their
+  rows), and DuckDB used to copy the whole upstream into a temporary result first (one-off
+  runs of the 100k night's build, 2026-11-26, not a repository command: the `fct_articles`
+  node 0.74 -> 0.54 s, `int_article_listings_aggregated` 1.35 -> 1.10 s). The load date
+  reaches the models through `main.kznews_run_params` in the build file instead of `--vars`
+  (a var that changes every night made dbt re-parse the whole project), as a literal so
+  DuckDB prunes partitions. Unit tests and `dbt docs generate` depend only on the project
+  and run when its fingerprint changed or on a full refresh (`dbt_recheck`). With the
+  project and the extracted folder unchanged, the 7 views are not re-created, and the 21
+  source-level tests of the staging models read only the partitions the night adds (an
+  earlier build tested the rest); the other 82 data tests read whole tables every night.
 * Threads (`dbt_threads=0`, auto): 1 for a full rebuild, 2 for a nightly build. One-off
-  runs of `dbt build --full-refresh` on the 100k night-1 data (2026-11-25, this machine, not
-  a repository command): 41.9 s and 1,313 MB with 1 thread against 44.7 s and 1,527 MB with
-  2; the nightly build's nodes took 15.0 s with 1 thread against 12.8 s with 2.
-* Measured honestly, the view, test-filter and literal-date changes of 2026-11-25 did not
-  move the 100k night's build stage beyond the run-to-run noise on this machine (20.5 s
-  here against 20.4 s for the same stage before them, same machine, same day): they cut the
-  dbt node count by 7 and make the source-level tests' cost follow the new partitions, but
-  at 100,000 pages those scans were already small next to dbt's per-node overhead.
+  runs of `dbt build --full-refresh` on the 100k night-1 data (2026-11-25, that session's
+  slower machine, not a repository command): 41.9 s and 1,313 MB with 1 thread against
+  44.7 s and 1,527 MB with 2; the nightly build's nodes took 15.0 s with 1 thread against
+  12.8 s with 2.
 * Publish: `publish_mode=incremental` copies the published file and applies only the rows
   whose `row_hash` changed (`fct_articles`, `fct_headline_sightings`), replacing the small
   marts whole, then verifies (key, row_hash) sets against the build before the atomic
   rename; the file is rewritten from scratch when dead space passes 30%. Its DuckDB is
   bounded by `duckdb_memory_limit` (1GB) like the build's.
+* Warm Celery workers (docker-compose.yaml, `kznews.celery_config`): a worker imports
+  Great Expectations and the kznews stages once and Airflow 3 forks each task from it, so
+  the nightly quality task skips that import (the Celery tables compare it with Airflow's
+  default settings, same runs).
 
 What is left, and why the 10% target is missed at 100,000 pages:
 
-* The start-up floor above is paid before any data is read: Great Expectations and dbt are
-  imported in fresh processes every night (an Airflow task is one). On its own it takes most
-  of the 10% budget, and the night above the floor alone is more than 10% (figures above).
-* dbt's per-node work: ~110 nodes at ~50-100 ms of dbt's own Python each on this machine,
-  whatever their data; the incremental models still scan every partition to recompute the
-  touched ids from all their rows.
+* The start-up floor above is paid before any data is read: outside Airflow, Great
+  Expectations and dbt start in fresh processes every night (an Airflow task is one). By
+  itself it takes most of the 10% budget, and the night above the floor is more than 10%
+  of the full run on its own (the two lines above).
+* Under Celery the worker preload removes the Great Expectations import, but dbt still
+  starts as a subprocess of the build task, and Airflow adds seconds of its own to every
+  run (the "Airflow overhead" column: queueing, task start, XCom), so the nightly share
+  there is higher than outside Airflow.
+* dbt's per-node work: ~110 nodes at tens of milliseconds of dbt's own Python each,
+  whatever their data; the incremental models still scan every partition of their inputs
+  to find and recompute the touched ids.
 * Tried and not kept: materialising the listing items (`int_listing_items_localised`) as an
   incremental table made the full build ~5 s slower and ~100 MB larger without a nightly
-  gain measurable above the run-to-run noise (±1 s). Importing Great Expectations while dbt
-  builds (a second core is mostly idle then) would hide most of its ~7 s import, but keeps
-  ~270 MB resident beside the full build: a one-off full build with two dbt threads and an
-  idle GX process beside it reached 1,818 MB for the tree. With one thread it would be
-  roughly 1.3 + 0.27 GB plus the stage process (estimate, not measured). Not built: even
-  with the whole import hidden the 100k night would stay above 10% here (~34 s of 206 s).
-* Earlier figures of the same script: 15.3 s against 85.9 s (17.8%) on the previous
-  session's machine (2026-11-25, ~2.5x faster Python); 40.1 s against 112.9 s (35.5%) and
-  57.3 s against 140.6 s (40.8%) before the two sessions before.
+  gain measurable above the run-to-run noise (2026-11-25). Importing Great Expectations
+  while dbt builds, outside Airflow, would hide its import but keep ~270 MB resident beside
+  the full build (one-off, 2026-11-25: 1,818 MB for the tree with two dbt threads); not
+  built, since the night above the floor alone exceeds 10%.
+* Earlier figures of the same script: 40.8 s against 206.1 s (19.8%) on 2026-11-25's
+  slower machine (speed reference 0.95 s); 15.3 s against 85.9 s (17.8%) on the machine
+  before it; 40.1 s against 112.9 s (35.5%) and 57.3 s against 140.6 s (40.8%) before the
+  two sessions before.
 """
 
 
