@@ -40,7 +40,7 @@ lint: setup  ## ruff
 bench-extract: setup  ## extraction throughput: kznews vs trafilatura vs BeautifulSoup
 	$(PY) scripts/bench_extract.py
 
-bench: setup  ## benchmarks: extraction, then the pipeline at 1k/10k/100k pages (docs/benchmarks.md)
+bench: setup  ## benchmarks: extraction, then the pipeline at 1k/10k/100k pages, outside Airflow, in airflow dags test and under Celery (that part needs PostgreSQL + Redis) (docs/benchmarks.md)
 	$(PY) scripts/bench_extract.py
 	$(PY) scripts/bench_pipeline.py
 
