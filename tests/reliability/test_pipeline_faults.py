@@ -114,8 +114,9 @@ def test_sigkill_mid_publish_leaves_the_published_file_alone(
 def test_extraction_killed_between_swap_and_cleanup_leaves_no_second_copy(
     tmp_path: Path, monkeypatch
 ) -> None:
-    """A run dying after a table's partition folder was swapped but before the superseded
-    folder was deleted: readers (DuckDB's glob matches hidden names) must not see it."""
+    """A run dying after every table's partition folder was swapped but before the
+    superseded folders were deleted (they wait in the run's temporary root until the commit
+    removes that root): readers (DuckDB's glob matches hidden names) must not see them."""
     from kznews.acquire.warc import read_warc
 
     settings = load_settings(data_dir=tmp_path / "data", warehouse_dir=tmp_path / "wh")
@@ -134,7 +135,10 @@ def test_extraction_killed_between_swap_and_cleanup_leaves_no_second_copy(
     def dies_on_superseded(path, *args, **kwargs):
         if dead:
             return None  # the process is gone: its `finally` clean-ups never run
-        if "old" in Path(path).name:
+        holds_superseded = Path(path).name.startswith(".run-") and any(
+            p.name.startswith(".old-") for p in Path(path).iterdir()
+        )
+        if holds_superseded:
             dead.append(path)
             raise Killed
         return real_rmtree(path, *args, **kwargs)
