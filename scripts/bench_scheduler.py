@@ -44,17 +44,7 @@ def _harness():
 
 
 def _admin_connection():
-    import psycopg2
-
-    last: Exception | None = None
-    for user in ("postgres", "root"):
-        try:
-            con = psycopg2.connect(host=PG_HOST, port=PG_PORT, user=user, dbname="postgres")
-            con.autocommit = True
-            return con, user
-        except psycopg2.OperationalError as err:
-            last = err
-    raise RuntimeError(f"PostgreSQL at {PG_HOST}:{PG_PORT} refuses trust connections: {last}")
+    return _harness().postgres_admin(PG_HOST, PG_PORT)
 
 
 def unavailable() -> str | None:

@@ -38,6 +38,23 @@ def reachable(host: str, port: int, timeout: float = 1.0) -> bool:
         return False
 
 
+def postgres_admin(host: str, port: int):
+    """An autocommit connection to the ``postgres`` database as a trust-authenticated
+    superuser (``postgres``, else ``root``), and that user's name. Raises RuntimeError
+    naming the last refusal when neither is accepted."""
+    import psycopg2
+
+    last: Exception | None = None
+    for user in ("postgres", "root"):
+        try:
+            con = psycopg2.connect(host=host, port=port, user=user, dbname="postgres")
+            con.autocommit = True
+            return con, user
+        except psycopg2.OperationalError as err:
+            last = err
+    raise RuntimeError(f"PostgreSQL at {host}:{port} refuses trust connections: {last}")
+
+
 class LiveAirflow:
     def __init__(self, workdir: Path, extra_env: dict[str, str] | None = None) -> None:
         self.workdir = workdir

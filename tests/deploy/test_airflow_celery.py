@@ -11,7 +11,7 @@ import secrets
 import time
 
 import pytest
-from kz_airflow_harness import ROOT, LiveAirflow, check_published, reachable
+from kz_airflow_harness import ROOT, LiveAirflow, check_published, postgres_admin, reachable
 
 pytestmark = [pytest.mark.slow, pytest.mark.services, pytest.mark.timeout(1800)]
 
@@ -20,16 +20,11 @@ DB_NAME = "kznews_airflow_test"
 
 
 def _admin_connection():
-    psycopg2 = pytest.importorskip("psycopg2", reason="psycopg2-binary is not installed")
-    last: Exception | None = None
-    for user in ("postgres", "root"):
-        try:
-            con = psycopg2.connect(host=PG_HOST, port=PG_PORT, user=user, dbname="postgres")
-            con.autocommit = True
-            return con, user
-        except psycopg2.OperationalError as err:
-            last = err
-    pytest.skip(f"PostgreSQL at {PG_HOST}:{PG_PORT} refuses trust connections: {last}")
+    pytest.importorskip("psycopg2", reason="psycopg2-binary is not installed")
+    try:
+        return postgres_admin(PG_HOST, PG_PORT)
+    except RuntimeError as err:
+        pytest.skip(str(err))
 
 
 @pytest.fixture
