@@ -275,20 +275,30 @@ def _swap_fails(monkeypatch, at_call: int) -> list[str]:
     return calls
 
 
-def test_commit_failing_in_the_swap_can_be_retried(
-    tmp_path, landed_raw, reference, monkeypatch
-) -> None:
-    """A transient error (not a refusal) keeps the run's files: the retried commit task,
-    with the same plan and results, commits them (no object store involved)."""
-    ref_result, ref_content = reference
-    settings = _worker(tmp_path, "w", landed_raw)
+def _failed_commit(settings: Settings, monkeypatch, at_call: int) -> tuple:
+    """Plan and run every shard (through XCom), then commit with the ``at_call``-th swap
+    raising; returns (plan, results, tables swapped so far) for the retry."""
     plan = _xcom(plan_extraction(settings, DAY, shards=SHARDS))
     results = [_xcom(run_shard(job)) for job in plan["jobs"]]
-    _swap_fails(monkeypatch, at_call=1)
+    swapped = _swap_fails(monkeypatch, at_call=at_call)
     with pytest.raises(OSError, match="No space left"):
         commit_extraction(settings, DAY, plan, results)
+    return plan, results, swapped
+
+
+@pytest.mark.parametrize("at_call", [1, 4], ids=["first-swap", "midway"])
+def test_commit_failing_in_a_swap_on_a_first_night_can_be_retried(
+    tmp_path, landed_raw, reference, monkeypatch, at_call
+) -> None:
+    """A transient error (not a refusal) keeps the run's files, and with no previous
+    extraction of the date the tables swapped before it are taken out again: no table holds
+    a partition of the date until the retried commit task, with the same plan and results,
+    commits them all (no object store involved)."""
+    ref_result, ref_content = reference
+    settings = _worker(tmp_path, "w", landed_raw)
+    plan, results, _ = _failed_commit(settings, monkeypatch, at_call)
     assert not _no_temp_root(settings)  # kept for the retry
-    assert not (settings.extracted_dir / "pages" / PARTITION).exists()
+    assert not list(settings.extracted_dir.glob(f"*/{PARTITION}"))
     out = commit_extraction(settings, DAY, plan, results)
     assert out["rows"] == ref_result["rows"] and out["pages_in"] == ref_result["pages_in"]
     assert _content(settings) == ref_content
@@ -311,11 +321,7 @@ def test_commit_failing_midway_through_the_swaps_is_rolled_back(
         return {k: v for k, v in _bytes(settings).items() if not k.startswith(".run-")}
 
     before = committed()
-    plan = _xcom(plan_extraction(settings, DAY, shards=SHARDS))
-    results = [_xcom(run_shard(job)) for job in plan["jobs"]]
-    swapped = _swap_fails(monkeypatch, at_call=3)
-    with pytest.raises(OSError, match="No space left"):
-        commit_extraction(settings, DAY, plan, results)
+    plan, results, swapped = _failed_commit(settings, monkeypatch, at_call=3)
     assert swapped[0] == "pages"  # the first table was swapped in, then back
     assert marker.read_text(encoding="utf-8") == "previous run"
     assert committed() == before
@@ -325,23 +331,6 @@ def test_commit_failing_midway_through_the_swaps_is_rolled_back(
     assert not marker.exists()
     assert _content(settings) == ref_content
     assert _no_temp_root(settings)
-
-
-def test_commit_failing_midway_on_a_first_night_leaves_no_partition(
-    tmp_path, landed_raw, reference, monkeypatch
-) -> None:
-    """No previous extraction of the date: the tables swapped before the failure are taken
-    out again, so no table holds a partition of the date until the retry commits them all."""
-    _, ref_content = reference
-    settings = _worker(tmp_path, "w", landed_raw)
-    plan = _xcom(plan_extraction(settings, DAY, shards=SHARDS))
-    results = [_xcom(run_shard(job)) for job in plan["jobs"]]
-    _swap_fails(monkeypatch, at_call=4)
-    with pytest.raises(OSError, match="No space left"):
-        commit_extraction(settings, DAY, plan, results)
-    assert not list(settings.extracted_dir.glob(f"*/{PARTITION}"))
-    commit_extraction(settings, DAY, plan, results)
-    assert _content(settings) == ref_content
 
 
 def test_swap_failing_after_moving_the_old_partition_aside_puts_it_back(
