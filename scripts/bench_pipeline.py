@@ -363,7 +363,8 @@ def bench_size(n: int, seed: int, root: Path, airflow: bool, scheduler: bool = F
         nights = [("full", gen_dir / "night1.warc.gz", NIGHT1),
                   ("nightly", gen_dir / "night2.warc.gz", NIGHT2)]
         # the shipped worker settings (kznews.celery_config), then Airflow's defaults
-        for key, preload in (("scheduler", True), ("scheduler_cold", False)):
+        for key, worker in _SCHEDULER_RUNS:
+            preload = worker == "preload"
             try:
                 res[key] = bench_scheduler.run_nights(sch, nights, preload=preload)
             except Exception as err:  # reported in the table; the other sizes' results are kept
@@ -494,18 +495,15 @@ def report(results: list[dict], command: str) -> tuple[str, str]:
             f, n = r["airflow_full"]["wall"], r["airflow_nightly"]["wall"]
             inc.append(f"| {r['gen']['night1.warc.gz_pages']:,} | {f:.1f} | {n:.1f} | "
                        f"{n / f:.1%} |")
-    sch = [r for r in results if "full" in r.get("scheduler", {})]
+    sch = [r for r in results if _scheduler_runs(r)]
     if sch:
         inc += ["", "Under a real scheduler (Celery, PostgreSQL, Redis; table in \"End to end\"):",
                 "", "| pages | worker | full run wall s | nightly wall s | nightly / full |",
                 "|---:|---|---:|---:|---:|"]
         for r in sch:
-            for key in ("scheduler", "scheduler_cold"):
-                if "full" not in r.get(key, {}):
-                    continue
-                f, n = r[key]["full"]["wall"], r[key]["nightly"]["wall"]
-                inc.append(f"| {r['gen']['night1.warc.gz_pages']:,} | "
-                           f"{'preload' if key == 'scheduler' else 'default'} | {f:.1f} | "
+            for worker, m in _scheduler_runs(r):
+                f, n = m["full"]["wall"], m["nightly"]["wall"]
+                inc.append(f"| {r['gen']['night1.warc.gz_pages']:,} | {worker} | {f:.1f} | "
                            f"{n:.1f} | {n / f:.1%} |")
     return "\n".join(e2e), "\n".join(inc)
 
@@ -606,15 +604,24 @@ What is left, and why the 10% target is missed at 100,000 pages:
 """
 
 
+#: Result keys of bench_size's two Celery runs, and how the report names their worker.
+_SCHEDULER_RUNS = (("scheduler", "preload"), ("scheduler_cold", "default"))
+
+
+def _scheduler_runs(r: dict) -> list[tuple[str, dict]]:
+    """(worker, result) of each Celery run of one size that completed."""
+    return [(worker, r[key]) for key, worker in _SCHEDULER_RUNS if "full" in r.get(key, {})]
+
+
 def _scheduler_table(results: list[dict]) -> list[str]:
     """Night 1 and night 2 under Celery: stage seconds, shards side by side, overhead."""
-    rows = [r for r in results if "full" in r.get("scheduler", {})]
-    skipped = {r[k]["skipped"] for r in results for k in ("scheduler", "scheduler_cold")
+    rows = [r for r in results if _scheduler_runs(r)]
+    skipped = {r[k]["skipped"] for r in results for k, _ in _SCHEDULER_RUNS
                if "skipped" in r.get(k, {})}
     if not rows:
         return [f"Under a real scheduler: not run ({'; '.join(sorted(skipped))}).", ""] \
             if skipped else []
-    conc = rows[0]["scheduler"]["worker_concurrency"]
+    conc = _scheduler_runs(rows[0])[0][1]["worker_concurrency"]
     out = [
         "Under a real scheduler (`--scheduler-sizes`, scripts/bench_scheduler.py): "
         "CeleryExecutor, PostgreSQL metadata database, Redis broker, api-server, scheduler, "
@@ -634,11 +641,10 @@ def _scheduler_table(results: list[dict]) -> list[str]:
         "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|",
     ]
     for r in rows:
-        for key, night in [(k, n) for k in ("scheduler", "scheduler_cold")
-                           if "full" in r.get(k, {}) for n in ("full", "nightly")]:
-            m = r[key][night]
+        for (worker, run), night in [(w, n) for w in _scheduler_runs(r)
+                                     for n in ("full", "nightly")]:
+            m = run[night]
             pages = r["gen"][f"night{1 if night == 'full' else 2}.warc.gz_pages"]
-            worker = "preload" if key == "scheduler" else "default"
             out.append(
                 f"| {pages:,} | {night} | {worker} | {m['wall']:.1f} | "
                 + " | ".join(f"{m['stages'].get(s, 0):.1f}" for s in STAGES)

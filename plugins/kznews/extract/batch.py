@@ -227,16 +227,15 @@ def _swap_partition(tmp_dir: Path, final_dir: Path) -> Path | None:
     leave a second copy of the partition where readers (dbt) find it. It is deleted with
     that root once every table is swapped.
     """
-    old = None
-    moved_aside = False
+    old = None  # set once the superseded folder is really moved aside
     try:
         if final_dir.exists():
-            old = tmp_dir.with_name(f".old-{tmp_dir.name}-{uuid.uuid4().hex[:8]}")
-            os.replace(final_dir, old)
-            moved_aside = True
+            aside = tmp_dir.with_name(f".old-{tmp_dir.name}-{uuid.uuid4().hex[:8]}")
+            os.replace(final_dir, aside)
+            old = aside
         os.replace(tmp_dir, final_dir)
     except BaseException:
-        if moved_aside:
+        if old is not None:
             _restore(old, final_dir)
         raise
     return old
