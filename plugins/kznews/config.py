@@ -95,8 +95,8 @@ class Settings:
     # nodes; a second thread overlaps dbt's own per-node work with DuckDB's).
     # Measured in docs/benchmarks.md.
     dbt_threads: int = 0
-    # DuckDB's memory limit for the dbt build and the publish step (above it DuckDB spills
-    # to disk): keeps the 100,000-page full run under 2 GB.
+    # DuckDB's memory limit for the dbt build, the quality gate and the publish step (above
+    # it DuckDB spills to disk): keeps the 100,000-page full run under 2 GB.
     duckdb_memory_limit: str = "1GB"
 
     # --- published warehouse -------------------------------------------------------------

@@ -15,8 +15,6 @@ from typing import TYPE_CHECKING, Any
 
 from kznews.quality import specs
 
-MEMORY_LIMIT = "1GB"
-
 if TYPE_CHECKING:
     import duckdb
     import pandas as pd
@@ -24,14 +22,19 @@ if TYPE_CHECKING:
     from kznews.config import Settings
 
 
-def _connect(database: str = ":memory:", read_only: bool = False) -> duckdb.DuckDBPyConnection:
+def _connect(
+    settings: Settings, database: str = ":memory:", read_only: bool = False
+) -> duckdb.DuckDBPyConnection:
     import duckdb
+
+    from kznews.config import memory_limit
 
     con = duckdb.connect(database, read_only=read_only)
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SET enable_progress_bar = false")
-    # Bounded memory: DuckDB spills instead of growing with the archive.
-    con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+    # Bounded memory, the same bound as the build and the publish step (duckdb_memory_limit):
+    # DuckDB spills instead of growing with the archive.
+    con.execute(f"SET memory_limit = '{memory_limit(settings)}'")
     return con
 
 
@@ -85,7 +88,7 @@ def _register_table(
 def landing_frames(settings: Settings, load_date: date) -> dict[str, pd.DataFrame]:
     from kznews.schema import RAW_PAGES
 
-    con = _connect()
+    con = _connect(settings)
     try:
         f = landing_file(settings, load_date)
         cols = ["url", "status", "size_bytes", "sha256", "content_type"]
@@ -114,7 +117,7 @@ def extraction_frames(settings: Settings, load_date: date) -> dict[str, pd.DataF
 
     from kznews.schema import EXTRACTED_TABLES, RAW_PAGES
 
-    con = _connect()
+    con = _connect(settings)
     try:
         file_counts: dict[str, int] = {}
         for table, cols in _EXTRACT_COLUMNS.items():
@@ -287,7 +290,7 @@ def mart_frames(settings: Settings) -> dict[str, pd.DataFrame]:
     columns: dict[str, set[str]] = {}
     con = None
     if build_db.exists():
-        con = _connect(str(build_db), read_only=True)
+        con = _connect(settings, str(build_db), read_only=True)
     try:
         if con is not None:
             found = con.execute(
