@@ -95,6 +95,26 @@ def test_retries_on_500_429_and_timeouts(server: SiteServer, settings: Settings)
     assert server.paths_requested("exclusive.kz").count("/category/novosti/") == 2
 
 
+def test_429_pauses_the_whole_host_for_its_retry_after(
+    server: SiteServer, settings: Settings
+) -> None:
+    """A 429 speaks for the host: while its Retry-After runs, no new request goes to that
+    host (other URLs included; requests already on their way may land just after it);
+    other hosts go on."""
+    wp_cat = "https://exclusive.kz/category/novosti/"
+    server.inject(wp_cat, Fault("status", status=429, retry_after="1"))
+    # a per-host delay spreads the old host's ~40 requests over more than the pause
+    report = run_crawl(settings.replace(per_host_delay_s=0.03))
+    assert report.failed == 0 and report.host_pauses == 1
+    wp = [r for r in server.requests if r["host"] == "exclusive.kz"]
+    refused_at = next(r["at"] for r in wp if r["path"] == "/category/novosti/")
+    during = [r for r in wp if refused_at + 0.2 < r["at"] < refused_at + 0.9]
+    assert during == []
+    assert any(r["at"] > refused_at + 0.9 for r in wp)  # the host resumed after the pause
+    old_host = [r for r in server.requests if r["host"] == "www.old.exclusive.kz"]
+    assert any(refused_at + 0.2 < r["at"] < refused_at + 0.9 for r in old_host)
+
+
 def test_retries_are_bounded(server: SiteServer, settings: Settings) -> None:
     server.inject(LISTING, Fault("status", status=503, times=0))
     report = run_crawl(settings)

@@ -176,7 +176,8 @@ def test_429_storm_is_bounded_and_the_rest_is_crawled(
         server.misbehave(u, H.page(b"slow down", "text/plain", 429, {"Retry-After": "0"}))
     for u in absurd:  # "come back tomorrow": more than the retry budget, so given up at once
         server.misbehave(u, H.page(b"", "text/plain", 429, {"Retry-After": "86400"}))
-    report = run_crawl(settings.replace(max_retries=3))
+    # each "tomorrow" also pauses its host for the retry budget (kept short here)
+    report = run_crawl(settings.replace(max_retries=3, retry_budget_s=1.0))
     reasons = {f["url"]: f["reason"] for f in report.failures}
     assert set(reasons) == set(storm) | set(absurd)
     assert {reasons[u] for u in storm} == {"http_429"}, reasons
@@ -184,6 +185,7 @@ def test_429_storm_is_bounded_and_the_rest_is_crawled(
     assert all(server.count(u) == 4 for u in storm)  # max_retries + 1, not more
     assert all(server.count(u) == 1 for u in absurd)
     assert report.emitted == len(_linked(site)) - len(storm) - len(absurd)
+    assert report.host_pauses == len(absurd)  # Retry-After 0 pauses nothing
 
 
 def test_wrong_charsets_are_stored_raw_and_decoded_by_the_bytes(

@@ -4,7 +4,8 @@
   rubric and category links: :mod:`kznews.acquire.discover`), only to ``allowed_hosts``.
 - robots.txt per host (and its Crawl-delay); a per-host delay and concurrency cap; a clear
   User-Agent. Retries with exponential backoff and jitter on timeouts, transport errors, 5xx
-  and 429 (honouring Retry-After), bounded in count and in total time per URL.
+  and 429 (honouring Retry-After), bounded in count and in total time per URL. A 429, or
+  a 503 with Retry-After, pauses every request to that host for the time it asks.
 - Redirects are followed by hand, each hop checked again (allowlist, robots, address): hosts
   resolving to private, loopback or link-local addresses are refused unless their network is
   in ``allowed_private_networks``. Body size, redirect count and pages per run are capped.
@@ -166,6 +167,8 @@ class CrawlReport:
     refused: int = 0
     robots_disallowed: int = 0
     retries: int = 0
+    # 429s (and 503s with Retry-After) that paused every request to their host
+    host_pauses: int = 0
     listings_fetched: int = 0
     articles_fetched: int = 0
     emitted: int = 0
@@ -493,6 +496,8 @@ class Crawler:
                     return resp
                 reason, status = f"http_{resp.status}", resp.status
                 retry_after = policy.retry_after_seconds(resp.headers.get("retry-after"))
+            if retry_after and status in (429, 503):
+                self._pause_host(url, retry_after)
             if attempt == self.s.max_retries:
                 break
             delay = policy.backoff_delay(attempt, self.s.retry_base_delay_s, self._rng)
@@ -542,13 +547,22 @@ class Crawler:
             kept = {k: v for k, v in r.headers.items() if k.lower() not in _DROP_HEADERS}
             return _Response(url, r.status_code, kept, b"".join(chunks))
 
+    def _pause_host(self, url: str, seconds: float) -> None:
+        """A 429, or a 503 with Retry-After, speaks for the whole host: no request to it
+        starts before ``seconds`` from now (capped by ``retry_budget_s``), whichever URL
+        asks next. The failing URL's own retry waits at least as long (``_with_retries``)."""
+        host = (urlsplit(url).hostname or "").lower()
+        until = time.monotonic() + min(seconds, self.s.retry_budget_s)
+        self._host_next[host] = max(self._host_next.get(host, 0.0), until)
+        self.report.host_pauses += 1
+
     async def _polite_wait(self, host: str) -> None:
         lock = self._host_lock.setdefault(host, asyncio.Lock())
         async with lock:
             delay = self._host_delay.get(host, self.s.per_host_delay_s)
             now = time.monotonic()
-            wait = self._host_next.get(host, 0.0) - now
-            if wait > 0:
+            # a host pause (_pause_host) may move the next slot while this one waits
+            while (wait := self._host_next.get(host, 0.0) - now) > 0:
                 await asyncio.sleep(wait)
                 now = time.monotonic()
             self._host_next[host] = now + delay

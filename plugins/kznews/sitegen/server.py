@@ -112,9 +112,8 @@ def _handler_for(server: SiteServer) -> type[BaseHTTPRequestHandler]:
             host = (self.headers.get("Host") or "").split(":")[0].lower()
             path = self.path
             with server._lock:
-                server.requests.append(
-                    {"host": host, "path": path, "headers": dict(self.headers.items())}
-                )
+                server.requests.append({"host": host, "path": path, "at": time.monotonic(),
+                                        "headers": dict(self.headers.items())})
             fault = server.take_fault(host, path)
             if fault is not None and self._fault(fault):
                 return
