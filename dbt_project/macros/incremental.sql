@@ -21,22 +21,17 @@
     {{ this }} that records the newest load date a row came from. -#}
 {% macro load_date_filter(column='load_date', held_column='load_date') -%}
     {%- if is_incremental() -%}
-        {%- set run_params = adapter.get_relation(
-            database=this.database, schema='main', identifier='kznews_run_params') -%}
         {%- if var('load_date', '') | string | length > 0 -%}
             {{ column }} >= cast('{{ var("load_date") }}' as date)
-        {%- elif run_params is not none -%}
+        {%- else -%}
             {#- A literal, read when the node runs: DuckDB prunes the Hive partitions of a
                 constant bound, but scans every partition for a subquery bound. -#}
-            {%- set run_date = run_query('select max(load_date) from ' ~ run_params).columns[0].values()[0] if execute else none -%}
+            {%- set run_date = kznews_run_param('load_date') -%}
+            {%- set held = [] if run_date is not none
+                else adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
             {%- if run_date is not none -%}
             {{ column }} >= cast('{{ run_date }}' as date)
-            {%- else -%}
-            {{ column }} >= (select max(load_date) from {{ run_params }})
-            {%- endif -%}
-        {%- else -%}
-            {%- set held = adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
-            {%- if held_column and held_column in held -%}
+            {%- elif held_column and held_column in held -%}
             {{ column }} >= (
                 select coalesce(max({{ held_column }}), date '1900-01-01') from {{ this }}
             )
@@ -48,4 +43,21 @@
     {%- else -%}
         true
     {%- endif -%}
+{%- endmacro %}
+
+
+{#- One value of main.kznews_run_params, the row kznews.warehouse writes into the build file
+    before a build (write_run_params): the column `name` (load_date, tests_from), or none
+    when the table is absent (a build by hand), the value is null, or nothing executes
+    (parsing). Read when the node runs, never at parse time. -#}
+{% macro kznews_run_param(name) -%}
+    {%- if not execute -%}
+        {%- do return(none) -%}
+    {%- endif -%}
+    {%- set run_params = adapter.get_relation(
+        database=target.database, schema='main', identifier='kznews_run_params') -%}
+    {%- if run_params is none -%}
+        {%- do return(none) -%}
+    {%- endif -%}
+    {%- do return(run_query('select max(' ~ name ~ ') from ' ~ run_params).columns[0].values()[0]) -%}
 {%- endmacro %}

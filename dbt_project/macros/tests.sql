@@ -28,15 +28,7 @@
 {%- endmacro %}
 
 {% macro kznews_new_partitions(column='load_date') -%}
-    {%- if not execute or flags.FULL_REFRESH -%}
-        {%- do return('true') -%}
-    {%- endif -%}
-    {%- set run_params = adapter.get_relation(
-        database=target.database, schema='main', identifier='kznews_run_params') -%}
-    {%- if run_params is none -%}
-        {%- do return('true') -%}
-    {%- endif -%}
-    {%- set tests_from = run_query('select max(tests_from) from ' ~ run_params).columns[0].values()[0] -%}
+    {%- set tests_from = none if flags.FULL_REFRESH else kznews_run_param('tests_from') -%}
     {%- if tests_from is none -%}
         {%- do return('true') -%}
     {%- endif -%}
