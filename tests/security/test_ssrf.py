@@ -91,3 +91,40 @@ def test_names_resolving_to_private_addresses_are_refused(
         "old.exclusive.kz",
         "exclusive.kz",
     }
+
+
+def test_a_name_rebound_to_loopback_after_its_check_is_not_reached(
+    tmp_path: Path, server: SiteServer, monkeypatch
+) -> None:
+    """DNS rebinding: the name resolves to a public address when the crawler checks it and
+    to loopback (the test server) on every later lookup. Connections go to the checked
+    address only (PinnedBackend), so the server never sees a request for that name."""
+    host = "rebind.exclusive.kz"
+    answers: list[str] = []
+    real = socket.getaddrinfo
+
+    def getaddrinfo(name, port, *args, **kwargs):
+        if (name.decode() if isinstance(name, bytes) else name) != host:  # anyio asks in bytes
+            return real(name, port, *args, **kwargs)
+        answer = "93.184.216.34" if not answers else "127.0.0.1"  # public first, then not
+        answers.append(answer)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (answer, port or 80))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    settings = Settings(
+        home=tmp_path,
+        per_host_delay_s=0.0,
+        retry_base_delay_s=0.01,
+        max_retries=0,
+        request_timeout_s=0.5,
+        allowed_hosts=(*Settings().allowed_hosts, host),
+        allowed_private_networks=("127.0.0.1/32",),  # the test server, and nothing else
+        host_overrides=server.overrides(),
+    )
+    server.inject(LISTINGS[0], Fault("redirect", location=f"http://{host}:{server.port}/x/"))
+    report = run_crawl(settings)
+    assert answers[:1] == ["93.184.216.34"]  # checked once, and found public
+    assert host not in {r["host"] for r in server.requests}
+    # its robots.txt could not be fetched either, so nothing of it is crawled
+    failure = next(f for f in report.failures if f["url"] == LISTINGS[0])
+    assert failure["reason"] == "robots_disallowed"

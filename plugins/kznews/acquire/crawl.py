@@ -8,7 +8,10 @@
   a 503 with Retry-After, pauses every request to that host for the time it asks.
 - Redirects are followed by hand, each hop checked again (allowlist, robots, address): hosts
   resolving to private, loopback or link-local addresses are refused unless their network is
-  in ``allowed_private_networks``. Body size, redirect count and pages per run are capped.
+  in ``allowed_private_networks``. Connections go only to the addresses that check saw
+  (:class:`PinnedBackend`): a name that resolves to a public address when checked and to a
+  private one when connecting (DNS rebinding) reaches nothing private. Body size, redirect
+  count and pages per run are capped.
 - Hostile responses stay bounded: the body cap applies to the *decoded* bytes (gzip/deflate
   are decoded here, step by step with an output limit, so a compression bomb stops at the
   cap instead of being inflated in memory); other content codings are refused; a response
@@ -44,9 +47,11 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
 from urllib.robotparser import RobotFileParser
 
+import httpcore
 import httpx
 
 from kznews.acquire import policy
@@ -201,6 +206,67 @@ class _Response:
     body: bytes
 
 
+class PinnedBackend(httpcore.AsyncNetworkBackend):
+    """httpcore's network backend with DNS answered by the crawler's own checks: a TCP
+    connection to ``host`` goes to the addresses :meth:`Crawler._check` resolved and
+    accepted for it (``pinned``), never to a second lookup. A host that was not checked is
+    refused. TLS still verifies the certificate against the host name (httpcore passes the
+    URL's host as ``server_hostname``, not the address)."""
+
+    def __init__(self, pinned: dict[str, list[str]]) -> None:
+        self._pinned = pinned
+        self._inner = httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> httpcore.AsyncNetworkStream:
+        addresses = self._pinned.get(host.lower().strip("[]"))
+        if not addresses:
+            raise httpcore.ConnectError(f"{host}: no address checked by the crawler")
+        for address in addresses[:-1]:
+            try:
+                return await self._inner.connect_tcp(
+                    address, port, timeout=timeout, local_address=local_address,
+                    socket_options=socket_options,
+                )
+            except (httpcore.ConnectError, httpcore.ConnectTimeout):
+                continue  # the next checked address
+        return await self._inner.connect_tcp(
+            addresses[-1], port, timeout=timeout, local_address=local_address,
+            socket_options=socket_options,
+        )
+
+    async def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Any = None
+    ) -> httpcore.AsyncNetworkStream:
+        raise httpcore.ConnectError("the crawler does not use Unix sockets")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+def pinned_transport(
+    pinned: dict[str, list[str]], limits: httpx.Limits
+) -> httpx.AsyncHTTPTransport:
+    """httpx's own transport (TLS verification, HTTP/1.1, error mapping) over a connection
+    pool whose backend is :class:`PinnedBackend`. httpx takes no network backend, so its
+    pool is replaced by an equal one (same TLS context and limits) that has it."""
+    transport = httpx.AsyncHTTPTransport(limits=limits, trust_env=False)
+    transport._pool = httpcore.AsyncConnectionPool(  # httpx's private pool: see above
+        ssl_context=httpx.create_ssl_context(trust_env=False),
+        max_connections=limits.max_connections,
+        max_keepalive_connections=limits.max_keepalive_connections,
+        keepalive_expiry=limits.keepalive_expiry,
+        network_backend=PinnedBackend(pinned),
+    )
+    return transport
+
+
 class Crawler:
     """One crawl run. Use :func:`run_crawl` or :func:`crawl_records` rather than this directly."""
 
@@ -251,6 +317,8 @@ class Crawler:
         self._robots: dict[str, RobotFileParser] = {}
         self._robots_lock: dict[str, asyncio.Lock] = {}
         self._addr_ok: dict[str, str | None] = {}
+        # connect host -> the addresses its check accepted (PinnedBackend connects to these)
+        self._pinned: dict[str, list[str]] = {}
         self._host_sem: dict[str, asyncio.Semaphore] = {}
         self._host_lock: dict[str, asyncio.Lock] = {}
         self._host_next: dict[str, float] = {}
@@ -282,7 +350,7 @@ class Crawler:
         limits = httpx.Limits(max_connections=64, max_keepalive_connections=16)
         timeout = httpx.Timeout(self.s.request_timeout_s)
         async with httpx.AsyncClient(
-            transport=self._transport,
+            transport=self._transport or pinned_transport(self._pinned, limits),
             timeout=timeout,
             limits=limits,
             follow_redirects=False,
@@ -434,27 +502,30 @@ class Crawler:
             raise _Failure(refusal)
         host = (urlsplit(url).hostname or "").lower()
         if host not in self._addr_ok:
-            self._addr_ok[host] = policy.address_refusal(
-                await self._addresses(url), self.allowed_nets
-            )
+            connect_host, addresses = await self._addresses(url)
+            self._addr_ok[host] = policy.address_refusal(addresses, self.allowed_nets)
+            if not self._addr_ok[host]:
+                self._pinned[connect_host] = addresses
         if self._addr_ok[host]:
             raise _Failure(self._addr_ok[host] or "private_address")
         rp = await self._robots_for(url)
         if not rp.can_fetch(self.s.user_agent, url):
             raise _Failure("robots_disallowed")
 
-    async def _addresses(self, url: str) -> list[str]:
+    async def _addresses(self, url: str) -> tuple[str, list[str]]:
+        """The host a request for ``url`` connects to (its override target's, if any) and
+        the addresses it resolves to now."""
         p = urlsplit(url)
         target = self.overrides.get((p.hostname or "").lower())
         if target:
             p = urlsplit(target)
-        host = p.hostname or ""
+        host = (p.hostname or "").lower()
         port = p.port or (443 if p.scheme == "https" else 80)
         try:
             infos = await asyncio.get_running_loop().getaddrinfo(host, port)
         except OSError:
-            return []
-        return sorted({info[4][0] for info in infos})
+            return host, []
+        return host, sorted({info[4][0] for info in infos})
 
     async def _robots_for(self, url: str) -> RobotFileParser:
         p = urlsplit(url)
