@@ -27,12 +27,18 @@ run: setup  ## the main job: kznews_nightly through Airflow over the bundled sam
 run-local: setup  ## the same pipeline without Airflow (python -m kznews run)
 	$(PY) -m kznews run --source sample --warehouse warehouse
 
-test: setup  ## lint, then the whole test suite
+# pytest-xdist: one worker per core (TEST_WORKERS=0 runs in this process), whole test
+# files per worker so module fixtures are built once; tests/conftest.py hands out the
+# longest files first.
+TEST_WORKERS ?= auto
+PYTEST := $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
+
+test: setup  ## lint, then the whole test suite (on every core)
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest
+	$(PYTEST)
 
 test-fast: setup  ## the suite without the slow end-to-end tests
-	$(PY) -m pytest -m "not slow"
+	$(PYTEST) -m "not slow"
 
 lint: setup  ## ruff
 	$(VENV)/bin/ruff check .

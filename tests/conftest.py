@@ -27,3 +27,21 @@ def seed_html() -> bytes:
 @pytest.fixture(scope="session")
 def seed_html_cp1251() -> bytes:
     return (SITE / "page_13178.cp1251.html").read_bytes()
+
+
+def _file_rank(item: pytest.Item) -> int:
+    """0: the real-Airflow deployments (minutes each), 1: other slow tests (whole
+    pipelines), 2: the rest."""
+    if item.path.parent.name == "deploy" and item.get_closest_marker("slow"):
+        return 0
+    return 1 if item.get_closest_marker("slow") else 2
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Longest test files first (order within a file kept): with `make test`'s workers
+    (pytest-xdist, a whole file per worker) the minutes-long files start at once instead
+    of one of them running alone at the end."""
+    rank: dict[Path, int] = {}
+    for item in items:
+        rank[item.path] = min(rank.get(item.path, 2), _file_rank(item))
+    items.sort(key=lambda item: rank[item.path])  # stable: files stay contiguous
