@@ -600,7 +600,10 @@ What is left, and why the 10% target is missed at 100,000 pages:
 * Earlier figures of the same script: 40.8 s against 206.1 s (19.8%) on 2026-11-25's
   slower machine (speed reference 0.95 s); 15.3 s against 85.9 s (17.8%) on the machine
   before it; 40.1 s against 112.9 s (35.5%) and 57.3 s against 140.6 s (40.8%) before the
-  two sessions before.
+  two sessions before. A later run on a slower machine (2026-11-26, speed reference 1.14 s,
+  `--sizes 100000 --airflow-sizes --scheduler-sizes`): 36.0 s against 195.3 s (18.5%),
+  with a start-up floor of 16.4 s (Great Expectations import 7.8 s, dbt 5.8 s), 8.4% of
+  the full run before any data is read.
 """
 
 
