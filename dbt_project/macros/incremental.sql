@@ -27,11 +27,10 @@
             {#- A literal, read when the node runs: DuckDB prunes the Hive partitions of a
                 constant bound, but scans every partition for a subquery bound. -#}
             {%- set run_date = kznews_run_param('load_date') -%}
-            {%- set held = [] if run_date is not none
-                else adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
             {%- if run_date is not none -%}
             {{ column }} >= cast('{{ run_date }}' as date)
-            {%- elif held_column and held_column in held -%}
+            {%- elif held_column and held_column in (
+                adapter.get_columns_in_relation(this) | map(attribute='name') | list) -%}
             {{ column }} >= (
                 select coalesce(max({{ held_column }}), date '1900-01-01') from {{ this }}
             )
