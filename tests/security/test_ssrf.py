@@ -66,20 +66,25 @@ def fake_dns(monkeypatch) -> list[str]:
     return asked
 
 
-def test_names_resolving_to_private_addresses_are_refused(
-    tmp_path: Path, server: SiteServer, fake_dns: list[str]
-) -> None:
-    settings = Settings(
-        home=tmp_path,
+def _settings(home: Path, server: SiteServer, *extra_hosts: str) -> Settings:
+    """Fast crawler settings that may reach the test server (and no other private address)
+    and the default hosts plus ``extra_hosts``."""
+    return Settings(
+        home=home,
         per_host_delay_s=0.0,
-        per_host_concurrency=4,
         retry_base_delay_s=0.01,
         max_retries=1,
         request_timeout_s=0.5,
-        allowed_hosts=(*Settings().allowed_hosts, *FAKE_DNS),
+        allowed_hosts=(*Settings().allowed_hosts, *extra_hosts),
         allowed_private_networks=("127.0.0.1/32",),  # the test server, and nothing else
         host_overrides=server.overrides(),
     )
+
+
+def test_names_resolving_to_private_addresses_are_refused(
+    tmp_path: Path, server: SiteServer, fake_dns: list[str]
+) -> None:
+    settings = _settings(tmp_path, server, *FAKE_DNS).replace(per_host_concurrency=4)
     for listing, host in zip(LISTINGS, FAKE_DNS, strict=True):
         server.inject(listing, Fault("redirect", location=f"http://{host}/latest/"))
     report = run_crawl(settings)
@@ -111,16 +116,7 @@ def test_a_name_rebound_to_loopback_after_its_check_is_not_reached(
         return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (answer, port or 80))]
 
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
-    settings = Settings(
-        home=tmp_path,
-        per_host_delay_s=0.0,
-        retry_base_delay_s=0.01,
-        max_retries=0,
-        request_timeout_s=0.5,
-        allowed_hosts=(*Settings().allowed_hosts, host),
-        allowed_private_networks=("127.0.0.1/32",),  # the test server, and nothing else
-        host_overrides=server.overrides(),
-    )
+    settings = _settings(tmp_path, server, host).replace(max_retries=0)
     server.inject(LISTINGS[0], Fault("redirect", location=f"http://{host}:{server.port}/x/"))
     report = run_crawl(settings)
     assert answers[:1] == ["93.184.216.34"]  # checked once, and found public
