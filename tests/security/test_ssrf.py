@@ -74,7 +74,7 @@ def _settings(home: Path, server: SiteServer, *extra_hosts: str) -> Settings:
         per_host_delay_s=0.0,
         retry_base_delay_s=0.01,
         max_retries=1,
-        request_timeout_s=0.5,
+        request_timeout_s=5.0,  # no test here waits for a timeout
         allowed_hosts=(*Settings().allowed_hosts, *extra_hosts),
         allowed_private_networks=("127.0.0.1/32",),  # the test server, and nothing else
         host_overrides=server.overrides(),
