@@ -19,7 +19,7 @@ import pytest
 
 from kznews.acquire import open_source
 from kznews.config import Settings, load_settings
-from kznews.extract import batch
+from kznews.extract import batch, swap
 from kznews.extract.batch import (
     ExtractionIncomplete,
     commit_extraction,
@@ -262,16 +262,16 @@ def test_refused_commit_through_a_store_drops_the_run_prefix(tmp_path, landed_ra
 def _swap_fails(monkeypatch, at_call: int) -> list[str]:
     """Make the ``at_call``-th partition swap (1-based) raise OSError, once; returns the
     tables swapped so far (their folder names)."""
-    real = batch._swap_partition
+    real = swap.swap_partition
     calls: list[str] = []
 
-    def swap(tmp_dir: Path, final_dir: Path) -> Path | None:
+    def failing_swap(tmp_dir: Path, final_dir: Path) -> Path | None:
         calls.append(tmp_dir.name)
         if len(calls) == at_call:
             raise OSError(28, "No space left on device")
         return real(tmp_dir, final_dir)
 
-    monkeypatch.setattr(batch, "_swap_partition", swap)
+    monkeypatch.setattr(swap, "swap_partition", failing_swap)
     return calls
 
 
@@ -325,6 +325,7 @@ def test_commit_failing_midway_through_the_swaps_is_rolled_back(
     assert swapped[0] == "pages"  # the first table was swapped in, then back
     assert marker.read_text(encoding="utf-8") == "previous run"
     assert committed() == before
+    assert not list(settings.extracted_dir.glob(swap.JOURNAL_GLOB))  # rolled back: whole
     assert not _no_temp_root(settings)  # kept, with every shard file, for the retry
     out = commit_extraction(settings, DAY, plan, results)
     assert out["rows"] == ref_result["rows"] == stale["rows"]
@@ -349,9 +350,9 @@ def test_swap_failing_after_moving_the_old_partition_aside_puts_it_back(
             raise OSError(5, "Input/output error")
         real(src, dst)
 
-    monkeypatch.setattr(batch.os, "replace", replace)
+    monkeypatch.setattr(swap.os, "replace", replace)
     with pytest.raises(OSError, match="Input/output"):
-        batch._swap_partition(tmp_dir, final_dir)
+        swap.swap_partition(tmp_dir, final_dir)
     assert (final_dir / "part-00000.parquet").read_bytes() == b"old"
     assert (tmp_dir / "part-00000.parquet").read_bytes() == b"new"
     assert [p.name for p in tmp_dir.parent.iterdir()] == ["pages"]

@@ -40,6 +40,12 @@ import pyarrow.parquet as pq
 
 from kznews.config import Settings
 from kznews.extract.engine import extract_page
+from kznews.extract.swap import (
+    finish_interrupted_swaps,
+    journaled_roots,
+    remove_root,
+    swap_all,
+)
 from kznews.fsutil import remove_stale
 from kznews.schema import EXTRACTED_TABLES, QUARANTINE
 
@@ -217,57 +223,12 @@ def run_shard(job: ShardJob | Mapping[str, Any]) -> dict[str, Any]:
     return {**counts, "_pages_in": pages, "_shard": job.shard, "_run": out_root.name}
 
 
-def _swap_partition(tmp_dir: Path, final_dir: Path) -> Path | None:
-    """Replace ``final_dir`` by ``tmp_dir`` (two renames on one file system); returns where
-    the superseded folder went (None when there was none), for :func:`_swap_back`.
-
-    The superseded folder is moved into the run's temporary root (beside ``tmp_dir``), never
-    left inside the table folder: readers glob ``<table>/*/*.parquet`` and DuckDB's glob
-    matches hidden names, so a run killed before the old folder was deleted would otherwise
-    leave a second copy of the partition where readers (dbt) find it. It is deleted with
-    that root once every table is swapped.
-    """
-    old = None  # set once the superseded folder is really moved aside
-    try:
-        if final_dir.exists():
-            aside = tmp_dir.with_name(f".old-{tmp_dir.name}-{uuid.uuid4().hex[:8]}")
-            os.replace(final_dir, aside)
-            old = aside
-        os.replace(tmp_dir, final_dir)
-    except BaseException:
-        if old is not None:
-            _restore(old, final_dir)
-        raise
-    return old
-
-
-def _restore(old: Path, final_dir: Path) -> None:
-    try:
-        os.replace(old, final_dir)
-    except OSError:
-        log.exception("putting the previous partition back failed: %s has no partition; the "
-                      "previous one is in %s (kept with the run's temporary root)",
-                      final_dir, old)
-        raise
-
-
-def _swap_back(tmp_dir: Path, final_dir: Path, old: Path | None, swapped_in: int) -> None:
-    """Undo :func:`_swap_partition`: the new folder back into the run's root (so a retry of
-    the commit finds the shard files), the superseded one back into place. ``swapped_in``
-    is the inode of the folder this run moved in (a rename keeps it): when another commit
-    of the same date has replaced it since, that one is left alone."""
-    if final_dir.stat().st_ino != swapped_in:
-        log.warning("not rolling back %s: another run replaced it since", final_dir)
-        return
-    os.replace(final_dir, tmp_dir)
-    if old is not None:
-        _restore(old, final_dir)
-
-
 def _remove_leftovers(extracted_dir: Path) -> None:
-    """Temporary roots of killed runs (older than an hour, so never a live run's), and
-    superseded partition folders an earlier version left inside table folders."""
-    remove_stale(extracted_dir.glob(".run-*"))
+    """Temporary roots of killed runs (older than an hour, so never a live run's; never one
+    an unfinished swap still needs), and superseded partition folders an earlier version
+    left inside table folders."""
+    needed = journaled_roots(extracted_dir)
+    remove_stale(p for p in extracted_dir.glob(".run-*") if p.name not in needed)
     for table in EXTRACTED_TABLES:
         for old in (extracted_dir / table).glob(".*.old"):
             shutil.rmtree(old, ignore_errors=True)
@@ -316,6 +277,7 @@ def plan_extraction(
 
     run_id = uuid.uuid4().hex[:12]
     partition = f"load_date={load_date.isoformat()}"
+    finish_interrupted_swaps(settings.extracted_dir)
     _remove_leftovers(settings.extracted_dir)
     tmp_root = settings.extracted_dir / f".run-{partition}-{run_id}"
     jobs = [
@@ -385,27 +347,6 @@ def _keep_only_shard_files(tmp_root: Path, shards: Iterable[int]) -> None:
                     entry.unlink(missing_ok=True)
 
 
-def _swap_all(settings: Settings, tmp_root: Path, partition: str) -> None:
-    """Swap every table's partition in, or (on any error) none: see commit_extraction."""
-    swapped: list[tuple[Path, Path, Path | None, int]] = []
-    try:
-        for table in EXTRACTED_TABLES:
-            tmp_dir = tmp_root / table
-            final_dir = settings.extracted_dir / table / partition
-            final_dir.parent.mkdir(parents=True, exist_ok=True)
-            inode = tmp_dir.stat().st_ino
-            old = _swap_partition(tmp_dir, final_dir)
-            swapped.append((tmp_dir, final_dir, old, inode))
-    except BaseException:
-        for tmp_dir, final_dir, old, inode in reversed(swapped):
-            try:
-                _swap_back(tmp_dir, final_dir, old, inode)
-            except OSError:
-                log.exception("rolling back %s failed: until the date is extracted again its "
-                              "tables may mix two runs", final_dir)
-        raise
-
-
 def commit_extraction(
     settings: Settings,
     load_date: date,
@@ -426,20 +367,17 @@ def commit_extraction(
     results can still find the shards' files; if no retry comes, the leftover sweep of a
     later :func:`plan_extraction` removes it once it is an hour old.
 
-    The tables are swapped one by one (a rename each), so readers can see old and new
-    tables side by side for the moments the swaps take. When a swap raises midway, the
-    tables already swapped are swapped back before the error propagates: the date keeps
-    its previous extraction in every table, and a retry of the commit finds every shard
-    file again. Not covered: a process killed between two swaps (SIGKILL, out of memory,
-    host crash) and a rollback that itself fails (logged) leave the tables mixed. A retry
-    of the commit is then refused (:class:`ExtractionIncomplete`: the swapped tables' shard
-    files have left the run's root, which the refusal removes); a re-run from a new plan
-    (or :func:`extract_partition`) re-extracts the date and swaps every table again.
+    The tables are swapped one by one (:func:`kznews.extract.swap.swap_all`). When a swap
+    raises midway, the tables already swapped are swapped back before the error propagates:
+    the date keeps its previous extraction in every table, and a retry of the commit finds
+    every shard file again. When the process is killed midway, the run's journal stays and
+    the next reader finishes the swaps, a retry of this commit included: it then returns
+    this result with ``"finished_after_kill": True``.
     """
     partition = f"load_date={load_date.isoformat()}"
     tmp_root = run_root(settings, plan)
     shards = [int(job["shard"]) for job in plan["jobs"]]
-    remove_root = False
+    drop_root = False
     try:
         if plan.get("load_date") != load_date.isoformat():
             raise ValueError(f"the plan is for {plan.get('load_date')}, not {partition}")
@@ -453,6 +391,11 @@ def commit_extraction(
                     f"a shard result belongs to run {result.get('_run')!r}, not {tmp_root.name!r}"
                 )
             by_shard[int(result["_shard"])] = result
+        landing_q = _landing_quarantine(raw_file.parent)
+        if tmp_root.name in finish_interrupted_swaps(settings.extracted_dir):
+            # this very run was killed while swapping; its swaps are finished now
+            return _commit_result(settings, load_date, shards, by_shard, landing_q,
+                                  finished_after_kill=True)
         problems = [p for k in shards for p in shard_output_problems(tmp_root, k, by_shard.get(k))]
         if problems:
             more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
@@ -462,17 +405,14 @@ def commit_extraction(
                 + more
             )
         _keep_only_shard_files(tmp_root, shards)
-        landing_q = _landing_quarantine(raw_file.parent)
         if landing_q is not None and landing_q.num_rows:
             pq.write_table(
                 landing_q, tmp_root / "quarantine" / "part-landing.parquet", compression="zstd"
             )
-        totals = {t: sum(int(by_shard[k][t]) for k in shards) for t in EXTRACTED_TABLES}
-        totals["quarantine"] += landing_q.num_rows if landing_q is not None else 0
-        _swap_all(settings, tmp_root, partition)
-        remove_root = True
+        swap_all(settings.extracted_dir, tmp_root, partition, tuple(EXTRACTED_TABLES))
+        drop_root = True
     except ExtractionIncomplete:
-        remove_root = True  # a refusal is final: the run is re-done from a new plan
+        drop_root = True  # a refusal is final: the run is re-done from a new plan
         raise
     except BaseException:
         # Kept for a retry: a fresh mtime keeps the leftover sweep off it for another hour.
@@ -480,16 +420,32 @@ def commit_extraction(
             os.utime(tmp_root)
         raise
     finally:
-        if remove_root:
+        if drop_root:
             with contextlib.suppress(FileNotFoundError):
                 shutil.rmtree(tmp_root)
-    return {
+    return _commit_result(settings, load_date, shards, by_shard, landing_q)
+
+
+def _commit_result(
+    settings: Settings,
+    load_date: date,
+    shards: list[int],
+    by_shard: Mapping[int, Mapping[str, Any]],
+    landing_q: pa.Table | None,
+    finished_after_kill: bool = False,
+) -> dict[str, Any]:
+    totals = {t: sum(int(by_shard[k][t]) for k in shards) for t in EXTRACTED_TABLES}
+    totals["quarantine"] += landing_q.num_rows if landing_q is not None else 0
+    out = {
         "load_date": load_date.isoformat(),
         "pages_in": sum(int(by_shard[k]["_pages_in"]) for k in shards),
         "rows": totals,
         "workers": len(shards),
         "extracted_dir": str(settings.extracted_dir),
     }
+    if finished_after_kill:
+        out["finished_after_kill"] = True
+    return out
 
 
 def extract_partition(
@@ -513,8 +469,7 @@ def extract_partition(
                 results = list(pool.map(run_shard, jobs))
         return commit_extraction(settings, load_date, plan, results)
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            shutil.rmtree(run_root(settings, plan))
+        remove_root(settings.extracted_dir, run_root(settings, plan))
         raise
 
 
@@ -527,7 +482,10 @@ def extract_records_to(
     atomic swap as :func:`extract_partition`, in one process.
     """
     partition = f"load_date={load_date.isoformat()}"
-    tmp_root = Path(out_dir) / f".run-{partition}-{uuid.uuid4().hex[:12]}"
+    out_dir = Path(out_dir)
+    if out_dir.is_dir():
+        finish_interrupted_swaps(out_dir)
+    tmp_root = out_dir / f".run-{partition}-{uuid.uuid4().hex[:12]}"
     writers = _TableWriters(tmp_root, 0, batch_rows)
     pages = 0
     ok = False
@@ -543,10 +501,7 @@ def extract_records_to(
             ok = True
         finally:
             counts = writers.close(keep=ok)
-        for table in EXTRACTED_TABLES:
-            final_dir = Path(out_dir) / table / partition
-            final_dir.parent.mkdir(parents=True, exist_ok=True)
-            _swap_partition(tmp_root / table, final_dir)
+        swap_all(out_dir, tmp_root, partition, tuple(EXTRACTED_TABLES))
     finally:
-        shutil.rmtree(tmp_root, ignore_errors=True)
+        remove_root(out_dir, tmp_root)
     return {"pages_in": pages, **counts}

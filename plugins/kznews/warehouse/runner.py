@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from kznews.config import Settings, memory_limit
+from kznews.extract.swap import finish_interrupted_swaps
 from kznews.schema import EXTRACTED_TABLES
 
 #: The BI-facing tables, in the order reports list them. dbt builds them in schema ``marts``.
@@ -304,7 +305,12 @@ def run_build(
       file, the view models are not re-created (their data tests still run). dbt re-creates
       each one otherwise, ~0.2 s of dbt work per view whatever the data.
     * Threads: :func:`dbt_threads`.
+
+    An extraction killed while swapping a date's partitions into place left a journal: its
+    swaps are finished first, so dbt never reads tables of two runs
+    (:mod:`kznews.extract.swap`).
     """
+    finish_interrupted_swaps(settings.extracted_dir)
     _check_sources(settings)
     settings.build_db.parent.mkdir(parents=True, exist_ok=True)
     if settings.dbt_recheck not in ("changed", "always"):
