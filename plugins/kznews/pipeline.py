@@ -141,6 +141,7 @@ def extract_shard_stage(job: dict, load_date: date, settings: Settings | None = 
     sweeps them after an hour).
     """
     from kznews.extract.batch import run_shard
+    from kznews.extract.swap import journaled_roots
     from kznews.fsutil import remove_stale
     from kznews.land import PART_NAME, partition_dir
 
@@ -148,8 +149,10 @@ def extract_shard_stage(job: dict, load_date: date, settings: Settings | None = 
     store = _store(settings)
     run_name = Path(str(job["out_root"])).name
     # A worker that only ever runs shards must sweep the roots of earlier runs itself (the
-    # commit, perhaps on another machine, removes only its own copy).
-    remove_stale(p for p in settings.extracted_dir.glob(".run-*") if p.name != run_name)
+    # commit, perhaps on another machine, removes only its own copy); never one that an
+    # interrupted commit's journal still needs.
+    keep = {run_name} | journaled_roots(settings.extracted_dir)
+    remove_stale(p for p in settings.extracted_dir.glob(".run-*") if p.name not in keep)
     raw_file = partition_dir(settings.raw_dir, load_date) / PART_NAME
     raw_bytes = job.get("raw_bytes")
     raw_bytes = None if raw_bytes is None or int(raw_bytes) < 0 else int(raw_bytes)
@@ -229,7 +232,6 @@ def extract_commit_stage(
     ``seconds`` (wall time from the plan's start to now).
     """
     import contextlib
-    import shutil
 
     from kznews.extract.batch import (
         ExtractionIncomplete,
@@ -237,6 +239,7 @@ def extract_commit_stage(
         run_root,
         shard_output_problems,
     )
+    from kznews.extract.swap import committed, finish_interrupted_swaps, remove_root
     from kznews.schema import EXTRACTED_TABLES
 
     settings = settings or load_settings()
@@ -245,7 +248,10 @@ def extract_commit_stage(
     tmp_root = run_root(settings, plan)
     partition = _partition(load_date)
     try:
-        if store is not None:
+        # A retry after this run's commit died mid-swap: finish the swaps before anything
+        # else, and pull no shard files for tables already swapped in.
+        finish_interrupted_swaps(settings.extracted_dir, strict=False)
+        if store is not None and not committed(settings.extracted_dir, tmp_root):
             _pull_raw(settings, store, load_date, plan.get("raw_bytes"))  # landing quarantine
             by_shard = {int(r["_shard"]): r for r in results if r}
             for job in plan["jobs"]:
@@ -261,7 +267,7 @@ def extract_commit_stage(
         if store is not None:  # no retry of this run can use its shards' uploads any more
             with contextlib.suppress(Exception):  # best effort: the refusal is what to report
                 store.remove_tree(_run_rel(tmp_root.name))
-        shutil.rmtree(tmp_root, ignore_errors=True)  # a refusal: this run is over
+        remove_root(settings.extracted_dir, tmp_root)  # a refusal: this run is over
         raise ExtractionIncomplete(f"{exc}. {hint}") from exc
     # Other errors keep tmp_root (commit_extraction does too), so a retry of this task can
     # still commit without an object store; success has removed it already.
@@ -282,11 +288,14 @@ def build_stage(
     settings: Settings | None = None, full_refresh: bool = False, load_date: date | None = None
 ) -> dict:
     """``dbt build`` into the private build file (never the published one)."""
+    from kznews.extract.swap import finish_interrupted_swaps
     from kznews.schema import EXTRACTED_TABLES
     from kznews.warehouse import build
 
     settings = settings or load_settings()
     store = _store(settings)
+    # before pulling: a swap a killed commit left here must not land on newer pulled files
+    finish_interrupted_swaps(settings.extracted_dir)
     pulled = None
     if store is not None:  # dbt reads the local cache: bring it up to date with the bucket
         pulled = {

@@ -1,9 +1,10 @@
-# ruff: noqa: F811  (the fixtures landed_raw and reference are imported, then requested)
-"""A commit killed while it swaps a date's partitions into place (kznews.extract.swap).
+# ruff: noqa: F401, F811  (the fixtures landed_raw and reference are imported, then requested)
+"""A commit that dies while it swaps a date's partitions into place (kznews.extract.swap).
 
 The process really dies (SIGKILL, as from the out-of-memory killer) between two table swaps;
-what it leaves must be finished by the next reader: a retry of the same commit, the next
-plan, or the dbt build. Readers never see the tables of two runs once they have started.
+what it leaves must be finished by the next reader (a retry of the same commit, the next
+plan, the dbt build), never by two at once, never over newer data, and never "finished"
+when its files are gone. Readers never see the tables of two runs once they have started.
 """
 
 from __future__ import annotations
@@ -11,15 +12,17 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import signal
+import threading
 import time
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
 from kznews.extract import batch, swap
 from kznews.extract.batch import commit_extraction, extract_partition, plan_extraction, run_shard
 from kznews.schema import EXTRACTED_TABLES
-from tests.extract.test_mapped_extraction import (  # noqa: F401  (fixtures)
+from tests.extract.test_mapped_extraction import (
     DAY,
     PARTITION,
     SHARDS,
@@ -34,33 +37,47 @@ from tests.extract.test_mapped_extraction import (  # noqa: F401  (fixtures)
 KILLED_AT = 3  # the third table's swap: two tables hold the new run, the rest the old one
 
 
-def _commit_and_die(settings, plan, results) -> None:
-    """In a forked child: commit, dying with SIGKILL as the KILLED_AT-th swap begins."""
+def _dying_swap(at_call: int, how: str = "kill"):
+    """A swap_partition that dies as its ``at_call``-th call begins (``kill``: SIGKILL), or
+    raises an interrupt right after that call's renames (``interrupt``)."""
     real, calls = swap.swap_partition, []
 
-    def dying_swap(tmp_dir, final_dir):
+    def dying(tmp_dir, final_dir):
         calls.append(tmp_dir.name)
-        if len(calls) == KILLED_AT:
+        if len(calls) == at_call and how == "kill":
             os.kill(os.getpid(), signal.SIGKILL)
-        return real(tmp_dir, final_dir)
+        out = real(tmp_dir, final_dir)
+        if len(calls) == at_call:
+            raise KeyboardInterrupt  # e.g. the task runner's SIGTERM, between two swaps
+        return out
 
-    swap.swap_partition = dying_swap
-    commit_extraction(settings, DAY, plan, results)
+    return dying
 
 
-def _killed_commit(settings) -> tuple[dict, list]:
-    """A previous (stale) extraction of the date, then a new run whose commit is killed
-    midway. Returns the new run's plan and results (as the retried commit task gets them)."""
+def _commit_and_die(commit, *args) -> None:
+    """In a forked child: commit, dying with SIGKILL as the KILLED_AT-th swap begins."""
+    swap.swap_partition = _dying_swap(KILLED_AT)
+    commit(*args)
+
+
+def _killed_commit(settings, store: bool = False) -> tuple[dict, list]:
+    """A previous (stale, marked) extraction of the date, then a new run whose commit is
+    killed midway. Returns the new run's plan and results (what the retried commit gets)."""
+    from kznews.pipeline import extract_commit_stage
+
     extract_partition(settings, DAY, workers=SHARDS)
     for table in EXTRACTED_TABLES:
         marker = settings.extracted_dir / table / PARTITION / "stale-marker"
         marker.write_text("previous run", encoding="utf-8")
     plan = _xcom(plan_extraction(settings, DAY, shards=SHARDS))
     results = [_xcom(run_shard(job)) for job in plan["jobs"]]
-    child = mp.get_context("fork").Process(target=_commit_and_die, args=(settings, plan, results))
+    commit = extract_commit_stage if store else commit_extraction
+    args = (plan, results, DAY, settings) if store else (settings, DAY, plan, results)
+    child = mp.get_context("fork").Process(target=_commit_and_die, args=(commit, *args))
     child.start()
     child.join(60)
     assert child.exitcode == -signal.SIGKILL
+    assert _mixed(settings) and len(_journals(settings)) == 1
     return plan, results
 
 
@@ -75,69 +92,152 @@ def _journals(settings) -> list:
     return list(settings.extracted_dir.glob(swap.JOURNAL_GLOB))
 
 
+def _finished_cleanly(settings, ref_content) -> bool:
+    return (_content(settings) == ref_content and not _mixed(settings)
+            and not _journals(settings) and _no_temp_root(settings))
+
+
 def test_the_next_reader_finishes_the_swaps_of_a_killed_commit(
     tmp_path, landed_raw, reference
 ) -> None:
     _, ref_content = reference
     settings = _worker(tmp_path, "w", landed_raw)
     plan, _ = _killed_commit(settings)
-    assert len(_journals(settings)) == 1 and _mixed(settings)
     run = batch.run_root(settings, plan).name
-
     assert swap.finish_interrupted_swaps(settings.extracted_dir) == [run]
-    assert _content(settings) == ref_content  # every table holds the killed run's rows
-    assert not _mixed(settings) and not _journals(settings) and _no_temp_root(settings)
+    assert _finished_cleanly(settings, ref_content)  # every table holds the killed run's rows
     assert swap.finish_interrupted_swaps(settings.extracted_dir) == []  # nothing left to do
 
 
+@pytest.mark.parametrize("first", ["nobody", "next plan", "build"])
 def test_a_retried_commit_of_the_killed_run_reports_it_committed(
-    tmp_path, landed_raw, reference
+    tmp_path, landed_raw, reference, monkeypatch, first
 ) -> None:
-    """The Airflow retry of the commit task, with the same plan and results: it finishes
-    the swaps and returns what an uninterrupted commit returns (it used to be refused)."""
+    """The Airflow retry of the commit task, with the same plan and results, whether it
+    finishes the swaps itself or another reader did before it: it reports what an
+    uninterrupted commit reports (it is not refused for want of the moved files)."""
+    from kznews.warehouse import runner
+
     ref_result, ref_content = reference
-    settings = _worker(tmp_path, "w", landed_raw)
+    settings = _worker(tmp_path, "w", landed_raw, warehouse_dir=tmp_path / "warehouse")
     plan, results = _killed_commit(settings)
+    if first == "next plan":
+        plan_extraction(settings, DAY, shards=SHARDS)
+    elif first == "build":
+        monkeypatch.setattr(runner, "run_dbt", _stop_before_dbt)
+        with pytest.raises(RuntimeError, match="stop before dbt"):
+            runner.run_build(settings, load_date=DAY)
     out = commit_extraction(settings, DAY, plan, results)
-    assert out.pop("finished_after_kill") is True
+    assert out.pop("resumed") is True
     assert out["rows"] == ref_result["rows"] and out["pages_in"] == ref_result["pages_in"]
-    assert _content(settings) == ref_content
-    assert not _journals(settings) and _no_temp_root(settings)
+    assert _finished_cleanly(settings, ref_content)
 
 
-def test_the_next_plan_finishes_them_before_sweeping_leftovers(
+def _stop_before_dbt(*args, **kwargs):
+    raise RuntimeError("stop before dbt")
+
+
+def test_the_retried_commit_task_with_a_store_pulls_nothing_and_keeps_the_quarantine(
     tmp_path, landed_raw, reference
 ) -> None:
-    """Even when the killed run's root is older than the leftover sweep's hour."""
+    """Through an object store: the retry finishes the swaps before it would pull shard
+    files (which would bring back folders already swapped in, without the landing's
+    quarantine rows), then pushes the committed partitions."""
+    from kznews.pipeline import extract_commit_stage
+    from kznews.storage import ObjectStore
+
+    ref_result, ref_content = reference
+    bucket = tmp_path / "bucket"
+    bucket.mkdir()
+    settings = _worker(tmp_path, "w", landed_raw, remote_url=bucket.as_uri())
+    plan, results = _killed_commit(settings, store=True)
+    out = extract_commit_stage(plan, results, DAY, settings)
+    assert out["resumed"] is True and out["rows"] == ref_result["rows"]
+    assert ref_result["rows"]["quarantine"] >= 3  # the landing's duplicates
+    assert _finished_cleanly(settings, ref_content)
+    q = settings.extracted_dir / "quarantine" / PARTITION
+    assert sum(pq.read_metadata(f).num_rows for f in q.glob("*.parquet")) == (
+        ref_result["rows"]["quarantine"])
+    for table in EXTRACTED_TABLES:
+        assert ObjectStore(bucket.as_uri()).has_partition(f"extracted/{table}/{PARTITION}")
+
+
+def test_the_leftover_sweeps_keep_a_root_a_journal_needs(
+    tmp_path, landed_raw, reference
+) -> None:
+    """However old the killed run's root, neither the plan's sweep nor a shard task's sweep
+    (a worker that only runs shards) removes it while its journal says it is needed."""
+    from kznews.pipeline import extract_shard_stage
+
     _, ref_content = reference
     settings = _worker(tmp_path, "w", landed_raw)
     plan, _ = _killed_commit(settings)
     root = batch.run_root(settings, plan)
-    two_hours_ago = time.time() - 7200
-    os.utime(root, (two_hours_ago, two_hours_ago))
-    plan_extraction(settings, DAY, shards=SHARDS)
-    assert _content(settings) == ref_content and not _journals(settings)
+    os.utime(root, (time.time() - 7200,) * 2)
+    batch._remove_leftovers(settings.extracted_dir)
+    other_run = {**plan["jobs"][0], "out_root": str(settings.extracted_dir / ".run-other")}
+    extract_shard_stage(other_run, DAY, settings)
+    assert root.is_dir()
+    swap.finish_interrupted_swaps(settings.extracted_dir)
+    assert _content(settings) == ref_content
 
 
-def test_a_live_swap_is_left_alone_and_its_root_kept(tmp_path, landed_raw) -> None:
-    """A journal whose writer still holds its lock is a swap in progress: no reader
-    finishes it, and the sweep keeps its root however old."""
+def test_a_reader_waits_for_a_live_swap(tmp_path, landed_raw, reference) -> None:
+    """A swap in progress holds the folder's lock: a reader blocks until it is done and
+    then has nothing to finish (it never swaps the same folders at the same time)."""
+    _, ref_content = reference
     settings = _worker(tmp_path, "w", landed_raw)
-    plan = plan_extraction(settings, DAY, shards=SHARDS)
-    for job in plan["jobs"]:
-        run_shard(job)
-    root = batch.run_root(settings, plan)
-    fd = swap._write_journal(settings.extracted_dir, PARTITION, root, tuple(EXTRACTED_TABLES))
+    plan = _xcom(plan_extraction(settings, DAY, shards=SHARDS))
+    results = [_xcom(run_shard(job)) for job in plan["jobs"]]
+    midway, go_on = threading.Event(), threading.Event()
+    real, calls = swap.swap_partition, []
+
+    def slow_swap(tmp_dir, final_dir):
+        calls.append(tmp_dir)
+        if len(calls) == KILLED_AT:
+            midway.set()
+            go_on.wait(30)
+        return real(tmp_dir, final_dir)
+
+    swap.swap_partition = slow_swap
     try:
-        os.utime(root, (time.time() - 7200,) * 2)
-        assert swap.finish_interrupted_swaps(settings.extracted_dir) == []
-        batch._remove_leftovers(settings.extracted_dir)
-        assert root.is_dir() and len(_journals(settings)) == 1
-        assert not list(settings.extracted_dir.glob(f"*/{PARTITION}"))
+        committer = threading.Thread(target=commit_extraction,
+                                     args=(settings, DAY, plan, results))
+        committer.start()
+        assert midway.wait(30)
+        finished: list = []
+        reader = threading.Thread(target=lambda: finished.append(
+            swap.finish_interrupted_swaps(settings.extracted_dir)))
+        reader.start()
+        reader.join(0.5)
+        assert reader.is_alive() and len(_journals(settings)) == 1  # waiting for the lock
+        go_on.set()
+        committer.join(30)
+        reader.join(30)
     finally:
-        os.close(fd)  # the writer "dies": its lock goes with it
-    assert swap.finish_interrupted_swaps(settings.extracted_dir) == [root.name]
-    assert len(list(settings.extracted_dir.glob(f"*/{PARTITION}"))) == len(EXTRACTED_TABLES)
+        swap.swap_partition = real
+        go_on.set()
+    assert finished == [[]]
+    assert _finished_cleanly(settings, ref_content)
+
+
+def test_an_interrupt_between_two_swaps_keeps_the_journal(
+    tmp_path, landed_raw, reference, monkeypatch
+) -> None:
+    """Not an OSError (SIGTERM's exception, a KeyboardInterrupt) right after a table's
+    renames: nothing is swapped back half-knowingly; the journal stays for the next reader."""
+    _, ref_content = reference
+    settings = _worker(tmp_path, "w", landed_raw)
+    extract_partition(settings, DAY, workers=SHARDS)
+    plan = _xcom(plan_extraction(settings, DAY, shards=SHARDS))
+    results = [_xcom(run_shard(job)) for job in plan["jobs"]]
+    monkeypatch.setattr(swap, "swap_partition", _dying_swap(2, how="interrupt"))
+    with pytest.raises(KeyboardInterrupt):
+        commit_extraction(settings, DAY, plan, results)
+    monkeypatch.undo()
+    assert len(_journals(settings)) == 1
+    swap.finish_interrupted_swaps(settings.extracted_dir)
+    assert _finished_cleanly(settings, ref_content)
 
 
 def test_a_failed_restore_keeps_the_journal_for_the_next_reader(
@@ -164,27 +264,33 @@ def test_a_failed_restore_keeps_the_journal_for_the_next_reader(
     with pytest.raises(swap.RestoreFailed):
         commit_extraction(settings, DAY, plan, results)
     monkeypatch.setattr(swap.os, "replace", real)
-    assert len(_journals(settings)) == 1
-    assert not (settings.extracted_dir / list(EXTRACTED_TABLES)[1] / PARTITION).exists()
+    assert len(_journals(settings)) == 1 and not final.exists()
     swap.finish_interrupted_swaps(settings.extracted_dir)
-    assert _content(settings) == ref_content and _no_temp_root(settings)
+    assert _finished_cleanly(settings, ref_content)
 
 
-def test_the_build_finishes_them_before_dbt_reads(tmp_path, landed_raw, monkeypatch) -> None:
-    """``run_build`` finishes an interrupted swap before dbt starts (dbt is stubbed out:
-    what matters is the state of the tables when it would start)."""
+def test_a_journal_whose_files_are_gone_stops_the_build_until_the_date_is_redone(
+    tmp_path, landed_raw, reference, monkeypatch
+) -> None:
+    """The killed run's root was deleted by hand: the swaps cannot be finished. The build
+    refuses to read the mixed tables, naming the date; the next extraction of the date
+    supersedes the journal and the build goes on."""
     from kznews.warehouse import runner
 
+    _, ref_content = reference
     settings = _worker(tmp_path, "w", landed_raw, warehouse_dir=tmp_path / "warehouse")
-    _killed_commit(settings)
-    assert _mixed(settings)
-    seen = {}
+    plan, results = _killed_commit(settings)
+    import shutil
 
-    def fake_dbt(s, *args, **kw):
-        seen["mixed"], seen["journals"] = _mixed(settings), _journals(settings)
-        raise RuntimeError("stop here")
-
-    monkeypatch.setattr(runner, "run_dbt", fake_dbt)
-    with pytest.raises(RuntimeError, match="stop here"):
+    shutil.rmtree(batch.run_root(settings, plan))
+    monkeypatch.setattr(runner, "run_dbt", _stop_before_dbt)
+    with pytest.raises(swap.SwapUnfinishable, match=PARTITION):
         runner.run_build(settings, load_date=DAY)
-    assert seen == {"mixed": False, "journals": []}
+    assert _mixed(settings) and len(_journals(settings)) == 1
+    assert swap.finish_interrupted_swaps(settings.extracted_dir, strict=False) == []
+    with pytest.raises(batch.ExtractionIncomplete):  # the retry cannot pretend it committed
+        commit_extraction(settings, DAY, plan, results)
+    extract_partition(settings, DAY, workers=SHARDS)
+    assert _finished_cleanly(settings, ref_content)
+    with pytest.raises(RuntimeError, match="stop before dbt"):
+        runner.run_build(settings, load_date=DAY)

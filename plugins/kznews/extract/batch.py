@@ -41,10 +41,12 @@ import pyarrow.parquet as pq
 from kznews.config import Settings
 from kznews.extract.engine import extract_page
 from kznews.extract.swap import (
+    committed,
     finish_interrupted_swaps,
     journaled_roots,
     remove_root,
     swap_all,
+    sweep_done_markers,
 )
 from kznews.fsutil import remove_stale
 from kznews.schema import EXTRACTED_TABLES, QUARANTINE
@@ -229,6 +231,7 @@ def _remove_leftovers(extracted_dir: Path) -> None:
     left inside table folders."""
     needed = journaled_roots(extracted_dir)
     remove_stale(p for p in extracted_dir.glob(".run-*") if p.name not in needed)
+    sweep_done_markers(extracted_dir)
     for table in EXTRACTED_TABLES:
         for old in (extracted_dir / table).glob(".*.old"):
             shutil.rmtree(old, ignore_errors=True)
@@ -277,7 +280,7 @@ def plan_extraction(
 
     run_id = uuid.uuid4().hex[:12]
     partition = f"load_date={load_date.isoformat()}"
-    finish_interrupted_swaps(settings.extracted_dir)
+    finish_interrupted_swaps(settings.extracted_dir, strict=False)
     _remove_leftovers(settings.extracted_dir)
     tmp_root = settings.extracted_dir / f".run-{partition}-{run_id}"
     jobs = [
@@ -371,8 +374,9 @@ def commit_extraction(
     raises midway, the tables already swapped are swapped back before the error propagates:
     the date keeps its previous extraction in every table, and a retry of the commit finds
     every shard file again. When the process is killed midway, the run's journal stays and
-    the next reader finishes the swaps, a retry of this commit included: it then returns
-    this result with ``"finished_after_kill": True``.
+    the next reader finishes the swaps. A retry of a commit whose swaps are done (finished
+    by it or by an earlier reader, or done before the process died) returns this result
+    with ``"resumed": True``.
     """
     partition = f"load_date={load_date.isoformat()}"
     tmp_root = run_root(settings, plan)
@@ -392,10 +396,13 @@ def commit_extraction(
                 )
             by_shard[int(result["_shard"])] = result
         landing_q = _landing_quarantine(raw_file.parent)
-        if tmp_root.name in finish_interrupted_swaps(settings.extracted_dir):
-            # this very run was killed while swapping; its swaps are finished now
+        finish_interrupted_swaps(settings.extracted_dir, strict=False)
+        if committed(settings.extracted_dir, tmp_root):
+            # a retry: this run's swaps are done (finished just now or by an earlier reader,
+            # or the commit died after them), though its files have left the root
+            drop_root = True
             return _commit_result(settings, load_date, shards, by_shard, landing_q,
-                                  finished_after_kill=True)
+                                  resumed=True)
         problems = [p for k in shards for p in shard_output_problems(tmp_root, k, by_shard.get(k))]
         if problems:
             more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
@@ -421,8 +428,7 @@ def commit_extraction(
         raise
     finally:
         if drop_root:
-            with contextlib.suppress(FileNotFoundError):
-                shutil.rmtree(tmp_root)
+            remove_root(settings.extracted_dir, tmp_root)
     return _commit_result(settings, load_date, shards, by_shard, landing_q)
 
 
@@ -432,7 +438,7 @@ def _commit_result(
     shards: list[int],
     by_shard: Mapping[int, Mapping[str, Any]],
     landing_q: pa.Table | None,
-    finished_after_kill: bool = False,
+    resumed: bool = False,
 ) -> dict[str, Any]:
     totals = {t: sum(int(by_shard[k][t]) for k in shards) for t in EXTRACTED_TABLES}
     totals["quarantine"] += landing_q.num_rows if landing_q is not None else 0
@@ -443,8 +449,8 @@ def _commit_result(
         "workers": len(shards),
         "extracted_dir": str(settings.extracted_dir),
     }
-    if finished_after_kill:
-        out["finished_after_kill"] = True
+    if resumed:
+        out["resumed"] = True
     return out
 
 
@@ -483,8 +489,7 @@ def extract_records_to(
     """
     partition = f"load_date={load_date.isoformat()}"
     out_dir = Path(out_dir)
-    if out_dir.is_dir():
-        finish_interrupted_swaps(out_dir)
+    finish_interrupted_swaps(out_dir, strict=False)
     tmp_root = out_dir / f".run-{partition}-{uuid.uuid4().hex[:12]}"
     writers = _TableWriters(tmp_root, 0, batch_rows)
     pages = 0

@@ -5,16 +5,23 @@ An extraction run writes each table's new partition under its temporary root
 one table at a time (two renames each: the superseded folder aside into the run's root, the
 new one in). Between the first and the last swap, readers could see tables of two runs.
 
-* An error in the swapping process (a full disk, an interrupt) swaps back the tables
-  already swapped: the date keeps its previous extraction in every table.
-* A process killed between two swaps (SIGKILL, the out-of-memory killer) cannot swap back.
-  For that case :func:`swap_all` first writes a journal beside the run's root
-  (``<extracted_dir>/.commit-<root>.json``) and removes it after the last swap. The staged
-  folders were all checked before the journal was written, so finishing the swaps is always
-  right: :func:`finish_interrupted_swaps` does that (roll forward), and every reader of the
-  extracted tables calls it first (extraction's plan and commit, the dbt build). A live
-  swap holds an exclusive ``flock`` on its journal, so a reader never finishes a swap that
-  is still running; the kernel drops the lock when the process dies.
+* A failed rename (a full disk, an I/O error) swaps back the tables already swapped: the
+  date keeps its previous extraction in every table.
+* A process killed between two swaps (SIGKILL, the out-of-memory killer, an interrupt)
+  cannot swap back. For that case :func:`swap_all` first writes a journal
+  (``<extracted_dir>/.commit-<root>.json``: the date and, per table, the inode of the folder
+  to swap in). The staged folders were all checked before the journal was written, so
+  finishing the swaps is always right: :func:`finish_interrupted_swaps` does that (roll
+  forward), and every reader of the extracted tables calls it first (extraction's plan and
+  commit, the Airflow commit task, the dbt build).
+* Swapping and finishing hold one exclusive lock per extracted folder (``flock`` on
+  ``.swap.lock``; the kernel drops it when its holder dies), so a journal that a reader sees
+  under the lock belongs to a dead process, never to a swap still running.
+* A finished swap leaves ``.done-<root>.json`` (swept after a day): a retried commit of the
+  same run reports it committed instead of refusing for want of its (moved) files.
+* A journal whose folders are gone (someone deleted the run's root, or re-ran the date on
+  another machine) cannot be finished: the build refuses to read the tables (a clear error
+  naming the date), extraction logs it, and the next commit of that date supersedes it.
 
 Not covered: a host crash. The extracted files are not fsync-ed (they can be extracted again
 from the landing, which is), so after a crash the staged files may be incomplete; re-extract
@@ -30,14 +37,18 @@ import logging
 import os
 import shutil
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
-from kznews.fsutil import fsync_path
+from kznews.fsutil import fsync_path, remove_stale
 
 log = logging.getLogger(__name__)
 
+LOCK_NAME = ".swap.lock"
 JOURNAL_GLOB = ".commit-*.json"
+DONE_GLOB = ".done-*.json"
+DONE_KEPT_S = 86_400.0  # how long a retried commit can still learn that its run committed
 
 
 class RestoreFailed(OSError):
@@ -45,9 +56,44 @@ class RestoreFailed(OSError):
     too: the table has no partition for the date until the swaps are finished."""
 
 
+class SwapUnfinishable(RuntimeError):
+    """An interrupted swap cannot be finished (its staged folders are gone): the date's
+    tables may hold two runs until the date is extracted again."""
+
+
 def journal_path(extracted_dir: Path, tmp_root: Path) -> Path:
     """The journal of the run whose temporary root is ``tmp_root``."""
     return extracted_dir / f".commit-{tmp_root.name}.json"
+
+
+def done_path(extracted_dir: Path, tmp_root: Path) -> Path:
+    """Left once every table of the run is swapped in (see :func:`committed`)."""
+    return extracted_dir / f".done-{tmp_root.name}.json"
+
+
+def committed(extracted_dir: Path, tmp_root: Path) -> bool:
+    """Whether every swap of the run whose root is ``tmp_root`` is done (in the last day)."""
+    return done_path(extracted_dir, tmp_root).exists()
+
+
+@contextlib.contextmanager
+def swap_lock(extracted_dir: Path) -> Iterator[None]:
+    """The folder's swap lock (exclusive, blocking). Opened for writing: NFS emulates
+    ``flock`` with POSIX locks, which need that for an exclusive lock."""
+    extracted_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(extracted_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _inode(path: Path) -> int | None:
+    try:
+        return path.stat().st_ino
+    except FileNotFoundError:
+        return None
 
 
 def swap_partition(tmp_dir: Path, final_dir: Path) -> Path | None:
@@ -67,7 +113,7 @@ def swap_partition(tmp_dir: Path, final_dir: Path) -> Path | None:
             os.replace(final_dir, aside)
             old = aside
         os.replace(tmp_dir, final_dir)
-    except BaseException:
+    except OSError:
         if old is not None:
             _restore(old, final_dir)
         raise
@@ -97,73 +143,129 @@ def swap_back(tmp_dir: Path, final_dir: Path, old: Path | None, swapped_in: int)
         _restore(old, final_dir)
 
 
-def _write_journal(extracted_dir: Path, partition: str, tmp_root: Path,
-                   tables: Sequence[str]) -> int:
-    """Write the journal durably and return an open descriptor holding its ``flock``.
-    The lock is taken before the rename, so nobody can see the journal unlocked."""
-    path = journal_path(extracted_dir, tmp_root)
+def _write_json(path: Path, body: dict[str, Any]) -> None:
+    """Write ``path`` durably (temporary file, fsync, rename, fsync of the folder)."""
     tmp = path.with_name(f"{path.name}.tmp-{uuid.uuid4().hex[:8]}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        body = {"partition": partition, "run": tmp_root.name, "tables": list(tables)}
-        os.write(fd, json.dumps(body).encode())
-        os.fsync(fd)
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(body, f)
+            f.flush()
+            os.fsync(f.fileno())
         os.replace(tmp, path)
-        fsync_path(extracted_dir)
-    except BaseException:
-        os.close(fd)
+    finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
-        raise
-    return fd
+    fsync_path(path.parent)
 
 
-def _drop_journal(path: Path, fd: int) -> None:
-    try:
-        path.unlink()
-        fsync_path(path.parent)
-    finally:
-        os.close(fd)
+def _mark_done(extracted_dir: Path, journal: Path, tables: Sequence[str]) -> None:
+    """The swaps of ``journal`` are done: make the renames durable, then turn the journal
+    into the run's done marker."""
+    for table in tables:
+        fsync_path(extracted_dir / table)
+    os.replace(journal, extracted_dir / (".done-" + journal.name.removeprefix(".commit-")))
+    fsync_path(extracted_dir)
 
 
 def swap_all(extracted_dir: Path, tmp_root: Path, partition: str,
              tables: Sequence[str]) -> None:
     """Swap ``tmp_root/<table>`` into ``extracted_dir/<table>/<partition>`` for every table.
 
-    On an error here, the tables already swapped are swapped back and the error propagates
-    (the journal goes too, unless putting a folder back failed: then the next reader
-    finishes the swaps). Killed midway, the journal stays and the next reader finishes them.
+    Under the folder's swap lock: first finishes what killed runs left (a journal of the
+    same date that cannot be finished is superseded by this swap and removed after it),
+    then journal, swaps, done marker. A failed rename swaps back the tables already swapped
+    and removes the journal (kept when putting a folder back failed too); any other
+    exception (an interrupt) keeps it, and the next reader finishes the swaps.
     """
-    fd = _write_journal(extracted_dir, partition, tmp_root, tables)
-    swapped: list[tuple[Path, Path, Path | None, int]] = []
-    consistent = False
-    try:
-        for table in tables:
-            tmp_dir = tmp_root / table
-            final_dir = extracted_dir / table / partition
-            final_dir.parent.mkdir(parents=True, exist_ok=True)
-            inode = tmp_dir.stat().st_ino
-            old = swap_partition(tmp_dir, final_dir)
-            swapped.append((tmp_dir, final_dir, old, inode))
-        for table in tables:  # the renames reach the disk before the journal goes
-            fsync_path(extracted_dir / table)
-        consistent = True
-    except BaseException as exc:
-        consistent = not isinstance(exc, RestoreFailed)
-        for tmp_dir, final_dir, old, inode in reversed(swapped):
-            try:
-                swap_back(tmp_dir, final_dir, old, inode)
-            except OSError:
-                consistent = False
-                log.exception("rolling back %s failed: the next reader of the extracted "
-                              "tables finishes this run's swaps instead", final_dir)
-        raise
-    finally:
-        if consistent:
-            _drop_journal(journal_path(extracted_dir, tmp_root), fd)
+    with swap_lock(extracted_dir):
+        _, broken = _finish_locked(extracted_dir)
+        journal = journal_path(extracted_dir, tmp_root)
+        inodes = {table: (tmp_root / table).stat().st_ino for table in tables}
+        _write_json(journal, {"partition": partition, "run": tmp_root.name, "tables": inodes})
+        swapped: list[tuple[Path, Path, Path | None, int]] = []
+        try:
+            for table in tables:
+                tmp_dir = tmp_root / table
+                final_dir = extracted_dir / table / partition
+                final_dir.parent.mkdir(parents=True, exist_ok=True)
+                old = swap_partition(tmp_dir, final_dir)
+                swapped.append((tmp_dir, final_dir, old, inodes[table]))
+            _mark_done(extracted_dir, journal, tables)
+        except OSError as exc:
+            consistent = not isinstance(exc, RestoreFailed)
+            for tmp_dir, final_dir, old, inode in reversed(swapped):
+                try:
+                    swap_back(tmp_dir, final_dir, old, inode)
+                except OSError:
+                    consistent = False
+                    log.exception("rolling back %s failed: the next reader of the extracted "
+                                  "tables finishes this run's swaps instead", final_dir)
+            done_path(extracted_dir, tmp_root).unlink(missing_ok=True)  # not done after all
+            if consistent:
+                journal.unlink(missing_ok=True)
+            raise
+        for path, body in broken:  # every table now holds this run: they are superseded
+            if body.get("partition") == partition:
+                log.warning("%s superseded by %s", path.name, tmp_root.name)
+                path.unlink()
+                shutil.rmtree(extracted_dir / str(body.get("run")), ignore_errors=True)
+
+
+def _finish_locked(
+    extracted_dir: Path,
+) -> tuple[list[str], list[tuple[Path, dict[str, Any]]]]:
+    """Roll forward every journal (the caller holds the swap lock, so none is live).
+    Returns the runs finished and the journals that cannot be (left in place)."""
+    finished, broken = [], []
+    for path in sorted(extracted_dir.glob(JOURNAL_GLOB)):
+        try:
+            body = json.loads(path.read_text(encoding="utf-8"))
+            tables: dict[str, int] = body["tables"]
+            root, partition = extracted_dir / str(body["run"]), str(body["partition"])
+        except (OSError, ValueError, KeyError, TypeError):
+            log.exception("unreadable swap journal %s", path)
+            broken.append((path, {}))
+            continue
+        todo = []
+        for table, inode in tables.items():
+            staged, final_dir = root / table, extracted_dir / table / partition
+            if _inode(final_dir) == inode:
+                continue  # swapped in before the kill
+            if _inode(staged) != inode:
+                broken.append((path, body))
+                break
+            todo.append((staged, final_dir))
         else:
-            os.close(fd)  # the journal stays: finish_interrupted_swaps rolls forward
+            for staged, final_dir in todo:
+                final_dir.parent.mkdir(parents=True, exist_ok=True)
+                swap_partition(staged, final_dir)
+            _mark_done(extracted_dir, path, list(tables))
+            shutil.rmtree(root, ignore_errors=True)
+            log.warning("finished the partition swaps of %s (%s), interrupted when its "
+                        "process died", body["run"], partition)
+            finished.append(str(body["run"]))
+    return finished, broken
+
+
+def finish_interrupted_swaps(extracted_dir: Path, strict: bool = True) -> list[str]:
+    """Finish the swaps of runs that died midway; returns the names of the runs finished.
+
+    A journal that cannot be finished raises :class:`SwapUnfinishable` when ``strict``
+    (readers of the tables: the build), else is logged and left for the next commit of
+    its date, which supersedes it (extraction)."""
+    if not extracted_dir.is_dir():
+        return []
+    with swap_lock(extracted_dir):
+        finished, broken = _finish_locked(extracted_dir)
+    if broken:
+        dates = ", ".join(sorted(str(b.get("partition", p.name)) for p, b in broken))
+        msg = (f"extraction commits interrupted and not finishable ({dates}): their staged "
+               "folders are gone, so those dates' tables may mix two runs; extract them again "
+               "(in Airflow: clear the extract group of their runs)")
+        if strict:
+            raise SwapUnfinishable(msg)
+        log.error(msg)
+    return finished
 
 
 def remove_root(extracted_dir: Path, tmp_root: Path) -> None:
@@ -176,45 +278,10 @@ def journaled_roots(extracted_dir: Path) -> set[str]:
     """Names of the temporary roots an unfinished swap still needs (never sweep these)."""
     names = set()
     for path in extracted_dir.glob(JOURNAL_GLOB):
-        with contextlib.suppress(OSError, ValueError):
-            names.add(str(json.loads(path.read_text(encoding="utf-8"))["run"]))
+        names.add(path.name.removeprefix(".commit-").removesuffix(".json"))
     return names
 
 
-def finish_interrupted_swaps(extracted_dir: Path) -> list[str]:
-    """Finish the swaps of runs killed midway (see the module's docstring); returns the names
-    of the runs whose swaps this call finished. Swaps still running are left alone."""
-    finished = []
-    for path in sorted(extracted_dir.glob(JOURNAL_GLOB)):
-        try:
-            fd = os.open(path, os.O_RDONLY)
-        except FileNotFoundError:
-            continue  # finished meanwhile
-        try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                continue  # a live swap
-            try:
-                if os.stat(path).st_ino != os.fstat(fd).st_ino:
-                    continue  # removed (or replaced) while we waited for the lock
-            except FileNotFoundError:
-                continue
-            journal = json.loads(os.read(fd, 1 << 20))
-            tmp_root = extracted_dir / journal["run"]
-            for table in journal["tables"]:
-                staged = tmp_root / table
-                if staged.exists():  # not swapped yet, or swapped back before the kill
-                    final_dir = extracted_dir / table / journal["partition"]
-                    final_dir.parent.mkdir(parents=True, exist_ok=True)
-                    swap_partition(staged, final_dir)
-            for table in journal["tables"]:
-                fsync_path(extracted_dir / table)
-            log.warning("finished the partition swaps of %s (%s), interrupted when its "
-                        "process died", journal["run"], journal["partition"])
-            path.unlink()
-            shutil.rmtree(tmp_root, ignore_errors=True)
-            finished.append(str(journal["run"]))
-        finally:
-            os.close(fd)
-    return finished
+def sweep_done_markers(extracted_dir: Path) -> None:
+    """Done markers older than a day: no retry of their commits is coming any more."""
+    remove_stale(extracted_dir.glob(DONE_GLOB), older_than_s=DONE_KEPT_S)
