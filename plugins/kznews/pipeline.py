@@ -288,20 +288,28 @@ def build_stage(
     settings: Settings | None = None, full_refresh: bool = False, load_date: date | None = None
 ) -> dict:
     """``dbt build`` into the private build file (never the published one)."""
-    from kznews.extract.swap import finish_interrupted_swaps
+    from kznews.extract import swap
     from kznews.schema import EXTRACTED_TABLES
     from kznews.warehouse import build
 
     settings = settings or load_settings()
     store = _store(settings)
-    # before pulling: a swap a killed commit left here must not land on newer pulled files
-    finish_interrupted_swaps(settings.extracted_dir)
+    # Swaps a killed commit left here are finished first, so the pull then replaces whole
+    # partitions; build() refuses dates whose swaps cannot be finished, except (with a
+    # store) those the pull replaced in every table.
+    swap.finish_interrupted_swaps(settings.extracted_dir, strict=store is None)
     pulled = None
     if store is not None:  # dbt reads the local cache: bring it up to date with the bucket
         pulled = {
             table: store.pull_table(f"extracted/{table}", settings.path(settings.data_dir))
             for table in EXTRACTED_TABLES
         }
+        replaced = [
+            partition
+            for partition in swap.broken_partitions(settings.extracted_dir)
+            if all(store.has_partition(f"extracted/{t}/{partition}") for t in EXTRACTED_TABLES)
+        ]
+        swap.forget_replaced(settings.extracted_dir, replaced)
     result = build(settings, full_refresh=full_refresh, load_date=load_date)
     if pulled is not None:
         result["remote_pulled"] = pulled

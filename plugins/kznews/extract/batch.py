@@ -382,6 +382,8 @@ def commit_extraction(
     tmp_root = run_root(settings, plan)
     shards = [int(job["shard"]) for job in plan["jobs"]]
     drop_root = False
+    with contextlib.suppress(FileNotFoundError):
+        os.utime(tmp_root)  # in use: keep the leftover sweeps (root age > 1 h) off it
     try:
         if plan.get("load_date") != load_date.isoformat():
             raise ValueError(f"the plan is for {plan.get('load_date')}, not {partition}")
@@ -490,6 +492,8 @@ def extract_records_to(
     partition = f"load_date={load_date.isoformat()}"
     out_dir = Path(out_dir)
     finish_interrupted_swaps(out_dir, strict=False)
+    if out_dir.is_dir():
+        sweep_done_markers(out_dir)
     tmp_root = out_dir / f".run-{partition}-{uuid.uuid4().hex[:12]}"
     writers = _TableWriters(tmp_root, 0, batch_rows)
     pages = 0

@@ -19,9 +19,11 @@ new one in). Between the first and the last swap, readers could see tables of tw
   under the lock belongs to a dead process, never to a swap still running.
 * A finished swap leaves ``.done-<root>.json`` (swept after a day): a retried commit of the
   same run reports it committed instead of refusing for want of its (moved) files.
-* A journal whose folders are gone (someone deleted the run's root, or re-ran the date on
-  another machine) cannot be finished: the build refuses to read the tables (a clear error
-  naming the date), extraction logs it, and the next commit of that date supersedes it.
+* A journal whose folders are gone or were replaced (the run's root deleted, its shards
+  re-run) cannot be finished: the build refuses to read the tables (a clear error naming
+  the date), extraction logs it. It is superseded, and dropped, once every table holds a
+  later run of the date: the next commit of the date here, a later interrupted one finished
+  here, or, with an object store, the build's pull of the date into every table.
 
 Not covered: a host crash. The extracted files are not fsync-ed (they can be extracted again
 from the landing, which is), so after a crash the staged files may be incomplete; re-extract
@@ -163,8 +165,19 @@ def _mark_done(extracted_dir: Path, journal: Path, tables: Sequence[str]) -> Non
     into the run's done marker."""
     for table in tables:
         fsync_path(extracted_dir / table)
-    os.replace(journal, extracted_dir / (".done-" + journal.name.removeprefix(".commit-")))
+    done = extracted_dir / (".done-" + journal.name.removeprefix(".commit-"))
+    os.replace(journal, done)
+    os.utime(done)  # a rename keeps the journal's age; the marker's day starts now
     fsync_path(extracted_dir)
+
+
+def _forget(extracted_dir: Path, path: Path, body: dict[str, Any]) -> None:
+    """Drop an unfinishable journal that a complete swap of its date has superseded."""
+    log.warning("%s superseded: every table holds a later run of %s", path.name,
+                body.get("partition"))
+    path.unlink(missing_ok=True)
+    if body.get("run"):
+        shutil.rmtree(extracted_dir / str(body["run"]), ignore_errors=True)
 
 
 def swap_all(extracted_dir: Path, tmp_root: Path, partition: str,
@@ -174,12 +187,15 @@ def swap_all(extracted_dir: Path, tmp_root: Path, partition: str,
     Under the folder's swap lock: first finishes what killed runs left (a journal of the
     same date that cannot be finished is superseded by this swap and removed after it),
     then journal, swaps, done marker. A failed rename swaps back the tables already swapped
-    and removes the journal (kept when putting a folder back failed too); any other
-    exception (an interrupt) keeps it, and the next reader finishes the swaps.
+    and removes the journal, unless putting a folder back failed too or an unfinishable
+    journal of the date was there (the tables were mixed before: the kept journal, whose
+    folders are back in the run's root, lets the next reader make them whole). Any other
+    exception (an interrupt) keeps it too, and the next reader finishes the swaps.
     """
     with swap_lock(extracted_dir):
         _, broken = _finish_locked(extracted_dir)
-        journal = journal_path(extracted_dir, tmp_root)
+        same_date = [(p, b) for p, b in broken if b.get("partition") == partition]
+        journal = journal_path(extracted_dir, tmp_root)  # may replace its own broken one
         inodes = {table: (tmp_root / table).stat().st_ino for table in tables}
         _write_json(journal, {"partition": partition, "run": tmp_root.name, "tables": inodes})
         swapped: list[tuple[Path, Path, Path | None, int]] = []
@@ -192,7 +208,7 @@ def swap_all(extracted_dir: Path, tmp_root: Path, partition: str,
                 swapped.append((tmp_dir, final_dir, old, inodes[table]))
             _mark_done(extracted_dir, journal, tables)
         except OSError as exc:
-            consistent = not isinstance(exc, RestoreFailed)
+            consistent = not isinstance(exc, RestoreFailed) and not same_date
             for tmp_dir, final_dir, old, inode in reversed(swapped):
                 try:
                     swap_back(tmp_dir, final_dir, old, inode)
@@ -204,11 +220,9 @@ def swap_all(extracted_dir: Path, tmp_root: Path, partition: str,
             if consistent:
                 journal.unlink(missing_ok=True)
             raise
-        for path, body in broken:  # every table now holds this run: they are superseded
-            if body.get("partition") == partition:
-                log.warning("%s superseded by %s", path.name, tmp_root.name)
-                path.unlink()
-                shutil.rmtree(extracted_dir / str(body.get("run")), ignore_errors=True)
+        for path, body in same_date:  # every table now holds this run
+            if path != journal:
+                _forget(extracted_dir, path, body)
 
 
 def _finish_locked(
@@ -216,7 +230,8 @@ def _finish_locked(
 ) -> tuple[list[str], list[tuple[Path, dict[str, Any]]]]:
     """Roll forward every journal (the caller holds the swap lock, so none is live).
     Returns the runs finished and the journals that cannot be (left in place)."""
-    finished, broken = [], []
+    finished: list[tuple[str, str]] = []
+    broken: list[tuple[Path, dict[str, Any]]] = []
     for path in sorted(extracted_dir.glob(JOURNAL_GLOB)):
         try:
             body = json.loads(path.read_text(encoding="utf-8"))
@@ -243,8 +258,14 @@ def _finish_locked(
             shutil.rmtree(root, ignore_errors=True)
             log.warning("finished the partition swaps of %s (%s), interrupted when its "
                         "process died", body["run"], partition)
-            finished.append(str(body["run"]))
-    return finished, broken
+            finished.append((str(body["run"]), partition))
+    # Unfinishable journals of a date just finished are older (a swap finishes every journal
+    # before writing its own): every table now holds the later run.
+    done_dates = {partition for _, partition in finished}
+    for path, body in [(p, b) for p, b in broken if b.get("partition") in done_dates]:
+        _forget(extracted_dir, path, body)
+        broken.remove((path, body))
+    return [run for run, _ in finished], broken
 
 
 def finish_interrupted_swaps(extracted_dir: Path, strict: bool = True) -> list[str]:
@@ -266,6 +287,28 @@ def finish_interrupted_swaps(extracted_dir: Path, strict: bool = True) -> list[s
             raise SwapUnfinishable(msg)
         log.error(msg)
     return finished
+
+
+def forget_replaced(extracted_dir: Path, partitions: Sequence[str]) -> list[str]:
+    """Drop the unfinishable journals of ``partitions``, whose tables were all replaced
+    from elsewhere (the build's pull from an object store); returns their dates."""
+    forgotten = []
+    with swap_lock(extracted_dir):
+        _, broken = _finish_locked(extracted_dir)
+        for path, body in broken:
+            if body.get("partition") in partitions:
+                _forget(extracted_dir, path, body)
+                forgotten.append(str(body["partition"]))
+    return forgotten
+
+
+def broken_partitions(extracted_dir: Path) -> list[str]:
+    """The dates whose interrupted swaps cannot be finished (see :class:`SwapUnfinishable`)."""
+    if not extracted_dir.is_dir():
+        return []
+    with swap_lock(extracted_dir):
+        _, broken = _finish_locked(extracted_dir)
+    return sorted({str(b.get("partition")) for _, b in broken})
 
 
 def remove_root(extracted_dir: Path, tmp_root: Path) -> None:
