@@ -124,3 +124,20 @@ def test_a_name_rebound_to_loopback_after_its_check_is_not_reached(
     # its robots.txt could not be fetched either, so nothing of it is crawled
     failure = next(f for f in report.failures if f["url"] == LISTINGS[0])
     assert failure["reason"] == "robots_disallowed"
+
+
+def test_an_httpx_without_the_pool_to_pin_is_refused_loudly(monkeypatch) -> None:
+    """The pinning replaces httpx's private connection pool. An httpx that keeps it
+    elsewhere must stop the crawl, not quietly connect through its own DNS lookups."""
+    import httpx
+
+    from kznews.acquire import crawl
+
+    class Moved(httpx.AsyncHTTPTransport):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            self._connection_pool = self.__dict__.pop("_pool")
+
+    monkeypatch.setattr(crawl.httpx, "AsyncHTTPTransport", Moved)
+    with pytest.raises(RuntimeError, match="DNS pinning"):
+        crawl.pinned_transport({}, httpx.Limits())

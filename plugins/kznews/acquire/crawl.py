@@ -257,6 +257,12 @@ def pinned_transport(
     pool whose backend is :class:`PinnedBackend`. httpx takes no network backend, so its
     pool is replaced by an equal one (same TLS context and limits) that has it."""
     transport = httpx.AsyncHTTPTransport(limits=limits, trust_env=False)
+    if not isinstance(getattr(transport, "_pool", None), httpcore.AsyncConnectionPool):
+        # an httpx release that keeps its pool elsewhere would silently bypass the pinning
+        raise RuntimeError(
+            f"httpx {httpx.__version__} has no AsyncHTTPTransport._pool to replace; the "
+            "crawler's DNS pinning (PinnedBackend) needs the httpx pinned in requirements.txt"
+        )
     transport._pool = httpcore.AsyncConnectionPool(  # httpx's private pool: see above
         ssl_context=httpx.create_ssl_context(trust_env=False),
         max_connections=limits.max_connections,
