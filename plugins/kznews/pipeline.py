@@ -12,6 +12,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from kznews import gatepass
 from kznews.config import Settings, load_settings
 
 
@@ -29,6 +30,20 @@ def land_stage(source: str | Path, load_date: date, settings: Settings | None = 
             partition_dir(settings.raw_dir, load_date), f"raw_pages/{_partition(load_date)}"
         )
     return summary
+
+
+def share_landing(load_date: date, settings: Settings | None = None) -> dict | None:
+    """Push an existing landing partition to the object store if the store lacks it (a
+    land task that reuses its partition after an earlier attempt failed to upload it);
+    None when there is no store or it already has the partition."""
+    from kznews.land import partition_dir
+
+    settings = settings or load_settings()
+    store = _store(settings)
+    rel = f"raw_pages/{_partition(load_date)}"
+    if store is None or store.has_partition(rel):
+        return None
+    return store.push_partition(partition_dir(settings.raw_dir, load_date), rel)
 
 
 def _store(settings: Settings):
@@ -299,6 +314,7 @@ def build_stage(
     # store) those the pull replaced in every table.
     swap.finish_interrupted_swaps(settings.extracted_dir, strict=store is None)
     pulled = None
+    gatepass.forget(settings)  # whatever passed the gate before, this build replaces it
     if store is not None:  # dbt reads the local cache: bring it up to date with the bucket
         pulled = {
             table: store.pull_table(f"extracted/{table}", settings.path(settings.data_dir))
@@ -317,17 +333,23 @@ def build_stage(
 
 
 def quality_stage(load_date: date, settings: Settings | None = None) -> dict:
-    """Great Expectations gate. Raises :class:`kznews.quality.QualityGateError` on failure."""
+    """Great Expectations gate. Raises :class:`kznews.quality.QualityGateError` on failure;
+    on success records that the build file, as it is, passed (:mod:`kznews.gatepass`)."""
     from kznews.quality import run_gate
 
-    return run_gate(settings or load_settings(), load_date)
+    settings = settings or load_settings()
+    return gatepass.validate_and_record(settings, lambda: run_gate(settings, load_date))
 
 
 def publish_stage(settings: Settings | None = None) -> dict:
-    """Publish the validated build file atomically as the BI-facing warehouse file."""
+    """Publish the validated build file atomically as the BI-facing warehouse file. Refuses
+    (:class:`kznews.gatepass.GateNotPassed`) unless the build file, as it is now, passed the
+    quality gate: a publish re-run on its own never ships a later, unvalidated build."""
     from kznews.publish import publish
 
-    return publish(settings or load_settings())
+    settings = settings or load_settings()
+    gatepass.require_pass(settings)
+    return publish(settings)
 
 
 #: The stages in the order a night runs them (the DAG's task groups follow the same order).

@@ -1,0 +1,81 @@
+"""The record that the current build file passed the quality gate.
+
+The quality stage validates the build file; the publish stage, a separate task, copies it to
+BI. Without a record tying the two together, publishing alone (an Airflow task cleared and
+re-run, a stage run by hand) would publish whatever the build file holds by then, a later
+build that failed its gate included. So the quality stage writes ``gate_passed.json`` beside
+the build file, naming the file's identity (inode, size, modification time in ns) as it was
+before and after validation, and the publish stage refuses unless the build file still has
+that identity. A build removes the record before dbt starts; any write to the file changes
+its identity anyway.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from kznews.config import Settings
+
+RECORD_NAME = "gate_passed.json"
+T = TypeVar("T")
+
+
+class GateNotPassed(RuntimeError):
+    """The build file has not passed the quality gate since it last changed."""
+
+
+def _record(settings: Settings) -> Path:
+    return settings.build_db.parent / RECORD_NAME
+
+
+def build_identity(path: Path) -> list[int]:
+    """What changes whenever the file is written or replaced: inode, size, mtime (ns)."""
+    st = path.stat()
+    return [st.st_ino, st.st_size, st.st_mtime_ns]
+
+
+def forget(settings: Settings) -> None:
+    """The build file is about to change: no earlier gate result speaks for it."""
+    _record(settings).unlink(missing_ok=True)
+
+
+def validate_and_record(settings: Settings, validate: Callable[[], T]) -> T:
+    """Run ``validate`` (the gate; it raises on failure) and, when it passes and the build
+    file did not change meanwhile, record the pass for that file."""
+    forget(settings)
+    before = build_identity(settings.build_db)
+    result = validate()
+    if build_identity(settings.build_db) != before:
+        raise GateNotPassed(
+            f"{settings.build_db} changed while the quality gate read it (a build ran at the "
+            "same time?); run the quality stage again"
+        )
+    path = _record(settings)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps({"build_db": str(settings.build_db), "identity": before}))
+    os.replace(tmp, path)
+    return result
+
+
+def require_pass(settings: Settings) -> dict[str, Any]:
+    """Raise :class:`GateNotPassed` unless the build file, as it is now, passed the gate."""
+    path = _record(settings)
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise GateNotPassed(
+            f"{settings.build_db} has not passed the quality gate since it was last built "
+            "(no record); run the quality stage before publishing"
+        ) from None
+    if not settings.build_db.exists() or record.get("identity") != build_identity(
+        settings.build_db
+    ):
+        raise GateNotPassed(
+            f"{settings.build_db} changed after it passed the quality gate; run the quality "
+            "stage on this build before publishing"
+        )
+    return record
