@@ -191,7 +191,8 @@ def _per_model_tasks(models: dict[str, list[str]], run, extracted):
 def reuse_landing(run: dict, partition_exists: bool) -> bool:
     """Skip fetching when re-running a crawl whose landing partition is already there
     (backfills reprocess from the landed Parquet). Folder/WARC sources are always re-landed."""
-    is_crawl = str(run["source"]).startswith(("http://", "https://"))
+    source = str(run["source"])
+    is_crawl = source == "crawl" or source.startswith(("http://", "https://"))
     return bool(run.get("reuse_landing", True)) and is_crawl and partition_exists
 
 
@@ -238,7 +239,8 @@ def _timed(fn, *args, **kwargs) -> dict:
             type="integer",
             minimum=1,
             title="Page limit",
-            description="Acquire at most this many pages.",
+            description="Crawls only: fetch at most this many pages (a folder or WARC "
+            "source is landed whole).",
         ),
         "listing_depth": Param(
             "new",
@@ -300,6 +302,11 @@ def kznews_nightly():
                     "reused": True,
                     "seconds": 0.0,
                 }
+                from kznews.pipeline import share_landing
+
+                remote = share_landing(load_date, settings)  # a retry after a failed upload
+                if remote is not None:
+                    result["remote"] = remote
                 print(f"landing partition exists, not fetching again: {part}")
             else:
                 result = _timed(land_stage, run["source"], load_date, settings)

@@ -120,3 +120,24 @@ def test_partition_paths_cannot_escape_the_store(tmp_path, rel):
     store = ObjectStore((tmp_path / "bucket").as_uri())
     with pytest.raises(ValueError, match="unsafe"):
         store.push_partition(tmp_path, rel)
+
+
+def test_a_reused_landing_reaches_the_store_it_missed(tmp_path) -> None:
+    """A land task retried after its upload failed reuses the local partition: the store
+    must get it then (the other machines' extraction pulls it from there)."""
+    from kznews.acquire.warc import read_warc
+    from kznews.land import land_records
+    from kznews.pipeline import share_landing
+    from tests.conftest import SAMPLE
+
+    bucket = tmp_path / "bucket"
+    bucket.mkdir()
+    settings = load_settings(data_dir=tmp_path / "data", remote_url=bucket.as_uri())
+    day = date(2026, 11, 25)
+    land_records(list(read_warc(SAMPLE / "site.warc.gz"))[:20], settings.raw_dir, day)
+    store = ObjectStore(bucket.as_uri())
+    assert not store.has_partition("raw_pages/load_date=2026-11-25")
+    assert share_landing(day, settings) is not None
+    assert store.has_partition("raw_pages/load_date=2026-11-25")
+    assert share_landing(day, settings) is None  # already there: nothing pushed again
+    assert share_landing(day, load_settings(data_dir=tmp_path / "data")) is None  # no store

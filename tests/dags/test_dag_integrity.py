@@ -241,3 +241,4 @@ def test_reuse_landing_only_for_crawls_with_an_existing_partition():
     assert reuse(crawl, partition_exists=False) is False
     assert reuse({**crawl, "reuse_landing": False}, partition_exists=True) is False
     assert reuse({"source": "/srv/sample", "reuse_landing": True}, partition_exists=True) is False
+    assert reuse({"source": "crawl", "reuse_landing": True}, partition_exists=True) is True

@@ -27,7 +27,6 @@ def test_standalone_runs_nightly_via_rest(tmp_path):
                 "source": str(ROOT / "sample"),
                 "load_date": "2026-11-20",
                 "full_refresh": True,
-                "page_limit": 50,
             },
         )
         run = af.wait_run("kznews_nightly", run_id, timeout=1200)
