@@ -94,6 +94,20 @@ def test_volumes_and_read_only_warehouse_for_bi(compose, services):
     assert any(m.startswith("kznews-warehouse:") and m.endswith(":ro") for m in bi_mounts)
 
 
+def test_bi_share_serves_the_published_file_and_nothing_else(compose):
+    """The warehouse volume also holds the private build file (ungated data) and dbt's
+    files: nginx's default site would serve them all."""
+    mounts = compose["services"]["bi-share"]["volumes"]
+    conf_mount = next(m for m in mounts if m.endswith(":/etc/nginx/conf.d/default.conf:ro"))
+    conf = (ROOT / conf_mount.split(":")[0]).read_text(encoding="utf-8")
+    code = "\n".join(line.split("#")[0] for line in conf.splitlines())
+    locations = re.findall(r"location\s+([^{]*?)\s*\{([^}]*)\}", code)
+    served = {where.strip(): body for where, body in locations}
+    assert set(served) == {"= /kznews.duckdb", "= /healthz", "/"}
+    assert "return 404" in served["/"] and "autoindex off" in code
+    assert "/healthz" in " ".join(compose["services"]["bi-share"]["healthcheck"]["test"])
+
+
 def test_env_example_defines_every_variable_without_secrets():
     compose_text = (ROOT / "docker-compose.yaml").read_text(encoding="utf-8")
     used = set(VAR.findall(compose_text))
