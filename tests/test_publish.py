@@ -350,7 +350,7 @@ def _extra_table(settings: Settings) -> None:
         (_add_column, "full (fct_headlines columns changed: build adds extra INTEGER)"),
         (_not_duckdb, "full (published file unreadable:"),
         (_newer_storage, "full (published file has header version 65, expected 64)"),
-        (_extra_table, "full (published file holds other tables than the marts)"),
+        (_extra_table, "full (the published file is not the one the last publish wrote"),
     ],
 )
 def test_incremental_falls_back_to_full_and_says_why(settings: Settings, change, why) -> None:
@@ -437,15 +437,23 @@ def _diff_raises(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(publish_module, "_diff_mart", boom)
 
 
+def _accept(_: object, settings: Settings) -> None:
+    """Record the published file as what the last publish wrote: damage that leaves no
+    trace in its inode, size or mtime (bit rot), which only reading it can show."""
+    record = settings.build_db.parent / publish_module.PUBLISHED_RECORD
+    ident = publish_module._identity(settings.published_db)
+    record.write_text(json.dumps({str(settings.published_db): ident}), encoding="utf-8")
+
+
 def _pair_check_fails_once(monkeypatch: pytest.MonkeyPatch) -> None:
     real = publish_module._verify
     calls = []
 
-    def verify(tmp, rows, build_db):
+    def verify(tmp, rows, build_db, limit):
         calls.append(tmp)
         if len(calls) == 1:
             raise PublishError(f"{tmp}: fct_articles (article_id, row_hash) pairs differ")
-        real(tmp, rows, build_db)
+        real(tmp, rows, build_db, limit)
 
     monkeypatch.setattr(publish_module, "_verify", verify)
 
@@ -453,7 +461,7 @@ def _pair_check_fails_once(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize(
     ("break_it", "error"),
     [
-        (lambda s, m: _corrupt_after_header(s), r"\w+Exception"),
+        (lambda s, m: _accept(_corrupt_after_header(s), s), r"\w+Exception"),
         (lambda s, m: _diff_raises(m), "IOException: could not read block 42"),
         (lambda s, m: _pair_check_fails_once(m), "PublishError: .* pairs differ"),
     ],
@@ -551,5 +559,36 @@ def test_publish_bounds_duckdb_memory_and_checks_the_setting(
     first = publish(settings.replace(duckdb_memory_limit="300MB"))
     second = publish(settings.replace(duckdb_memory_limit="300MB"))
     assert first["mode"].startswith("full") and second["mode"] == "incremental"
-    limits = [c.get("memory_limit") for c in seen if c]
-    assert limits and set(limits) == {"300MB"}
+    # every connection: the full copy, the incremental diff and both checks of the new file
+    assert len(seen) >= 4 and {c.get("memory_limit") for c in seen} == {"300MB"}
+    assert all(c.get("temp_directory", "").endswith(".tmp.spill") for c in seen)
+    assert _leftovers(settings.published_db.parent) == []
+
+
+def test_a_published_file_a_client_wrote_to_is_published_whole_again(settings: Settings) -> None:
+    """A BI client opened the published file read-write and changed a value (checkpointed,
+    or left in a WAL when it died): the next publish must not keep it. The incremental path
+    only compares (key, row_hash) pairs, so it starts only from the exact file the last
+    publish wrote; a WAL is never left to be replayed onto the new file."""
+    publish(settings)
+    expected = builds.fingerprint(settings.build_db)
+    dies_mid_write = (  # the change stays in the WAL: the client dies before a checkpoint
+        "import duckdb, os, sys; con = duckdb.connect(sys.argv[1]); "
+        "con.execute(\"set checkpoint_threshold = '1TB'\"); "
+        "con.execute(\"update fct_articles set body = 'TAMPERED'\"); os._exit(0)"
+    )
+    subprocess.run([sys.executable, "-c", dies_mid_write, str(settings.published_db)],
+                   check=True)
+    assert Path(f"{settings.published_db}.wal").exists()
+    result = publish(settings)
+    assert result["mode"].startswith("full (a write-ahead log beside the published file")
+    assert not Path(f"{settings.published_db}.wal").exists()
+    assert builds.fingerprint(settings.published_db, schema="main") == expected
+    con = duckdb.connect(str(settings.published_db))
+    con.execute("update fct_articles set body = 'TAMPERED'")  # checkpointed on close
+    con.close()
+    assert not Path(f"{settings.published_db}.wal").exists()
+    result = publish(settings)
+    assert result["mode"].startswith("full (the published file is not the one")
+    assert builds.fingerprint(settings.published_db, schema="main") == expected
+    assert publish(settings)["mode"] == "incremental"  # the file it wrote: incremental again

@@ -40,6 +40,7 @@ physical order (changed rows are appended), which SQL without ORDER BY never pro
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import shutil
@@ -56,6 +57,9 @@ log = logging.getLogger(__name__)
 STORAGE_VERSION = "v1.0.0"
 #: Storage version number in a DuckDB file header that DuckDB 0.10-1.x all read.
 HEADER_VERSION = 64
+#: Beside the build file: the identity of the file the last publish wrote (see
+#: :func:`_why_not_incremental`).
+PUBLISHED_RECORD = "published.json"
 #: ``Settings.publish_mode`` values.
 PUBLISH_MODES = ("incremental", "full")
 #: Marts with this column are diffed row by row; its value is dbt's md5 of all other columns.
@@ -142,8 +146,9 @@ def _hashed_key(columns: list[tuple[str, str]]) -> str | None:
     it unique before publish runs), so no second list of keys has to be kept in step with
     the models. The diff does not rely on the key alone: a row is kept only if its key and
     its ``row_hash`` (md5 of every other column) both match, so a row hash computed without
-    the key is still safe. A row duplicated in the build would fail the row-count check
-    instead of being published once.
+    the key is still safe. A row duplicated in the build fails the incremental path's
+    row-count check; the full copy that follows would publish it twice, so the key's
+    ``unique`` dbt test (which runs before publish) is what keeps duplicates out.
     """
     names = [c[0] for c in columns]
     if HASH_COLUMN not in names or names[0] == HASH_COLUMN:
@@ -211,6 +216,15 @@ def _check_counts(con: Any, rows: dict[str, int]) -> None:
             raise PublishError(f"{mart}: published {n} rows, build has {expected}")
 
 
+def _connect(limit: str, tmp: Path, database: str = ":memory:", read_only: bool = False) -> Any:
+    """DuckDB for one publish: bounded by ``limit`` (it spills), spilling into a folder
+    beside the temporary file (swept with it), not into the working directory's ``.tmp``."""
+    import duckdb
+
+    config = {"memory_limit": limit, "temp_directory": f"{tmp}.spill"}
+    return duckdb.connect(database, read_only=read_only, config=config)
+
+
 def _attach(con: Any, build_db: Path, tmp: Path, *, new: bool) -> None:
     con.execute(f"attach {_sql_str(str(build_db))} as build (read_only)")
     # A new file is created with the old storage version; an existing (copied) one keeps the
@@ -223,12 +237,11 @@ def _copy_marts(
     build_db: Path, tmp: Path, limit: str
 ) -> tuple[dict[str, int], dict[str, Any]]:
     """The full path: every mart into a new file. Returns (rows, changes)."""
-    import duckdb
 
     from kznews.warehouse import MARTS
 
     # in memory; both files are attached to it. Bounded like the dbt build (it spills).
-    con = duckdb.connect(config={"memory_limit": limit})
+    con = _connect(limit, tmp)
     try:
         _attach(con, build_db, tmp, new=True)
         cols = _build_columns(con, build_db)
@@ -355,11 +368,10 @@ def _apply_changes(
 ) -> tuple[dict[str, int], dict[str, Any]]:
     """The incremental path, on ``tmp`` (a copy of the published file). Returns (rows,
     changes); raises _Incompatible before changing anything if the copy does not fit."""
-    import duckdb
 
     from kznews.warehouse import MARTS
 
-    con = duckdb.connect(config={"memory_limit": limit})
+    con = _connect(limit, tmp)
     try:
         # All changes in one transaction whose commit checkpoints straight into the file
         # instead of first writing them to a WAL: the temporary file needs no crash recovery
@@ -408,7 +420,7 @@ def _pair_digest(con: Any, table: str, key: str) -> tuple[int, int]:
     return int(n), int(total)
 
 
-def _verify(tmp: Path, rows: dict[str, int], build_db: Path) -> None:
+def _verify(tmp: Path, rows: dict[str, int], build_db: Path, limit: str) -> None:
     """Check the new file after reopening it, before it is renamed into place.
 
     * header version 64 and storage tag ``v1.0.0`` (a copied file modified by a newer
@@ -426,14 +438,13 @@ def _verify(tmp: Path, rows: dict[str, int], build_db: Path) -> None:
     SELECT or CREATE TABLE AS; tests compare whole-row fingerprints and read every value
     with an older DuckDB.
     """
-    import duckdb
 
     from kznews.warehouse import MARTS_SCHEMA
 
     version = header_version(tmp)
     if version != HEADER_VERSION:
         raise PublishError(f"{tmp}: storage version {version}, expected {HEADER_VERSION}")
-    con = duckdb.connect(str(tmp), read_only=True)
+    con = _connect(limit, tmp, str(tmp), read_only=True)
     try:
         tags = con.execute(
             "select tags['storage_version'] from duckdb_databases() "
@@ -480,11 +491,12 @@ def _remove(path: Path) -> None:
     for leftover in (path, Path(f"{path}.wal")):
         with contextlib.suppress(FileNotFoundError):
             leftover.unlink()
+    shutil.rmtree(f"{path}.spill", ignore_errors=True)
 
 
-def _check_new_file(tmp: Path, rows: dict[str, int], build_db: Path) -> None:
+def _check_new_file(tmp: Path, rows: dict[str, int], build_db: Path, limit: str) -> None:
     """:func:`_verify`, and no write-ahead log left beside the new file."""
-    _verify(tmp, rows, build_db)
+    _verify(tmp, rows, build_db, limit)
     if Path(f"{tmp}.wal").exists():
         raise PublishError(f"{tmp}: a write-ahead log was left behind")
 
@@ -497,20 +509,44 @@ def _short_error(exc: BaseException, limit: int = 200) -> str:
     return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
 
 
+def _identity(path: Path) -> list[int]:
+    st = path.stat()
+    return [st.st_ino, st.st_size, st.st_mtime_ns]
+
+
+def _published_record(settings: Settings) -> Path:
+    """Where the last publish notes the identity of the file it published (private)."""
+    return settings.build_db.parent / PUBLISHED_RECORD
+
+
 def _why_not_incremental(settings: Settings, target: Path) -> str | None:
     """What rules out the incremental path before any copying (reads only header bytes of
-    the published file, takes no lock)."""
+    the published file, takes no lock). The incremental path starts from the published
+    file, so it must be exactly what the last publish wrote: a client that opened it
+    read-write (a WAL beside it, or a changed inode, size or mtime) rules it out."""
     if settings.publish_mode == "full":
         return "publish_mode=full"
     if not target.exists():
         return "no published file"
+    if Path(f"{target}.wal").exists():
+        return "a write-ahead log beside the published file: a client wrote to it"
     try:
         version = header_version(target)
     except (OSError, PublishError) as exc:
         return f"published file unreadable: {exc}"
     if version != HEADER_VERSION:
         return f"published file has header version {version}, expected {HEADER_VERSION}"
+    if _recorded_identities(settings).get(str(target)) != _identity(target):
+        return "the published file is not the one the last publish wrote (or no record)"
     return None
+
+
+def _recorded_identities(settings: Settings) -> dict[str, Any]:
+    try:
+        recorded = json.loads(_published_record(settings).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return recorded if isinstance(recorded, dict) else {}
 
 
 def publish(settings: Settings) -> dict[str, Any]:
@@ -552,7 +588,7 @@ def publish(settings: Settings) -> dict[str, Any]:
             try:
                 shutil.copyfile(target, tmp)
                 rows, changes = _apply_changes(build_db, tmp, limit)
-                _check_new_file(tmp, rows, build_db)
+                _check_new_file(tmp, rows, build_db, limit)
             except _Incompatible as exc:
                 reason = str(exc)
                 _remove(tmp)
@@ -571,14 +607,23 @@ def publish(settings: Settings) -> dict[str, Any]:
         if reason is not None:
             try:
                 rows, changes = _copy_marts(build_db, tmp, limit)
-                _check_new_file(tmp, rows, build_db)
+                _check_new_file(tmp, rows, build_db, limit)
             except Exception as exc:
                 if failed is not None:
                     exc.add_note(f"(full copy after the incremental publish failed: {reason})")
                 raise
         fsync_path(tmp)
+        # A WAL a read-write client left would be replayed onto the new file by the next
+        # reader that opens it: it belongs to the old file, which is going.
+        stale_wal = Path(f"{target}.wal")
+        if stale_wal.exists():
+            log.warning("removing %s: a client wrote to the published file", stale_wal)
+            stale_wal.unlink(missing_ok=True)
         os.replace(tmp, target)
         fsync_path(target.parent)
+        shutil.rmtree(f"{tmp}.spill", ignore_errors=True)  # if DuckDB spilled
+        recorded = {**_recorded_identities(settings), str(target): _identity(target)}
+        _published_record(settings).write_text(json.dumps(recorded), encoding="utf-8")
     except BaseException:
         _remove(tmp)
         raise
