@@ -25,8 +25,10 @@ Two ways to prepare that new file (``Settings.publish_mode``):
   covers changed, new and removed rows. The other marts are small and are replaced whole.
   One night at 100k pages (3,000 article rows and 20,000 sightings changed): 1.4 s and
   ~355 MB peak RSS, of which copy, fsync and unlinking the old file are ~0.5 s. When the
-  published file is missing, not in the expected format, holds other tables or columns
-  than the build, or carries too much dead space (:data:`MAX_WASTE`), the full copy runs
+  published file is missing, not the file the last publish wrote (a client opened it
+  read-write: a WAL beside it, another inode, size or mtime; :data:`PUBLISHED_RECORD`),
+  not in the expected format, holds other tables or columns than the build, or carries
+  too much dead space (:data:`MAX_WASTE`), the full copy runs
   instead and the result's ``mode`` says why. So does any other error of the incremental
   path (a corrupt published file DuckDB refuses to attach or read, a failed check of the
   updated copy): its copy is deleted, a warning logged, and the full copy runs once, so a
