@@ -47,6 +47,9 @@ def validate_and_record(settings: Settings, validate: Callable[[], T]) -> T:
     """Run ``validate`` (the gate; it raises on failure) and, when it passes and the build
     file did not change meanwhile, record the pass for that file."""
     forget(settings)
+    if not settings.build_db.exists():
+        validate()  # the gate names what is missing
+        raise GateNotPassed(f"no build file at {settings.build_db}; run the build stage first")
     before = build_identity(settings.build_db)
     result = validate()
     if build_identity(settings.build_db) != before:
