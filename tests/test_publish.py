@@ -592,3 +592,43 @@ def test_a_published_file_a_client_wrote_to_is_published_whole_again(settings: S
     assert result["mode"].startswith("full (the published file is not the one")
     assert builds.fingerprint(settings.published_db, schema="main") == expected
     assert publish(settings)["mode"] == "incremental"  # the file it wrote: incremental again
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_each_publish_leaves_an_immutable_snapshot_for_http_readers(settings: Settings) -> None:
+    """httpfs readers fetch byte ranges by name: a session attached to the stable name
+    across a publish would read two files. Each publish also links the new file under a
+    snapshot name that no later publish changes, named in kznews.current; two are kept."""
+    target = settings.published_db
+    pointer = target.with_name("kznews.current")
+    first = publish(settings)
+    assert first["version"] == pointer.read_text(encoding="utf-8").strip()
+    snap1 = target.with_name(first["version"])
+    assert snap1.stat().st_ino == target.stat().st_ino  # a link, not a copy
+    before = _sha(snap1)
+    _edit_build(settings.build_db)
+    second = publish(settings)  # incremental: copies the published file, then changes it
+    assert second["mode"] == "incremental" and second["version"] != first["version"]
+    assert _sha(snap1) == before  # the first snapshot is untouched
+    assert pointer.read_text(encoding="utf-8").strip() == second["version"]
+    third = publish(settings)
+    assert publish_module.version_names(target) == [second["version"], third["version"]]
+    assert not snap1.exists()
+    con = duckdb.connect(str(target.with_name(third["version"])), read_only=True)
+    try:
+        assert con.execute("select count(*) from fct_articles").fetchone()[0] == (
+            third["mart_rows"]["fct_articles"])
+    finally:
+        con.close()
+
+
+def test_snapshots_can_be_turned_off(settings: Settings) -> None:
+    publish(settings)
+    off = settings.replace(published_versions_kept=0)
+    result = publish(off)
+    assert result["version"] is None
+    assert publish_module.version_names(off.published_db) == []
+    assert not off.published_db.with_name("kznews.current").exists()  # never names an old one

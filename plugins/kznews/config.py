@@ -108,6 +108,10 @@ class Settings:
     # and applies only the changed rows (falls back to "full" when it cannot, e.g. after a
     # schema change); "full" copies every mart into a fresh file. See kznews.publish.
     publish_mode: str = "incremental"
+    # Immutable snapshots of the published file for readers over HTTP (bi-share): each
+    # publish also links the new file as kznews-<UTC stamp>.duckdb (a hard link: no copy)
+    # and names it in kznews.current; the newest this many are kept, 0 makes none.
+    published_versions_kept: int = 2
     ducklake_catalog: str = "postgres:dbname=kznews_lake host=127.0.0.1 user=postgres"
     ducklake_data_path: Path = Path("warehouse/lake")
 

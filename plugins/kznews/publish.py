@@ -45,8 +45,10 @@ import contextlib
 import json
 import logging
 import os
+import re
 import shutil
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -483,6 +485,47 @@ def _verify(tmp: Path, rows: dict[str, int], build_db: Path, limit: str) -> None
         con.close()
 
 
+def version_names(target: Path) -> list[str]:
+    """The published file's snapshots beside it (``kznews-<stamp>.duckdb``), oldest first."""
+    pattern = re.compile(rf"{re.escape(target.stem)}-\d{{8}}T\d{{12}}Z{re.escape(target.suffix)}")
+    return sorted(p.name for p in target.parent.iterdir() if pattern.fullmatch(p.name))
+
+
+def _link_version(tmp: Path, target: Path, kept: int) -> Path | None:
+    """Link the finished file under a name of its own before it replaces ``target``.
+
+    A reader over HTTP (DuckDB httpfs) fetches byte ranges by name as it goes: after a
+    publish, ``target``'s name leads to another file and such a session would read pieces
+    of two. A snapshot name only ever leads to one file, which no publish changes (the
+    incremental path copies the published file before changing it): long HTTP sessions
+    attach the name ``<stem>.current`` gives. A hard link costs no copy."""
+    if kept <= 0:
+        return None
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    version = target.with_name(f"{target.stem}-{stamp}{target.suffix}")
+    try:
+        os.link(tmp, version)
+    except OSError as exc:  # a file system without hard links: no snapshots, say so
+        log.warning("no snapshot of the published file (%s): %s", version.name, exc)
+        return None
+    return version
+
+
+def _point_and_prune(target: Path, version: Path | None, kept: int) -> None:
+    """Name the newest snapshot in ``<stem>.current`` (removed when there is none, so it
+    never names an older file as the newest) and delete all but the newest ``kept``."""
+    pointer = target.with_name(f"{target.stem}.current")
+    if version is None:
+        pointer.unlink(missing_ok=True)
+    else:
+        tmp = pointer.with_name(f".{pointer.name}.{uuid.uuid4().hex}.tmp")
+        tmp.write_text(version.name + "\n", encoding="utf-8")
+        os.replace(tmp, pointer)
+    names = version_names(target)
+    for name in names[: max(0, len(names) - max(kept, 0))]:
+        _remove(target.with_name(name))
+
+
 def _remove_stale_tmp(target: Path) -> None:
     """Remove what a publish killed before its cleanup left beside ``target`` (disk only:
     readers open ``target`` by name and never see these)."""
@@ -621,9 +664,11 @@ def publish(settings: Settings) -> dict[str, Any]:
         if stale_wal.exists():
             log.warning("removing %s: a client wrote to the published file", stale_wal)
             stale_wal.unlink(missing_ok=True)
+        version = _link_version(tmp, target, settings.published_versions_kept)
         os.replace(tmp, target)
         fsync_path(target.parent)
         shutil.rmtree(f"{tmp}.spill", ignore_errors=True)  # if DuckDB spilled
+        _point_and_prune(target, version, settings.published_versions_kept)
         recorded = {**_recorded_identities(settings), str(target): _identity(target)}
         _published_record(settings).write_text(json.dumps(recorded), encoding="utf-8")
     except BaseException:
@@ -637,4 +682,5 @@ def publish(settings: Settings) -> dict[str, Any]:
         "build_db": str(build_db),
         "mode": "incremental" if reason is None else f"full ({reason})",
         "changes": changes,
+        "version": version.name if version else None,
     }

@@ -103,7 +103,13 @@ def test_bi_share_serves_the_published_file_and_nothing_else(compose):
     code = "\n".join(line.split("#")[0] for line in conf.splitlines())
     locations = re.findall(r"location\s+([^{]*?)\s*\{([^}]*)\}", code)
     served = {where.strip(): body for where, body in locations}
-    assert set(served) == {"= /kznews.duckdb", "= /healthz", "/"}
+    assert set(served) == {
+        "= /kznews.duckdb",
+        "~ ^/kznews-[0-9]+T[0-9]+Z\\.duckdb$",
+        "= /kznews.current",
+        "= /healthz",
+        "/",
+    }
     assert "return 404" in served["/"] and "autoindex off" in code
     assert "/healthz" in " ".join(compose["services"]["bi-share"]["healthcheck"]["test"])
 
