@@ -518,7 +518,8 @@ def _point_and_prune(target: Path, version: Path | None, kept: int) -> None:
     if version is None:
         pointer.unlink(missing_ok=True)
     else:
-        tmp = pointer.with_name(f".{pointer.name}.{uuid.uuid4().hex}.tmp")
+        # named like the publish's own temporaries, so the leftover sweep finds it too
+        tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp.current")
         tmp.write_text(version.name + "\n", encoding="utf-8")
         os.replace(tmp, pointer)
     names = version_names(target)
