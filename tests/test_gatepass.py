@@ -73,3 +73,28 @@ def test_a_new_build_forgets_the_pass(settings: Settings) -> None:
     gatepass.forget(settings)  # what build_stage does before dbt starts
     with pytest.raises(gatepass.GateNotPassed, match="no record"):
         gatepass.require_pass(settings)
+
+
+def test_changes_left_in_a_write_ahead_log_void_the_pass(settings: Settings) -> None:
+    """A writer that dies before its checkpoint leaves its changes in the WAL: the file's
+    identity is unchanged, but every DuckDB open (the publish's included) replays them."""
+    gatepass.validate_and_record(settings, lambda: None)
+    wal = Path(f"{settings.build_db}.wal")
+    wal.write_bytes(b"unvalidated changes")
+    with pytest.raises(gatepass.GateNotPassed, match="died before its checkpoint"):
+        publish_stage(settings)
+    with pytest.raises(gatepass.GateNotPassed, match="died before its checkpoint"):
+        gatepass.validate_and_record(settings, lambda: None)
+
+
+def test_every_dbt_command_forgets_the_pass(settings: Settings, monkeypatch) -> None:
+    """The per-model DAG tasks run dbt without the build stage: run_dbt itself forgets."""
+    import subprocess
+
+    from kznews.warehouse import runner
+
+    gatepass.validate_and_record(settings, lambda: None)
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: subprocess.CompletedProcess(a, 0))
+    runner.run_dbt(settings, "build", "--select", "fct_articles")
+    with pytest.raises(gatepass.GateNotPassed, match="no record"):
+        gatepass.require_pass(settings)

@@ -632,3 +632,24 @@ def test_snapshots_can_be_turned_off(settings: Settings) -> None:
     assert result["version"] is None
     assert publish_module.version_names(off.published_db) == []
     assert not off.published_db.with_name("kznews.current").exists()  # never names an old one
+
+
+def test_a_clock_stepped_back_still_names_the_newest_snapshot(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Snapshots are ordered by name: one made after the clock was set back an hour must
+    still sort last, or pruning would delete the file kznews.current names."""
+    import datetime as real_datetime
+
+    first = publish(settings.replace(published_versions_kept=1))
+
+    class EarlierClock(real_datetime.datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return real_datetime.datetime.now(tz) - real_datetime.timedelta(hours=1)
+
+    monkeypatch.setattr(publish_module, "datetime", EarlierClock)
+    second = publish(settings.replace(published_versions_kept=1))
+    pointer = settings.published_db.with_name("kznews.current").read_text().strip()
+    assert pointer == second["version"] > first["version"]
+    assert publish_module.version_names(settings.published_db) == [second["version"]]

@@ -6,8 +6,9 @@ re-run, a stage run by hand) would publish whatever the build file holds by then
 build that failed its gate included. So the quality stage writes ``gate_passed.json`` beside
 the build file, naming the file's identity (inode, size, modification time in ns) as it was
 before and after validation, and the publish stage refuses unless the build file still has
-that identity. A build removes the record before dbt starts; any write to the file changes
-its identity anyway.
+that identity and no write-ahead log lies beside it (a writer that died before its
+checkpoint leaves its changes there, where the identity does not show them). Every dbt
+command removes the record before it starts; any checkpointed write changes the identity.
 """
 
 from __future__ import annotations
@@ -38,6 +39,16 @@ def build_identity(path: Path) -> list[int]:
     return [st.st_ino, st.st_size, st.st_mtime_ns]
 
 
+def _wal_problem(settings: Settings) -> str | None:
+    """A write-ahead log beside the build file holds changes its identity does not show
+    (a writer died before its checkpoint); every DuckDB open would replay them."""
+    wal = Path(f"{settings.build_db}.wal")
+    if wal.exists():
+        return (f"{wal} exists: a writer of the build file died before its checkpoint, and "
+                "its changes were never validated; run the build stage again")
+    return None
+
+
 def forget(settings: Settings) -> None:
     """The build file is about to change: no earlier gate result speaks for it."""
     _record(settings).unlink(missing_ok=True)
@@ -50,8 +61,12 @@ def validate_and_record(settings: Settings, validate: Callable[[], T]) -> T:
     if not settings.build_db.exists():
         validate()  # the gate names what is missing
         raise GateNotPassed(f"no build file at {settings.build_db}; run the build stage first")
+    if problem := _wal_problem(settings):
+        raise GateNotPassed(problem)
     before = build_identity(settings.build_db)
     result = validate()
+    if problem := _wal_problem(settings):
+        raise GateNotPassed(problem)
     if build_identity(settings.build_db) != before:
         raise GateNotPassed(
             f"{settings.build_db} changed while the quality gate read it (a build ran at the "
@@ -74,6 +89,8 @@ def require_pass(settings: Settings) -> dict[str, Any]:
             f"{settings.build_db} has not passed the quality gate since it was last built "
             "(no record); run the quality stage before publishing"
         ) from None
+    if problem := _wal_problem(settings):
+        raise GateNotPassed(problem)
     if not settings.build_db.exists() or record.get("identity") != build_identity(
         settings.build_db
     ):

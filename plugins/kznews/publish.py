@@ -48,7 +48,7 @@ import os
 import re
 import shutil
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -501,7 +501,13 @@ def _link_version(tmp: Path, target: Path, kept: int) -> Path | None:
     attach the name ``<stem>.current`` gives. A hard link costs no copy."""
     if kept <= 0:
         return None
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    now = datetime.now(UTC)
+    existing = version_names(target)
+    if existing:  # names order the snapshots: a clock stepped back must not sort it first
+        newest = existing[-1][len(target.stem) + 1 : -len(target.suffix) or None]
+        after = datetime.strptime(newest, "%Y%m%dT%H%M%S%fZ").replace(tzinfo=UTC)
+        now = max(now, after + timedelta(microseconds=1))
+    stamp = now.strftime("%Y%m%dT%H%M%S%fZ")
     version = target.with_name(f"{target.stem}-{stamp}{target.suffix}")
     try:
         os.link(tmp, version)
