@@ -15,6 +15,7 @@ import pytest
 
 from kznews import gatepass
 from kznews.config import Settings, load_settings
+from kznews.fsutil import file_identity
 from kznews.pipeline import publish_stage
 
 
@@ -41,7 +42,7 @@ def test_publish_refuses_a_build_that_never_passed_the_gate(settings: Settings) 
 
 def test_a_pass_speaks_for_that_build_only(settings: Settings) -> None:
     assert gatepass.validate_and_record(settings, lambda: {"success": True}) == {"success": True}
-    assert gatepass.require_pass(settings)["identity"] == gatepass.build_identity(
+    assert gatepass.require_pass(settings)["identity"] == file_identity(
         settings.build_db)
     _rebuild(settings)  # the other run's build lands between this run's gate and publish
     with pytest.raises(gatepass.GateNotPassed, match="changed after it passed"):

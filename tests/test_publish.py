@@ -17,6 +17,7 @@ import pytest
 
 import kznews.publish as publish_module
 from kznews.config import Settings, load_settings
+from kznews.fsutil import file_identity
 from kznews.publish import HEADER_VERSION, PublishError, header_version, publish
 from kznews.warehouse import MARTS, mart_row_counts
 from tests.warehouse import builds
@@ -441,7 +442,7 @@ def _accept(_: object, settings: Settings) -> None:
     """Record the published file as what the last publish wrote: damage that leaves no
     trace in its inode, size or mtime (bit rot), which only reading it can show."""
     record = settings.build_db.parent / publish_module.PUBLISHED_RECORD
-    ident = publish_module._identity(settings.published_db)
+    ident = file_identity(settings.published_db)
     record.write_text(json.dumps({str(settings.published_db): ident}), encoding="utf-8")
 
 

@@ -23,6 +23,13 @@ def fsync_path(path: Path) -> None:
         os.close(fd)
 
 
+def file_identity(path: Path) -> list[int]:
+    """What changes whenever a file is written or replaced: inode, size, mtime (ns). A hard
+    link or a read-only open changes none of them."""
+    st = path.stat()
+    return [st.st_ino, st.st_size, st.st_mtime_ns]
+
+
 def remove_stale(paths: Iterable[Path], older_than_s: float = STALE_AFTER_S) -> int:
     """Delete the given files or folders that are older than ``older_than_s``; returns count."""
     now = time.time()

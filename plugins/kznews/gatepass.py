@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from kznews.config import Settings
+from kznews.fsutil import file_identity
 
 RECORD_NAME = "gate_passed.json"
 T = TypeVar("T")
@@ -31,12 +32,6 @@ class GateNotPassed(RuntimeError):
 
 def _record(settings: Settings) -> Path:
     return settings.build_db.parent / RECORD_NAME
-
-
-def build_identity(path: Path) -> list[int]:
-    """What changes whenever the file is written or replaced: inode, size, mtime (ns)."""
-    st = path.stat()
-    return [st.st_ino, st.st_size, st.st_mtime_ns]
 
 
 def _wal_problem(settings: Settings) -> str | None:
@@ -63,11 +58,11 @@ def validate_and_record(settings: Settings, validate: Callable[[], T]) -> T:
         raise GateNotPassed(f"no build file at {settings.build_db}; run the build stage first")
     if problem := _wal_problem(settings):
         raise GateNotPassed(problem)
-    before = build_identity(settings.build_db)
+    before = file_identity(settings.build_db)
     result = validate()
     if problem := _wal_problem(settings):
         raise GateNotPassed(problem)
-    if build_identity(settings.build_db) != before:
+    if file_identity(settings.build_db) != before:
         raise GateNotPassed(
             f"{settings.build_db} changed while the quality gate read it (a build ran at the "
             "same time?); run the quality stage again"
@@ -91,7 +86,7 @@ def require_pass(settings: Settings) -> dict[str, Any]:
         ) from None
     if problem := _wal_problem(settings):
         raise GateNotPassed(problem)
-    if not settings.build_db.exists() or record.get("identity") != build_identity(
+    if not settings.build_db.exists() or record.get("identity") != file_identity(
         settings.build_db
     ):
         raise GateNotPassed(

@@ -53,7 +53,7 @@ from pathlib import Path
 from typing import Any
 
 from kznews.config import Settings, memory_limit
-from kznews.fsutil import fsync_path, remove_stale
+from kznews.fsutil import file_identity, fsync_path, remove_stale
 
 log = logging.getLogger(__name__)
 
@@ -561,11 +561,6 @@ def _short_error(exc: BaseException, limit: int = 200) -> str:
     return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
 
 
-def _identity(path: Path) -> list[int]:
-    st = path.stat()
-    return [st.st_ino, st.st_size, st.st_mtime_ns]
-
-
 def _published_record(settings: Settings) -> Path:
     """Where the last publish notes the identity of the file it published (private)."""
     return settings.build_db.parent / PUBLISHED_RECORD
@@ -588,7 +583,7 @@ def _why_not_incremental(settings: Settings, target: Path) -> str | None:
         return f"published file unreadable: {exc}"
     if version != HEADER_VERSION:
         return f"published file has header version {version}, expected {HEADER_VERSION}"
-    if _recorded_identities(settings).get(str(target)) != _identity(target):
+    if _recorded_identities(settings).get(str(target)) != file_identity(target):
         return "the published file is not the one the last publish wrote (or no record)"
     return None
 
@@ -676,7 +671,7 @@ def publish(settings: Settings) -> dict[str, Any]:
         fsync_path(target.parent)
         shutil.rmtree(f"{tmp}.spill", ignore_errors=True)  # if DuckDB spilled
         _point_and_prune(target, version, settings.published_versions_kept)
-        recorded = {**_recorded_identities(settings), str(target): _identity(target)}
+        recorded = {**_recorded_identities(settings), str(target): file_identity(target)}
         _published_record(settings).write_text(json.dumps(recorded), encoding="utf-8")
     except BaseException:
         _remove(tmp)
