@@ -71,7 +71,7 @@ def test_a_build_during_the_gate_voids_the_pass(settings: Settings) -> None:
 
 def test_a_new_build_forgets_the_pass(settings: Settings) -> None:
     gatepass.validate_and_record(settings, lambda: None)
-    gatepass.forget(settings)  # what build_stage does before dbt starts
+    gatepass.forget(settings)  # what run_dbt does before every dbt command
     with pytest.raises(gatepass.GateNotPassed, match="no record"):
         gatepass.require_pass(settings)
 

@@ -309,23 +309,22 @@ def build_stage(
 
     settings = settings or load_settings()
     store = _store(settings)
-    # Swaps a killed commit left here are finished first, so the pull then replaces whole
-    # partitions; build() refuses dates whose swaps cannot be finished, except (with a
-    # store) those the pull replaced in every table.
-    swap.finish_interrupted_swaps(settings.extracted_dir, strict=store is None)
     pulled = None
-    gatepass.forget(settings)  # whatever passed the gate before, this build replaces it
     if store is not None:  # dbt reads the local cache: bring it up to date with the bucket
+        # Swaps a killed commit left here are finished first, so the pull then replaces
+        # whole partitions; a date whose swaps cannot be finished is whole again once the
+        # pull replaced it in every table (build() refuses the others).
+        swap.finish_interrupted_swaps(settings.extracted_dir, strict=False)
         pulled = {
             table: store.pull_table(f"extracted/{table}", settings.path(settings.data_dir))
             for table in EXTRACTED_TABLES
         }
-        replaced = [
-            partition
-            for partition in swap.broken_partitions(settings.extracted_dir)
-            if all(store.has_partition(f"extracted/{t}/{partition}") for t in EXTRACTED_TABLES)
-        ]
-        swap.forget_replaced(settings.extracted_dir, replaced)
+        swap.forget_replaced(
+            settings.extracted_dir,
+            lambda partition: all(
+                store.has_partition(f"extracted/{t}/{partition}") for t in EXTRACTED_TABLES
+            ),
+        )
     result = build(settings, full_refresh=full_refresh, load_date=load_date)
     if pulled is not None:
         result["remote_pulled"] = pulled

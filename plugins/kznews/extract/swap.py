@@ -39,7 +39,7 @@ import logging
 import os
 import shutil
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -289,26 +289,20 @@ def finish_interrupted_swaps(extracted_dir: Path, strict: bool = True) -> list[s
     return finished
 
 
-def forget_replaced(extracted_dir: Path, partitions: Sequence[str]) -> list[str]:
-    """Drop the unfinishable journals of ``partitions``, whose tables were all replaced
-    from elsewhere (the build's pull from an object store); returns their dates."""
+def forget_replaced(extracted_dir: Path, replaced: Callable[[str], bool]) -> list[str]:
+    """Drop the unfinishable journals of the dates for which ``replaced(partition)`` says
+    every table was replaced from elsewhere (the build's pull from an object store);
+    returns their dates."""
+    if not extracted_dir.is_dir():
+        return []
     forgotten = []
     with swap_lock(extracted_dir):
         _, broken = _finish_locked(extracted_dir)
         for path, body in broken:
-            if body.get("partition") in partitions:
+            if body.get("partition") and replaced(str(body["partition"])):
                 _forget(extracted_dir, path, body)
                 forgotten.append(str(body["partition"]))
     return forgotten
-
-
-def broken_partitions(extracted_dir: Path) -> list[str]:
-    """The dates whose interrupted swaps cannot be finished (see :class:`SwapUnfinishable`)."""
-    if not extracted_dir.is_dir():
-        return []
-    with swap_lock(extracted_dir):
-        _, broken = _finish_locked(extracted_dir)
-    return sorted({str(b.get("partition")) for _, b in broken})
 
 
 def remove_root(extracted_dir: Path, tmp_root: Path) -> None:
