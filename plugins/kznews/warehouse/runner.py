@@ -26,6 +26,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from kznews import gatepass
 from kznews.config import Settings, memory_limit
 from kznews.extract.swap import finish_interrupted_swaps
 from kznews.schema import EXTRACTED_TABLES
@@ -103,8 +104,6 @@ def _check_sources(settings: Settings) -> None:
 def run_dbt(settings: Settings, *args: str, threads: int | None = None) -> dict[str, Any]:
     """Run one dbt command for ``settings`` (``threads``: dbt's thread count, default the
     profile's); return its run results (raises on failure)."""
-    from kznews import gatepass
-
     gatepass.forget(settings)  # dbt may write the build file: no earlier gate speaks for it
     tdir = target_dir(settings)
     tdir.mkdir(parents=True, exist_ok=True)
