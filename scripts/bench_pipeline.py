@@ -563,11 +563,14 @@ What keeps a night small (each change has tests; figures from this run unless da
   project and the extracted folder unchanged, the 7 views are not re-created, and the 21
   source-level tests of the staging models read only the partitions the night adds (an
   earlier build tested the rest); the other 82 data tests read whole tables every night.
-* Threads (`dbt_threads=0`, auto): 1 for a full rebuild, 2 for a nightly build. One-off
+* Threads (`dbt_threads=0`, auto): 1 for a full rebuild, 4 for a nightly build. One-off
   runs of `dbt build --full-refresh` on the 100k night-1 data (2026-11-25, that session's
   slower machine, not a repository command): 41.9 s and 1,313 MB with 1 thread against
   44.7 s and 1,527 MB with 2; the nightly build's nodes took 15.0 s with 1 thread against
-  12.8 s with 2.
+  12.8 s with 2. The 100k night's build stage (2026-11-26, speed reference of that
+  session's machine in "End to end", two runs each, not a repository command): 9.7 and
+  9.8 s with 2 threads, 8.2 and 8.6 s with 4, 8.1 and 8.5 s with 8, at the same peak
+  (1.2 GB).
 * Publish: `publish_mode=incremental` copies the published file and applies only the rows
   whose `row_hash` changed (`fct_articles`, `fct_headline_sightings`), replacing the small
   marts whole, then verifies (key, row_hash) sets against the build before the atomic

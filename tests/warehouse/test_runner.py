@@ -182,7 +182,7 @@ def test_nightly_build_skips_project_only_work_and_keeps_partial_parsing(
     assert "Unable to do partial parsing" not in _last_invocation_log(s)
     # Views are definitions: same project and folder, so they are kept (their tests run);
     # source-level tests read the new partition, tests of marts the whole table.
-    assert nightly["views"].startswith("kept") and nightly["threads"] == 2
+    assert nightly["views"].startswith("kept") and nightly["threads"] == 4
     assert nightly["source_tests_from"] == "2024-05-19"
     counts = nightly["dbt"][0]["statuses"]
     assert counts["pass"] == first["dbt"][0]["statuses"]["pass"]  # every data test ran
@@ -286,8 +286,8 @@ def test_dbt_threads_follow_the_kind_of_build(tmp_path: Path) -> None:
 
     s = builds.settings_for(tmp_path)
     assert dbt_threads(s, full_refresh=True) == 1
-    assert dbt_threads(s, full_refresh=False) == 2
-    assert dbt_threads(s.replace(dbt_threads=4), full_refresh=True) == 4
+    assert dbt_threads(s, full_refresh=False) == 4
+    assert dbt_threads(s.replace(dbt_threads=3), full_refresh=True) == 3
     with pytest.raises(ValueError, match="dbt_threads"):
         dbt_threads(s.replace(dbt_threads=-1), full_refresh=False)
     env = dbt_env(s.replace(duckdb_memory_limit="768MiB"), threads=1)

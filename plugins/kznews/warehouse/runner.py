@@ -59,16 +59,22 @@ def target_dir(settings: Settings) -> Path:
     return settings.build_db.parent / "target"
 
 
+#: dbt threads of an incremental build when ``Settings.dbt_threads`` is 0 (auto).
+NIGHTLY_THREADS = 4
+
+
 def dbt_threads(settings: Settings, full_refresh: bool) -> int:
     """dbt's thread count for this build: ``settings.dbt_threads``, or when that is 0, one
-    thread for a full rebuild (a full refresh or the first build of the file) and two for an
-    incremental build. A full rebuild is a few large queries that DuckDB already runs on
+    thread for a full rebuild (a full refresh or the first build of the file) and four for
+    an incremental build. A full rebuild is a few large queries that DuckDB already runs on
     every core: a second dbt thread ran two of them at once, which measured slower and
-    ~200 MB larger at 100,000 pages. A nightly build is ~120 small nodes, where a second
-    thread overlaps dbt's per-node Python work with DuckDB's (docs/benchmarks.md)."""
+    ~200 MB larger at 100,000 pages. A nightly build is ~110 small nodes, where more threads
+    overlap dbt's per-node Python work with DuckDB's queries: on two cores, 4 threads took
+    the 100,000-page night's build from 9.7 to 8.2 s against 2, and 8 gained nothing more
+    (docs/benchmarks.md)."""
     if settings.dbt_threads < 0:
         raise ValueError(f"dbt_threads must be 0 (auto) or more, not {settings.dbt_threads}")
-    return settings.dbt_threads or (1 if full_refresh else 2)
+    return settings.dbt_threads or (1 if full_refresh else NIGHTLY_THREADS)
 
 
 def dbt_env(settings: Settings, threads: int | None = None) -> dict[str, str]:
