@@ -98,6 +98,10 @@ class Settings:
     # DuckDB's memory limit for the dbt build, the quality gate and the publish step (above
     # it DuckDB spills to disk): keeps the 100,000-page full run under 2 GB.
     duckdb_memory_limit: str = "1GB"
+    # `python -m kznews run` on an incremental night: import dbt (and parse the project)
+    # and Great Expectations in helper processes while the pages land and extract, and
+    # validate the inputs while dbt builds (kznews.overlap). Full rebuilds never overlap.
+    overlap_nightly: bool = True
 
     # --- published warehouse -------------------------------------------------------------
     # "duckdb": one DuckDB file (warehouse/kznews.duckdb) swapped in atomically each night.
@@ -164,6 +168,11 @@ def _coerce(kind: object, raw: str) -> object:
         return _tuple(raw)
     if "Path" in text:
         return Path(raw)
+    if text in ("bool", "<class 'bool'>"):
+        value = raw.strip().lower()
+        if value not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+            raise ValueError(f"not a boolean (true/false): {raw!r}")
+        return value in ("1", "true", "yes", "on")
     if text in ("int", "<class 'int'>"):
         return int(raw)
     if text in ("float", "<class 'float'>"):

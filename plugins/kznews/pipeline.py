@@ -7,13 +7,17 @@ which is what Airflow passes between tasks. No stage keeps state in memory betwe
 
 from __future__ import annotations
 
+import os
 import time
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kznews import gatepass
 from kznews.config import Settings, load_settings
+
+if TYPE_CHECKING:
+    from kznews.warehouse.runner import DbtInvoker
 
 
 def land_stage(source: str | Path, load_date: date, settings: Settings | None = None) -> dict:
@@ -300,9 +304,13 @@ def extract_commit_stage(
 
 
 def build_stage(
-    settings: Settings | None = None, full_refresh: bool = False, load_date: date | None = None
+    settings: Settings | None = None,
+    full_refresh: bool = False,
+    load_date: date | None = None,
+    invoker: DbtInvoker | None = None,
 ) -> dict:
-    """``dbt build`` into the private build file (never the published one)."""
+    """``dbt build`` into the private build file (never the published one). ``invoker``:
+    how dbt runs (:data:`kznews.warehouse.runner.DbtInvoker`; default a subprocess)."""
     from kznews.extract import swap
     from kznews.schema import EXTRACTED_TABLES
     from kznews.warehouse import build
@@ -325,7 +333,7 @@ def build_stage(
                 store.has_partition(f"extracted/{t}/{partition}") for t in EXTRACTED_TABLES
             ),
         )
-    result = build(settings, full_refresh=full_refresh, load_date=load_date)
+    result = build(settings, full_refresh=full_refresh, load_date=load_date, invoker=invoker)
     if pulled is not None:
         result["remote_pulled"] = pulled
     return result
@@ -384,8 +392,20 @@ def run_pipeline(
     settings: Settings | None = None,
     full_refresh: bool = False,
 ) -> dict[str, Any]:
-    """Run every stage in order without Airflow; returns a summary with timings."""
+    """Run every stage in order without Airflow; returns a summary with timings.
+
+    An incremental night (``settings.overlap_nightly``, and the build adds partitions
+    rather than rebuilding everything) starts dbt and Great Expectations in helper
+    processes while the first stages run (:mod:`kznews.overlap`); the stages themselves
+    are the same."""
+    from kznews.warehouse.runner import rebuilds_everything
+
     settings = settings or load_settings()
+    overlap = settings.overlap_nightly and hasattr(os, "fork")  # dbt commands are forked
+    if overlap and not rebuilds_everything(settings, full_refresh):
+        from kznews.overlap import run_overlapped
+
+        return run_overlapped(source, load_date, settings)
     summary: dict[str, Any] = {"load_date": load_date.isoformat(), "timings_s": {}}
     for stage in STAGES:
         t0 = time.perf_counter()

@@ -48,6 +48,7 @@ import os
 import re
 import shutil
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -596,8 +597,14 @@ def _recorded_identities(settings: Settings) -> dict[str, Any]:
     return recorded if isinstance(recorded, dict) else {}
 
 
-def publish(settings: Settings) -> dict[str, Any]:
+def publish(
+    settings: Settings, before_commit: Callable[[], None] | None = None
+) -> dict[str, Any]:
     """Publish the marts of ``settings.build_db`` as ``settings.published_db``, atomically.
+
+    ``before_commit``, when given, runs once the new file is written and flushed, just
+    before it replaces the published one; raising there abandons the new file (the
+    published file stays as it was). :mod:`kznews.overlap` waits for the quality gate there.
 
     Returns ``path`` (the published file), ``mart_rows`` {mart: rows}, ``size_bytes``,
     ``storage_version``, ``build_db``, ``mode`` ("incremental", or "full (<why>)") and
@@ -660,6 +667,8 @@ def publish(settings: Settings) -> dict[str, Any]:
                     exc.add_note(f"(full copy after the incremental publish failed: {reason})")
                 raise
         fsync_path(tmp)
+        if before_commit is not None:
+            before_commit()
         # A WAL a read-write client left would be replayed onto the new file by the next
         # reader that opens it: it belongs to the old file, which is going.
         stale_wal = Path(f"{target}.wal")

@@ -134,7 +134,8 @@ def test_pipeline_stage_order_runs_gate_before_publish(monkeypatch: pytest.Monke
 
     calls: list[str] = []
     monkeypatch.setattr(pipeline, "run_stage", lambda stage, *a, **k: calls.append(stage) or {})
-    pipeline.run_pipeline("sample", date(2026, 1, 1), Settings())
+    # the sequential path (an incremental night with overlap_nightly: tests/test_overlap.py)
+    pipeline.run_pipeline("sample", date(2026, 1, 1), Settings(overlap_nightly=False))
     assert calls.index("quality") < calls.index("publish")
     assert calls == list(pipeline.STAGES)
 

@@ -385,6 +385,43 @@ def raise_if_failed(*results: dict) -> dict:
     return combined
 
 
+#: The gate's stages that read the night's inputs, not the build file: they can be
+#: validated while dbt still builds (:class:`GateRun`).
+INPUT_STAGES: tuple[str, ...] = tuple(s for s in specs.STAGES if s != "marts")
+
+
+class GateRun:
+    """One run of the gate in one GX session (one run id, one Data Docs update): the input
+    stages can be validated first (:meth:`validate_inputs`, while the build runs), the rest
+    in :meth:`finish`, which decides."""
+
+    def __init__(self, settings: Settings, load_date: date) -> None:
+        self._t0 = time.perf_counter()
+        self.session = _Session(settings, load_date)
+        self.stage_results: list[dict[str, Any]] = []
+
+    def _validate(self, stages: tuple[str, ...]) -> None:
+        done = {r["stage"] for r in self.stage_results}
+        self.stage_results += [_validate_stage(self.session, s) for s in stages if s not in done]
+
+    def validate_inputs(self) -> None:
+        """Validate landing and extraction of the load date (they never read the build)."""
+        self._validate(INPUT_STAGES)
+
+    def finish(self) -> dict:
+        """Validate what is left (the marts of the build file) and decide, as
+        :func:`run_gate` does."""
+        self._validate(specs.STAGES)
+        order = {s: i for i, s in enumerate(specs.STAGES)}
+        results = sorted(self.stage_results, key=lambda r: order[r["stage"]])
+        result = _finish(self.session, results, "gate", build_docs=True)
+        result["seconds"] = round(time.perf_counter() - self._t0, 3)
+        log.info("%s", result["summary"])
+        if not result["success"]:
+            raise QualityGateError(result)
+        return result
+
+
 def run_gate(settings: Settings, load_date: date) -> dict:
     """Validate landing + extraction of ``load_date`` and the build file's marts.
 
@@ -392,12 +429,4 @@ def run_gate(settings: Settings, load_date: date) -> dict:
     ``summary``, ...). Raises :class:`QualityGateError` carrying that dict when a critical
     expectation fails; warnings are reported but never block.
     """
-    t0 = time.perf_counter()
-    session = _Session(settings, load_date)
-    stage_results = [_validate_stage(session, s) for s in specs.STAGES]
-    result = _finish(session, stage_results, "gate", build_docs=True)
-    result["seconds"] = round(time.perf_counter() - t0, 3)
-    log.info("%s", result["summary"])
-    if not result["success"]:
-        raise QualityGateError(result)
-    return result
+    return GateRun(settings, load_date).finish()

@@ -22,6 +22,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -107,25 +108,46 @@ def _check_sources(settings: Settings) -> None:
         )
 
 
-def run_dbt(settings: Settings, *args: str, threads: int | None = None) -> dict[str, Any]:
-    """Run one dbt command for ``settings`` (``threads``: dbt's thread count, default the
-    profile's); return its run results (raises on failure)."""
-    gatepass.forget(settings)  # dbt may write the build file: no earlier gate speaks for it
+#: Runs one dbt command: (dbt's arguments, its environment, its working folder) ->
+#: (exit code, what it printed). Either way dbt runs in a process of its own, so its DuckDB
+#: connection is closed when the command ends; :mod:`kznews.overlap` forks it from a
+#: process that imported dbt and parsed the project in advance.
+DbtInvoker = Callable[[list[str], dict[str, str], Path], tuple[int, str]]
+
+
+def subprocess_invoker(args: list[str], env: dict[str, str], cwd: Path) -> tuple[int, str]:
+    """The default :data:`DbtInvoker`: this environment's ``dbt`` executable."""
+    proc = subprocess.run(  # noqa: S603 - fixed argv, no shell
+        [*_dbt_command(), *args], cwd=cwd, env=env, capture_output=True, text=True
+    )
+    return proc.returncode, (proc.stdout or "") + (proc.stderr or "")
+
+
+def dbt_path_args(settings: Settings) -> list[str]:
+    """Where dbt finds the project and writes its artefacts: every command gets these."""
     tdir = target_dir(settings)
-    tdir.mkdir(parents=True, exist_ok=True)
-    results_file = tdir / "run_results.json"
-    results_file.unlink(missing_ok=True)
-    cmd = [
-        *_dbt_command(),
-        *args,
+    return [
         "--project-dir", str(settings.dbt_dir),
         "--profiles-dir", str(settings.dbt_dir),
         "--target-path", str(tdir),
         "--log-path", str(tdir.parent / "logs"),
     ]  # fmt: skip
+
+
+def run_dbt(
+    settings: Settings, *args: str, threads: int | None = None, invoker: DbtInvoker | None = None
+) -> dict[str, Any]:
+    """Run one dbt command for ``settings`` (``threads``: dbt's thread count, default the
+    profile's; ``invoker``: how, default :func:`subprocess_invoker`); return its run
+    results (raises on failure)."""
+    gatepass.forget(settings)  # dbt may write the build file: no earlier gate speaks for it
+    tdir = target_dir(settings)
+    tdir.mkdir(parents=True, exist_ok=True)
+    results_file = tdir / "run_results.json"
+    results_file.unlink(missing_ok=True)
     t0 = time.perf_counter()
-    proc = subprocess.run(  # noqa: S603 - fixed argv, no shell
-        cmd, cwd=settings.dbt_dir, env=dbt_env(settings, threads), capture_output=True, text=True
+    returncode, output = (invoker or subprocess_invoker)(
+        [*args, *dbt_path_args(settings)], dbt_env(settings, threads), settings.dbt_dir
     )
     elapsed = round(time.perf_counter() - t0, 3)
     results: list[dict[str, Any]] = []
@@ -140,13 +162,13 @@ def run_dbt(settings: Settings, *args: str, threads: int | None = None) -> dict[
         for r in results
         if str(r.get("status")).lower() in _FAILED
     ]
-    if proc.returncode != 0 or failures:
+    if returncode != 0 or failures:
         if failures:
             names = "; ".join(f"{f['node']} ({f['status']}: {f['message']})" for f in failures)
             msg = f"dbt {args[0]} failed: {names}"
         else:
-            tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-25:])
-            msg = f"dbt {args[0]} failed (exit {proc.returncode}):\n{tail}"
+            tail = "\n".join(output.strip().splitlines()[-25:])
+            msg = f"dbt {args[0]} failed (exit {returncode}):\n{tail}"
         raise WarehouseBuildError(msg, failures)
     counts: dict[str, int] = {}
     for r in results:
@@ -282,12 +304,30 @@ def _views_present(settings: Settings) -> bool:
     return bool(wanted) and wanted <= have
 
 
+def _forced_refresh(last: dict[str, Any] | None, fingerprint: str) -> str | None:
+    """Why an existing build file must be rebuilt from every partition, or None."""
+    if last is None:
+        return "no successful build of this build file is recorded"
+    if last.get("fingerprint") != fingerprint:
+        return "the dbt project changed since the last successful build"
+    return None
+
+
+def rebuilds_everything(settings: Settings, full_refresh: bool = False) -> bool:
+    """Whether :func:`run_build` would rebuild every model from every partition (asked for,
+    a first build, or forced as it explains) rather than add the new partitions."""
+    if full_refresh or not settings.build_db.exists():
+        return True
+    return _forced_refresh(last_build(settings), project_fingerprint(settings)) is not None
+
+
 def run_build(
     settings: Settings,
     full_refresh: bool = False,
     load_date: date | None = None,
     docs: bool = True,
     tests: bool = True,
+    invoker: DbtInvoker | None = None,
 ) -> dict[str, Any]:
     """``dbt build`` (``dbt run`` when ``tests`` is false), then ``dbt docs generate``
     unless ``docs`` is false. :func:`build` is this with everything on.
@@ -313,6 +353,7 @@ def run_build(
       file, the view models are not re-created (their data tests still run). dbt re-creates
       each one otherwise, ~0.2 s of dbt work per view whatever the data.
     * Threads: :func:`dbt_threads`.
+    * ``invoker``: how each dbt command runs (:data:`DbtInvoker`; default a subprocess).
 
     An extraction killed while swapping a date's partitions into place left a journal: its
     swaps are finished first, so dbt never reads tables of two runs
@@ -327,10 +368,7 @@ def run_build(
     last = last_build(settings)
     forced = None
     if not full_refresh and settings.build_db.exists():
-        if last is None:
-            forced = "no successful build of this build file is recorded"
-        elif last.get("fingerprint") != fingerprint:
-            forced = "the dbt project changed since the last successful build"
+        forced = _forced_refresh(last, fingerprint)
     full_refresh = full_refresh or forced is not None
     # unit tests and docs already ran for exactly this project (a full refresh keeps that)
     ran_for_project = (
@@ -363,13 +401,13 @@ def run_build(
     tests_from = run_date if checked and done is not None else None
     write_run_params(settings, run_date, tests_from)
     try:
-        steps = [run_dbt(settings, *args, threads=threads)]
+        steps = [run_dbt(settings, *args, threads=threads, invoker=invoker)]
         docs_status = "skipped"
         if docs and checked:
             docs_status = "reused"  # catalog.json and index.html of the same project are there
         elif docs:
             # The build just wrote manifest.json to the same target/: no second compile.
-            steps.append(run_dbt(settings, "docs", "generate", "--no-compile"))
+            steps.append(run_dbt(settings, "docs", "generate", "--no-compile", invoker=invoker))
             docs_status = "generated"
     finally:
         write_run_params(settings, None)
@@ -400,7 +438,10 @@ def run_build(
 
 
 def build(
-    settings: Settings, full_refresh: bool = False, load_date: date | None = None
+    settings: Settings,
+    full_refresh: bool = False,
+    load_date: date | None = None,
+    invoker: DbtInvoker | None = None,
 ) -> dict[str, Any]:
     """Build the warehouse into ``settings.build_db`` and generate dbt docs.
 
@@ -410,4 +451,6 @@ def build(
     Returns ``build_db``, ``docs_dir`` (dbt's target/ with index.html) and ``mart_rows``.
     Raises :class:`WarehouseBuildError` naming the failing models and tests.
     """
-    return run_build(settings, full_refresh=full_refresh, load_date=load_date, docs=True)
+    return run_build(
+        settings, full_refresh=full_refresh, load_date=load_date, docs=True, invoker=invoker
+    )

@@ -1,0 +1,257 @@
+"""A nightly run in one command, with the tools' start-up hidden behind the data work.
+
+``python -m kznews run`` (:func:`kznews.pipeline.run_pipeline`) runs the same five stages as
+the DAG. A nightly run adds 1% new pages, so most of its time used to be the tools starting:
+importing Great Expectations (~3 s) and dbt starting and parsing the project (~2-3 s),
+paid again every night before any data is read. When the build will be incremental
+(:func:`kznews.warehouse.runner.rebuilds_everything` is false), the run starts two helper
+processes next to the stages instead:
+
+* a dbt process that imports dbt and parses the project (which does not read data) while
+  the main process lands and extracts. Each dbt command of the build stage is then forked
+  from it and runs with the parsed manifest; the command's process ends with the command, so
+  its DuckDB connection closes exactly as a ``dbt`` subprocess's does (the build stage
+  itself, and every check around dbt, still runs in the main process);
+* a Great Expectations process, at low priority (``nice``), that imports GX, validates the
+  landing and extraction partitions while dbt builds (they do not read the build file),
+  then the marts once the build is done, and records the pass (:mod:`kznews.gatepass`).
+
+Every stage does what it does alone: the same functions, the same files, the same gate
+record; publishing still refuses a build that did not pass. A full rebuild runs the stages
+one after the other in the main process instead: its build needs the memory, not the
+seconds (importing GX beside it would hold ~300 MB more at the full build's peak).
+``Settings.overlap_nightly`` (``KZNEWS_OVERLAP_NIGHTLY=false``) turns this off.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import multiprocessing
+import os
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+from datetime import date
+from multiprocessing import util as mp_util
+from pathlib import Path
+from typing import Any
+
+from kznews import gatepass
+from kznews.config import Settings
+from kznews.fsutil import file_identity
+
+#: The environment variables the parsed project depends on (the source locations and the
+#: profile's path); a command run with other values parses again instead of using the
+#: manifest parsed in advance.
+PARSE_ENV = ("KZNEWS_EXTRACTED_DIR", "KZNEWS_BUILD_DB")
+
+# --- inside the helper processes ------------------------------------------------------------
+
+
+def _leave_quickly() -> None:
+    """Skip the interpreter's teardown when this helper exits: tearing down the modules of
+    Great Expectations takes ~1 s, paid while the run waits for its helpers. Every result
+    has been sent by then (the pool's result queue writes synchronously)."""
+    atexit.register(os._exit, 0)
+
+
+# --- inside the dbt helper process ----------------------------------------------------------
+
+_parsed: dict[str, Any] = {}
+
+
+def _dbt_warm_up(args: list[str], env: dict[str, str], cwd: str) -> float:
+    """Import dbt and parse the project; keep the manifest for the commands forked later."""
+    t0 = time.perf_counter()
+    _leave_quickly()
+    os.environ.update(env)
+    os.chdir(cwd)
+    from dbt.cli.main import dbtRunner
+
+    # quiet, and no manifest.json: the build writes its own
+    res = dbtRunner().invoke(["parse", "--quiet", "--no-write-json", *args])
+    if not res.success:  # the build's own command reports the parse error
+        raise RuntimeError(f"dbt parse failed: {res.exception}")
+    _parsed.update(manifest=res.result, env=_parse_env(env))
+    return round(time.perf_counter() - t0, 3)
+
+
+def _parse_env(env: dict[str, str]) -> dict[str, str | None]:
+    return {k: env.get(k) for k in PARSE_ENV}
+
+
+def _manifest_for(env: dict[str, str]) -> Any:
+    """The manifest parsed in advance, if it was parsed with the paths of ``env``."""
+    if "manifest" in _parsed and _parsed.get("env") == _parse_env(env):
+        return _parsed["manifest"]
+    return None
+
+
+def _dbt_fork(args: list[str], env: dict[str, str], cwd: str) -> tuple[int, str]:
+    """Run one dbt command in a child forked from this process (dbt imported, the project
+    parsed when :func:`_dbt_warm_up` succeeded): exit code and what it printed."""
+    manifest = _manifest_for(env)
+    with tempfile.TemporaryFile() as out:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:  # the child: never returns
+            code = 2
+            known = set(mp_util._finalizer_registry)
+            try:
+                os.dup2(out.fileno(), 1)
+                os.dup2(out.fileno(), 2)
+                os.chdir(cwd)
+                os.environ.clear()
+                os.environ.update(env)
+                from dbt.cli.main import dbtRunner
+
+                res = dbtRunner(manifest=manifest).invoke(args)
+                code = 0 if res.success else (1 if res.exception is None else 2)
+            except BaseException:  # reported through the output
+                traceback.print_exc()
+            finally:
+                # dbt made named semaphores (its connection locks); unlink them as a normal
+                # exit would, or the resource tracker warns about them when the run ends
+                for key in set(mp_util._finalizer_registry) - known:
+                    with contextlib.suppress(Exception):
+                        mp_util._finalizer_registry[key]()
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        out.seek(0)
+        return os.waitstatus_to_exitcode(status), out.read().decode("utf-8", "replace")
+
+
+# --- inside the Great Expectations helper process -------------------------------------------
+
+_gate: dict[str, Any] = {}
+
+
+def _gx_warm_up() -> float:
+    t0 = time.perf_counter()
+    _leave_quickly()
+    os.nice(10)  # soaks up the core dbt leaves idle; never slows the stages down
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    import great_expectations  # noqa: F401
+
+    return round(time.perf_counter() - t0, 3)
+
+
+def _gate_inputs(settings: Settings, load_date: date) -> None:
+    from kznews.quality.gate import GateRun
+
+    gate = GateRun(settings, load_date)
+    gate.validate_inputs()
+    _gate["run"] = gate
+
+
+def _gate_finish(settings: Settings, load_date: date) -> dict:
+    from kznews.quality.gate import GateRun
+
+    gate = _gate.pop("run", None) or GateRun(settings, load_date)
+    return gatepass.validate_and_record(settings, gate.finish)
+
+
+# --- the main process -----------------------------------------------------------------------
+
+
+def _helper() -> ProcessPoolExecutor:
+    # spawn: a fresh interpreter, whatever threads or connections this process holds
+    return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+
+
+class _ForkedDbt:
+    """A :data:`~kznews.warehouse.runner.DbtInvoker` backed by the dbt helper process."""
+
+    def __init__(self, pool: ProcessPoolExecutor) -> None:
+        self.pool = pool
+
+    def __call__(self, args: list[str], env: dict[str, str], cwd: Path) -> tuple[int, str]:
+        return self.pool.submit(_dbt_fork, args, env, str(cwd)).result()
+
+
+def run_overlapped(source: str | Path, load_date: date, settings: Settings) -> dict[str, Any]:
+    """The five stages of an incremental night with the helpers above; the same summary as
+    :func:`kznews.pipeline.run_pipeline` plus ``overlap`` (the helpers' warm-up seconds)."""
+    from kznews import pipeline
+    from kznews.warehouse.runner import dbt_env, dbt_path_args, dbt_threads
+
+    summary: dict[str, Any] = {"load_date": load_date.isoformat(), "timings_s": {}}
+    timings = summary["timings_s"]
+    dbt_pool, gx_pool = _helper(), _helper()
+    try:
+        env = dbt_env(settings, dbt_threads(settings, full_refresh=False))
+        dbt_warm = dbt_pool.submit(
+            _dbt_warm_up, dbt_path_args(settings), env, str(settings.dbt_dir)
+        )
+        gx_warm = gx_pool.submit(_gx_warm_up)
+
+        t0 = time.perf_counter()
+        summary["land"] = pipeline.land_stage(source, load_date, settings)
+        timings["land"] = round(time.perf_counter() - t0, 3)
+        t0 = time.perf_counter()
+        summary["extract"] = pipeline.extract_stage(load_date, settings)
+        timings["extract"] = round(time.perf_counter() - t0, 3)
+
+        inputs = gx_pool.submit(_gate_inputs, settings, load_date)
+        t0 = time.perf_counter()
+        summary["build"] = pipeline.build_stage(
+            settings, load_date=load_date, invoker=_ForkedDbt(dbt_pool)
+        )
+        timings["build"] = round(time.perf_counter() - t0, 3)
+        dbt_pool.shutdown(wait=False)  # its process exits on its own
+
+        # The gate validates the marts while the new published file is written beside the
+        # old one; it replaces it only once the gate passed for the very file it copied.
+        t0 = time.perf_counter()
+        inputs.result()
+        gate = gx_pool.submit(_gate_finish, settings, load_date)
+        gx_pool.shutdown(wait=False)
+        copied = file_identity(settings.build_db)
+        from kznews.publish import publish
+
+        summary["publish"] = publish(
+            settings, before_commit=_gate_passed(settings, gate, copied, summary)
+        )
+        timings["quality+publish"] = round(time.perf_counter() - t0, 3)
+        summary["overlap"] = {
+            "dbt_warm_up_s": _warm_seconds(dbt_warm),
+            "gx_warm_up_s": _warm_seconds(gx_warm),
+        }
+        return summary
+    finally:
+        dbt_pool.shutdown(cancel_futures=True)
+        gx_pool.shutdown(cancel_futures=True)
+
+
+def _gate_passed(
+    settings: Settings, gate: Future, copied: list[int], summary: dict[str, Any]
+) -> Callable[[], None]:
+    """What the publish runs before its rename: wait for the gate's verdict (raising
+    :class:`~kznews.quality.QualityGateError` when it failed), then require the pass
+    recorded for the build file as it was when the publish started reading it."""
+
+    def check() -> None:
+        t0 = time.perf_counter()
+        summary["quality"] = gate.result()
+        waited = round(time.perf_counter() - t0, 3)
+        summary.setdefault("timings_s", {})["waited_for_gate"] = waited
+        if gatepass.require_pass(settings).get("identity") != copied:
+            raise gatepass.GateNotPassed(
+                f"{settings.build_db} changed while it was validated and published; "
+                "run the pipeline again"
+            )
+
+    return check
+
+
+def _warm_seconds(warm: Future) -> float | str:
+    """A helper's warm-up time, or why it failed (the stages then started cold)."""
+    err = warm.exception()
+    return f"failed: {err}" if err else warm.result()

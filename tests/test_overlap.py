@@ -1,0 +1,165 @@
+"""kznews.overlap: an incremental night of ``kznews run`` with dbt and Great Expectations
+started in helper processes while the pages land and extract.
+
+Two workspaces run the same nights, one with ``overlap_nightly`` and one without: the
+full first night runs stage after stage in both; the incremental second night overlaps in
+the first only, and both must publish the same marts. A third night whose exchange rates
+are wrong by a factor of 100 must fail the gate in the overlapped run and leave the
+published file as it was, with no temporary file and no helper process left behind.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import shutil
+from concurrent.futures import Future
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from kznews import gatepass, overlap
+from kznews.config import Settings, load_settings
+from kznews.fsutil import file_identity
+from kznews.pipeline import format_summary, run_pipeline
+from kznews.quality import QualityGateError
+from tests.conftest import SAMPLE
+from tests.reliability.checks import mart_checksums
+
+ROOT = Path(__file__).resolve().parents[1]
+NIGHTS = (date(2026, 11, 24), date(2026, 11, 25), date(2026, 11, 26))
+
+
+def _one_page_night(folder: Path, transform=lambda html: html) -> Path:
+    """The seed page of the bundled sample as a night of its own (a folder source)."""
+    folder.mkdir(parents=True)
+    page = ROOT / "sample" / "page_13178.html"
+    (folder / page.name).write_text(transform(page.read_text(encoding="utf-8")), "utf-8")
+    shutil.copy(ROOT / "sample" / "page_13178.html.json", folder / "page_13178.html.json")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def nights(tmp_path_factory) -> dict:
+    root = tmp_path_factory.mktemp("overlap")
+    second = _one_page_night(root / "night2")
+    out = {}
+    for overlapped in (True, False):
+        ws = root / ("overlapped" if overlapped else "sequential")
+        settings = load_settings(
+            data_dir=ws / "data", warehouse_dir=ws / "warehouse", overlap_nightly=overlapped
+        )
+        first = run_pipeline(SAMPLE, NIGHTS[0], settings)
+        out[overlapped] = (settings, first, run_pipeline(second, NIGHTS[1], settings))
+    return out
+
+
+@pytest.mark.slow
+def test_only_the_incremental_night_overlaps(nights: dict) -> None:
+    _, first, second = nights[True]
+    assert "overlap" not in first  # a first build rebuilds everything: stage after stage
+    assert first["build"]["threads"] == 1
+    assert second["build"]["full_refresh"] is False
+    # both helpers warmed up (a failed warm-up is reported as "failed: ...")
+    assert isinstance(second["overlap"]["dbt_warm_up_s"], float), second["overlap"]
+    assert isinstance(second["overlap"]["gx_warm_up_s"], float), second["overlap"]
+    assert second["quality"]["success"] is True
+    assert second["publish"]["mode"] == "incremental"
+    assert not multiprocessing.active_children()  # the helpers are gone
+    text = format_summary(second)
+    assert "validation: PASSED" in text and "quality+publish=" in text
+
+
+@pytest.mark.slow
+def test_the_overlapped_night_publishes_what_the_sequential_one_does(nights: dict) -> None:
+    (ovl, *_), (seq, *_) = nights[True], nights[False]
+    assert "overlap" not in nights[False][2]
+    assert mart_checksums(ovl.published_db) == mart_checksums(seq.published_db)
+    # the gate's pass is recorded for the published build, as the publish stage requires
+    assert gatepass.require_pass(ovl)["identity"] == file_identity(ovl.build_db)
+
+
+@pytest.mark.slow
+def test_a_failed_gate_leaves_the_published_file_alone(nights: dict, tmp_path: Path) -> None:
+    settings = nights[True][0]
+    before = mart_checksums(settings.published_db)
+    identity = file_identity(settings.published_db)
+    bad = _one_page_night(tmp_path / "night3", lambda html: html.replace("425.67", "42567"))
+    with pytest.raises(QualityGateError) as err:
+        run_pipeline(bad, NIGHTS[2], settings)
+    assert "CRITICAL" in str(err.value)
+    assert file_identity(settings.published_db) == identity
+    assert mart_checksums(settings.published_db) == before
+    leftovers = [p.name for p in settings.published_db.parent.iterdir() if p.suffix == ".tmp"]
+    assert not leftovers, leftovers
+    with pytest.raises(gatepass.GateNotPassed):  # nothing records a pass for that build
+        gatepass.require_pass(settings)
+    assert not multiprocessing.active_children()
+
+
+# --- the parts, without whole runs ------------------------------------------------------------
+
+
+def test_a_command_with_other_paths_parses_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    env = {"KZNEWS_EXTRACTED_DIR": "/a", "KZNEWS_BUILD_DB": "/a/b.duckdb", "OTHER": "1"}
+    monkeypatch.setattr(overlap, "_parsed", {})
+    assert overlap._manifest_for(env) is None  # never parsed (or the warm-up failed)
+    manifest = object()
+    monkeypatch.setattr(overlap, "_parsed", {"manifest": manifest, "env": overlap._parse_env(env)})
+    assert overlap._manifest_for({**env, "OTHER": "2", "KZNEWS_DUCKDB_MEMORY_LIMIT": "1GB"}) is (
+        manifest
+    )
+    assert overlap._manifest_for({**env, "KZNEWS_BUILD_DB": "/elsewhere.duckdb"}) is None
+    assert overlap._manifest_for({**env, "KZNEWS_EXTRACTED_DIR": "/b"}) is None
+
+
+def test_warm_up_failures_are_reported_not_raised() -> None:
+    done: Future = Future()
+    done.set_result(1.5)
+    failed: Future = Future()
+    failed.set_exception(RuntimeError("dbt parse failed: boom"))
+    assert overlap._warm_seconds(done) == 1.5
+    assert overlap._warm_seconds(failed) == "failed: dbt parse failed: boom"
+
+
+def _settings(tmp_path: Path) -> Settings:
+    s = load_settings(data_dir=tmp_path / "data", warehouse_dir=tmp_path / "warehouse")
+    s.build_db.parent.mkdir(parents=True)
+    s.build_db.write_bytes(b"build")
+    return s
+
+
+def test_publish_waits_for_the_gate_of_the_file_it_copied(tmp_path: Path) -> None:
+    s = _settings(tmp_path)
+    copied = file_identity(s.build_db)
+    gate: Future = Future()
+    gate.set_result({"success": True})
+    summary: dict = {}
+    gatepass.validate_and_record(s, lambda: None)
+    overlap._gate_passed(s, gate, copied, summary)()  # passes: same file, pass recorded
+    assert summary["quality"] == {"success": True}
+
+    s.build_db.write_bytes(b"rebuilt after the copy")  # a build ran meanwhile
+    with pytest.raises(gatepass.GateNotPassed):
+        overlap._gate_passed(s, gate, copied, summary)()
+    gatepass.validate_and_record(s, lambda: None)  # it passed, but it is not what was copied
+    with pytest.raises(gatepass.GateNotPassed, match="changed while"):
+        overlap._gate_passed(s, gate, copied, summary)()
+
+
+def test_publish_never_commits_after_a_failed_gate(tmp_path: Path) -> None:
+    s = _settings(tmp_path)
+    gate: Future = Future()
+    gate.set_exception(QualityGateError({"summary": "CRITICAL rates out of range"}))
+    with pytest.raises(QualityGateError, match="CRITICAL"):
+        overlap._gate_passed(s, gate, file_identity(s.build_db), {})()
+
+
+def test_the_switch_is_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KZNEWS_OVERLAP_NIGHTLY", "false")
+    assert load_settings().overlap_nightly is False
+    monkeypatch.setenv("KZNEWS_OVERLAP_NIGHTLY", "1")
+    assert load_settings().overlap_nightly is True
+    monkeypatch.setenv("KZNEWS_OVERLAP_NIGHTLY", "sometimes")
+    with pytest.raises(ValueError, match="boolean"):
+        load_settings()
