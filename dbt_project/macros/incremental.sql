@@ -60,3 +60,33 @@
     {%- endif -%}
     {%- do return(run_query('select max(' ~ name ~ ') from ' ~ run_params).columns[0].values()[0]) -%}
 {%- endmacro %}
+
+
+{#- The partitions an incremental run must read to recompute the touched keys, as a constant
+    predicate on `column`: the load dates of every row of `relations` whose `key` is among
+    those `touched_sql` selects. The run then reads those partitions only, not the whole
+    archive: DuckDB prunes Hive partitions of a constant list, while a subquery bound, or
+    the touched keys themselves, make it read every partition (for the articles, every
+    article body ever fetched, to keep 1% of them). A touched key's rows all lie in these
+    partitions, so the result is the same. `true` while dbt parses; `false` when no row
+    matches. Read when the node runs, like kznews_run_param. -#}
+{% macro partitions_holding(touched_sql, relations, key='article_id', column='load_date') -%}
+    {%- if not execute -%}
+        {%- do return('true') -%}
+    {%- endif -%}
+    {%- set parts = [] -%}
+    {%- for relation in relations -%}
+        {%- do parts.append('select ' ~ column ~ ' from ' ~ relation ~ ' where ' ~ key
+            ~ ' in (' ~ touched_sql ~ ')') -%}
+    {%- endfor -%}
+    {%- set found = run_query('select distinct ' ~ column ~ ' from ('
+        ~ parts | join(' union all ') ~ ') where ' ~ column ~ ' is not null order by 1') -%}
+    {%- set literals = [] -%}
+    {%- for value in found.columns[0].values() -%}
+        {%- do literals.append("date '" ~ value ~ "'") -%}
+    {%- endfor -%}
+    {%- if literals | length == 0 -%}
+        {%- do return('false') -%}
+    {%- endif -%}
+    {%- do return(column ~ ' in (' ~ literals | join(', ') ~ ')') -%}
+{%- endmacro %}

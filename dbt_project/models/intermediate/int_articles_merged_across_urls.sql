@@ -6,8 +6,25 @@
 -- canonical URL on the article row; the URLs actually fetched are on the page rows.
 -- Incremental (delete+insert keyed by article_id): a run recomputes only the articles that
 -- appear in its load_date partition(s), each from all of its rows in every partition, so
--- the result equals a full refresh. last_load_date (lineage) is the newest partition an
--- article row came from; word_count is computed here, once per changed article.
+-- the result equals a full refresh; it reads only the partitions that hold those articles'
+-- rows (macros/incremental.sql: partitions_holding). last_load_date (lineage) is the
+-- newest partition an article row came from; word_count is computed here, once per changed
+-- article.
+
+{%- if is_incremental() -%}
+{%- set touched_sql -%}
+    select article_id from {{ ref('stg_kznews__articles') }}
+    where {{ load_date_filter('load_date', 'last_load_date') }} and article_id is not null
+    union
+    select article_id from {{ ref('stg_kznews__pages') }}
+    where {{ load_date_filter('load_date', 'last_load_date') }} and article_id is not null
+{%- endset -%}
+{#- an incremental run reads only the partitions holding a row of a touched article -#}
+{%- set holding = partitions_holding(
+    touched_sql, [ref('stg_kznews__articles'), ref('stg_kznews__pages')]) -%}
+{%- else -%}
+{%- set holding = 'true' -%}
+{%- endif %}
 
 with
 
@@ -17,23 +34,21 @@ with
 all_articles as not materialized (
 
     select * from {{ ref('stg_kznews__articles') }}
+    where {{ holding }}
 
 ),
 
 all_pages as not materialized (
 
     select * from {{ ref('stg_kznews__pages') }}
+    where {{ holding }}
 
 ),
 
 {% if is_incremental() %}
 touched as (
 
-    select article_id from all_articles
-    where {{ load_date_filter('load_date', 'last_load_date') }} and article_id is not null
-    union
-    select article_id from all_pages
-    where {{ load_date_filter('load_date', 'last_load_date') }} and article_id is not null
+    {{ touched_sql }}
 
 ),
 
