@@ -120,6 +120,7 @@ def test_dim_date_spans_the_data_and_knows_almaty_offsets(con) -> None:
 def test_sample_builds_with_every_dbt_test_passing(sample_wh: builds.Built) -> None:
     statuses = sample_wh.result["dbt"][0]["statuses"]
     assert set(statuses) <= {"success", "pass"}, statuses
+    assert sample_wh.result["gate_twin_tests"] == "run"  # a first build runs every test
     rows = sample_wh.result["mart_rows"]
     assert all(n > 0 for n in rows.values()), rows
     c = duckdb.connect(str(sample_wh.settings.build_db), read_only=True)

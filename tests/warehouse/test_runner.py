@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 from kznews.warehouse import MARTS, WarehouseBuildError, run_build
-from kznews.warehouse.runner import run_dbt, target_dir
+from kznews.warehouse.runner import GATE_TWIN_TAG, run_dbt, target_dir
 
 from . import builds, fixture_data
 
@@ -172,7 +172,12 @@ def test_nightly_build_skips_project_only_work_and_keeps_partial_parsing(
     manifest = json.loads((s.build_db.parent / "target" / "manifest.json").read_text())
     n_unit = len(manifest["unit_tests"])
     assert n_unit >= 4
-    passed_before = fixture_wh.result["dbt"][0]["statuses"]["pass"]
+    # an incremental build leaves the gate's twins (tag gx_gate) to the quality gate
+    n_twins = sum(GATE_TWIN_TAG in n.get("tags", []) for n in manifest["nodes"].values()
+                  if n["resource_type"] == "test")
+    assert n_twins == 21 and first["gate_twin_tests"] == "left to the quality gate"
+    passed_before = fixture_wh.result["dbt"][0]["statuses"]["pass"]  # incremental too
+    assert fixture_wh.result["gate_twin_tests"] == "left to the quality gate"
     assert first["dbt"][0]["statuses"]["pass"] == passed_before - n_unit
 
     night = date(2024, 5, 19)
@@ -189,7 +194,7 @@ def test_nightly_build_skips_project_only_work_and_keeps_partial_parsing(
     assert counts["success"] == first["dbt"][0]["statuses"]["success"] - 7  # 7 view models
     staging = _compiled_test_sql(s, "not_null_stg_kznews__pages_page_url")
     assert "load_date >= cast('2024-05-19' as date)" in staging
-    assert "dbt_subquery" not in _compiled_test_sql(s, "not_null_fct_articles_article_id")
+    assert "dbt_subquery" not in _compiled_test_sql(s, "not_null_fct_articles_article_url")
     con = duckdb.connect(str(s.build_db), read_only=True)
     left = con.execute("select count(*) from duckdb_tables() where table_name = "
                        "'kznews_run_params'").fetchone()[0]

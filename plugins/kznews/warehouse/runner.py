@@ -265,6 +265,10 @@ def write_run_params(
         con.close()
 
 
+#: Tag of the mart tests the quality gate repeats on the same tables before publishing
+#: (kznews.quality.specs MART_KEYS, MART_FOREIGN_KEYS): an incremental build skips them.
+GATE_TWIN_TAG = "gx_gate"
+
 #: ``dbt build --select`` when the views are kept: every node but the view models
 #: (tables, incremental models, data tests; ``dbt run`` takes the first two).
 KEEP_VIEWS_SELECTION = (
@@ -347,7 +351,10 @@ def run_build(
     * Unit tests and ``dbt docs generate`` depend on the project, not on the data. With
       ``settings.dbt_recheck == "changed"`` (default) they are skipped when the last
       successful build ran them for the same project and this is not a full refresh;
-      "always" runs them every time. Data tests always run.
+      "always" runs them every time. Data tests always run, but for those tagged
+      :data:`GATE_TWIN_TAG` on an incremental build: the quality gate runs the same checks
+      (mart keys unique and not null, foreign keys found) on the same tables before any
+      publish, so a night does not pay for them twice.
     * Views are definitions: when unit tests are skipped (above), the extracted folder is
       the one the last build's views read and every view of the project is in the build
       file, the view models are not re-created (their data tests still run). dbt re-creates
@@ -388,7 +395,8 @@ def run_build(
     keep_views = checked and last is not None and last.get("views_key") == views
     keep_views = keep_views and _views_present(settings)
     # a first build of the file rebuilds everything, like a full refresh
-    threads = dbt_threads(settings, full_refresh or not settings.build_db.exists())
+    rebuild = full_refresh or not settings.build_db.exists()
+    threads = dbt_threads(settings, rebuild)
     args = ["build" if tests else "run"]
     if full_refresh:
         args.append("--full-refresh")
@@ -396,6 +404,11 @@ def run_build(
         args += ["--exclude-resource-type", "unit_test"]
     if keep_views:
         args += ["--select", *KEEP_VIEWS_SELECTION[: 3 if tests else 2]]
+    gate_twins = "run" if rebuild else "left to the quality gate"
+    if tests and not rebuild:
+        args += ["--exclude", f"tag:{GATE_TWIN_TAG}"]
+    elif not tests:
+        gate_twins = "not run (no data tests)"
     # Source-level data tests read only the partitions this build adds when every earlier
     # one passed them in an earlier successful build of this file (same project).
     tests_from = run_date if checked and done is not None else None
@@ -429,6 +442,7 @@ def run_build(
         "full_refresh_reason": forced,
         "views": "kept (project and paths unchanged)" if keep_views else "created",
         "source_tests_from": tests_from.isoformat() if tests_from else "every partition",
+        "gate_twin_tests": gate_twins,
         "threads": threads,
         "load_date": load_date.isoformat() if load_date else None,
         "run_load_date": run_date.isoformat() if run_date else None,
