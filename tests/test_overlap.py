@@ -27,6 +27,9 @@ from tests.conftest import SAMPLE
 from tests.reliability.checks import mart_checksums
 
 ROOT = Path(__file__).resolve().parents[1]
+linux_only = pytest.mark.skipif(
+    not overlap.available(), reason="the overlapped night forks dbt: Linux only"
+)
 NIGHTS = (date(2026, 11, 24), date(2026, 11, 25), date(2026, 11, 26))
 
 
@@ -41,6 +44,8 @@ def _one_page_night(folder: Path, transform=lambda html: html) -> Path:
 
 @pytest.fixture(scope="module")
 def nights(tmp_path_factory) -> dict:
+    """Per workspace: settings, both nights' summaries, and what night 2 left (checksums of
+    the published marts, whether a pass is recorded for the build file as it is)."""
     root = tmp_path_factory.mktemp("overlap")
     second = _one_page_night(root / "night2")
     out = {}
@@ -50,19 +55,26 @@ def nights(tmp_path_factory) -> dict:
             data_dir=ws / "data", warehouse_dir=ws / "warehouse", overlap_nightly=overlapped
         )
         first = run_pipeline(SAMPLE, NIGHTS[0], settings)
-        out[overlapped] = (settings, first, run_pipeline(second, NIGHTS[1], settings))
+        summary = run_pipeline(second, NIGHTS[1], settings)
+        passed = gatepass.require_pass(settings)["identity"] == file_identity(settings.build_db)
+        out[overlapped] = {"settings": settings, "first": first, "second": summary,
+                           "sums": mart_checksums(settings.published_db), "passed": passed}
     return out
 
 
+@linux_only
 @pytest.mark.slow
 def test_only_the_incremental_night_overlaps(nights: dict) -> None:
-    _, first, second = nights[True]
+    first, second = nights[True]["first"], nights[True]["second"]
     assert "overlap" not in first  # a first build rebuilds everything: stage after stage
     assert first["build"]["threads"] == 1
     assert second["build"]["full_refresh"] is False
-    # both helpers warmed up (a failed warm-up is reported as "failed: ...")
-    assert isinstance(second["overlap"]["dbt_warm_up_s"], float), second["overlap"]
-    assert isinstance(second["overlap"]["gx_warm_up_s"], float), second["overlap"]
+    # both helpers warmed up (a failed warm-up is reported as "failed: ...") and dbt's
+    # build ran with the manifest parsed in advance
+    warm = second["overlap"]
+    assert isinstance(warm["dbt_warm_up_s"], float), warm
+    assert isinstance(warm["gx_warm_up_s"], float), warm
+    assert warm["dbt_commands"] == warm["dbt_commands_with_parsed_manifest"] == 1, warm
     assert second["quality"]["success"] is True
     assert second["publish"]["mode"] == "incremental"
     assert not multiprocessing.active_children()  # the helpers are gone
@@ -70,18 +82,19 @@ def test_only_the_incremental_night_overlaps(nights: dict) -> None:
     assert "validation: PASSED" in text and "quality+publish=" in text
 
 
+@linux_only
 @pytest.mark.slow
 def test_the_overlapped_night_publishes_what_the_sequential_one_does(nights: dict) -> None:
-    (ovl, *_), (seq, *_) = nights[True], nights[False]
-    assert "overlap" not in nights[False][2]
-    assert mart_checksums(ovl.published_db) == mart_checksums(seq.published_db)
+    assert "overlap" not in nights[False]["second"]
+    assert nights[True]["sums"] == nights[False]["sums"]
     # the gate's pass is recorded for the published build, as the publish stage requires
-    assert gatepass.require_pass(ovl)["identity"] == file_identity(ovl.build_db)
+    assert nights[True]["passed"] and nights[False]["passed"]
 
 
+@linux_only
 @pytest.mark.slow
 def test_a_failed_gate_leaves_the_published_file_alone(nights: dict, tmp_path: Path) -> None:
-    settings = nights[True][0]
+    settings = nights[True]["settings"]
     before = mart_checksums(settings.published_db)
     identity = file_identity(settings.published_db)
     bad = _one_page_night(tmp_path / "night3", lambda html: html.replace("425.67", "42567"))
@@ -103,14 +116,15 @@ def test_a_failed_gate_leaves_the_published_file_alone(nights: dict, tmp_path: P
 def test_a_command_with_other_paths_parses_again(monkeypatch: pytest.MonkeyPatch) -> None:
     env = {"KZNEWS_EXTRACTED_DIR": "/a", "KZNEWS_BUILD_DB": "/a/b.duckdb", "OTHER": "1"}
     monkeypatch.setattr(overlap, "_parsed", {})
-    assert overlap._manifest_for(env) is None  # never parsed (or the warm-up failed)
+    assert overlap._manifest_for(env, "fp", ["build"]) is None  # never parsed (or failed)
     manifest = object()
-    monkeypatch.setattr(overlap, "_parsed", {"manifest": manifest, "env": overlap._parse_env(env)})
-    assert overlap._manifest_for({**env, "OTHER": "2", "KZNEWS_DUCKDB_MEMORY_LIMIT": "1GB"}) is (
-        manifest
-    )
-    assert overlap._manifest_for({**env, "KZNEWS_BUILD_DB": "/elsewhere.duckdb"}) is None
-    assert overlap._manifest_for({**env, "KZNEWS_EXTRACTED_DIR": "/b"}) is None
+    monkeypatch.setattr(overlap, "_parsed", {"manifest": manifest, "fingerprint": "fp",
+                                             "env": overlap._parse_env(env)})
+    other = {**env, "OTHER": "2", "KZNEWS_DUCKDB_MEMORY_LIMIT": "1GB"}
+    assert overlap._manifest_for(other, "fp", ["build"]) is manifest
+    moved = {**env, "KZNEWS_BUILD_DB": "/elsewhere.duckdb"}
+    assert overlap._manifest_for(moved, "fp", ["build"]) is None
+    assert overlap._manifest_for({**env, "KZNEWS_EXTRACTED_DIR": "/b"}, "fp", ["build"]) is None
 
 
 def test_warm_up_failures_are_reported_not_raised() -> None:
@@ -120,6 +134,9 @@ def test_warm_up_failures_are_reported_not_raised() -> None:
     failed.set_exception(RuntimeError("dbt parse failed: boom"))
     assert overlap._warm_seconds(done) == 1.5
     assert overlap._warm_seconds(failed) == "failed: dbt parse failed: boom"
+    text = format_summary({"load_date": "2026-11-25", "overlap": {
+        "dbt_warm_up_s": "failed: dbt parse failed: boom", "gx_warm_up_s": 2.0}})
+    assert "dbt helper: failed: dbt parse failed: boom" in text  # the night still ran
 
 
 def _settings(tmp_path: Path) -> Settings:
@@ -147,12 +164,35 @@ def test_publish_waits_for_the_gate_of_the_file_it_copied(tmp_path: Path) -> Non
         overlap._gate_passed(s, gate, copied, summary)()
 
 
-def test_publish_never_commits_after_a_failed_gate(tmp_path: Path) -> None:
-    s = _settings(tmp_path)
-    gate: Future = Future()
-    gate.set_exception(QualityGateError({"summary": "CRITICAL rates out of range"}))
-    with pytest.raises(QualityGateError, match="CRITICAL"):
-        overlap._gate_passed(s, gate, file_identity(s.build_db), {})()
+def test_a_manifest_parsed_for_another_project_is_not_used(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A dbt project deployed while the night lands: its build (a forced full refresh)
+    parses the new project instead of running the manifest parsed before."""
+    env = {"KZNEWS_EXTRACTED_DIR": "/a", "KZNEWS_BUILD_DB": "/a/b.duckdb"}
+    manifest = object()
+    parsed = {"manifest": manifest, "env": overlap._parse_env(env), "fingerprint": "old"}
+    monkeypatch.setattr(overlap, "_parsed", parsed)
+    assert overlap._manifest_for(env, "old", ["build"]) is manifest
+    assert overlap._manifest_for(env, "new", ["build"]) is None
+    assert overlap._manifest_for(env, "old", ["build", "--full-refresh"]) is None
+
+
+def test_a_broken_helper_falls_back_to_a_dbt_subprocess(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from concurrent.futures.process import BrokenProcessPool
+
+    class Broken:
+        def submit(self, *a, **k):
+            raise BrokenProcessPool("the dbt helper died")
+
+    calls: list[list[str]] = []
+    monkeypatch.setattr(overlap, "subprocess_invoker",
+                        lambda args, env, cwd: calls.append(args) or (0, "ran"))
+    invoker = overlap._ForkedDbt(Broken(), lambda: "fp")
+    assert invoker(["build"], {}, tmp_path) == (0, "ran")
+    assert calls == [["build"]] and invoker.commands == 1 and invoker.with_manifest == 0
 
 
 def test_the_switch_is_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -163,3 +203,17 @@ def test_the_switch_is_read_from_the_environment(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("KZNEWS_OVERLAP_NIGHTLY", "sometimes")
     with pytest.raises(ValueError, match="boolean"):
         load_settings()
+
+
+def test_ducklake_and_the_switch_keep_the_sequential_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    from kznews import pipeline
+
+    calls: list[str] = []
+    monkeypatch.setattr(pipeline, "run_stage", lambda stage, *a, **k: calls.append(stage) or {})
+    monkeypatch.setattr(overlap, "run_overlapped", lambda *a, **k: pytest.fail("overlapped"))
+    monkeypatch.setattr("kznews.warehouse.runner.rebuilds_everything", lambda *a, **k: False)
+    for s in (Settings(warehouse_backend="ducklake"), Settings(overlap_nightly=False)):
+        calls.clear()
+        pipeline.run_pipeline("sample", NIGHTS[1], s)
+        assert calls == list(pipeline.STAGES)  # the gate before publish, stage after stage
+    assert overlap.wanted(Settings()) is overlap.available()

@@ -122,6 +122,34 @@ def test_failed_publish_leaves_the_published_file_alone(settings: Settings) -> N
     assert _leftovers(settings.published_db.parent) == []
 
 
+@pytest.mark.parametrize("mode", ["incremental", "full"])
+def test_before_commit_runs_before_the_rename_and_can_stop_it(
+    settings: Settings, mode: str
+) -> None:
+    """kznews.overlap waits for the quality gate in ``before_commit``: the new file must be
+    complete by then, the published one untouched, and a raise must leave nothing behind."""
+    publish(settings)
+    before = _sha(settings.published_db)
+    s = settings.replace(publish_mode=mode)
+    seen: list[list[str]] = []
+
+    def look() -> None:
+        assert _sha(s.published_db) == before  # not replaced yet
+        seen.append(_leftovers(s.published_db.parent))  # the new file is written beside it
+
+    publish(s, before_commit=look)
+    assert seen and any(name.endswith(".tmp") for name in seen[0]), seen
+
+    def gate_failed() -> None:
+        raise RuntimeError("quality gate failed")
+
+    published = _sha(s.published_db)
+    with pytest.raises(RuntimeError, match="quality gate failed"):
+        publish(s, before_commit=gate_failed)
+    assert _sha(s.published_db) == published
+    assert _leftovers(s.published_db.parent) == []
+
+
 def test_missing_build_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(PublishError, match="no build file"):
         publish(builds.settings_for(tmp_path))

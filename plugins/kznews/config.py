@@ -100,7 +100,9 @@ class Settings:
     duckdb_memory_limit: str = "1GB"
     # `python -m kznews run` on an incremental night: import dbt (and parse the project)
     # and Great Expectations in helper processes while the pages land and extract, and
-    # validate the inputs while dbt builds (kznews.overlap). Full rebuilds never overlap.
+    # validate the inputs while dbt builds (kznews.overlap). Full rebuilds run stage after
+    # stage (unless the dbt project changes while a night runs). Linux and the duckdb
+    # backend only.
     overlap_nightly: bool = True
 
     # --- published warehouse -------------------------------------------------------------

@@ -9,32 +9,39 @@ processes next to the stages instead:
 
 * a dbt process that imports dbt and parses the project (which does not read data) while
   the main process lands and extracts. Each dbt command of the build stage is then forked
-  from it and runs with the parsed manifest; the command's process ends with the command, so
-  its DuckDB connection closes exactly as a ``dbt`` subprocess's does (the build stage
-  itself, and every check around dbt, still runs in the main process);
+  from it and runs with the parsed manifest (unless the project changed meanwhile, or the
+  command is a full refresh: then it parses again); the command's process closes its DuckDB
+  connection and exits with the command, as a ``dbt`` subprocess does. The build stage
+  itself, and every check around dbt, still runs in the main process;
 * a Great Expectations process, at low priority (``nice``), that imports GX, validates the
   landing and extraction partitions while dbt builds (they do not read the build file),
   then the marts once the build is done, and records the pass (:mod:`kznews.gatepass`).
 
 Every stage does what it does alone: the same functions, the same files, the same gate
-record; publishing still refuses a build that did not pass. A full rebuild runs the stages
-one after the other in the main process instead: its build needs the memory, not the
-seconds (importing GX beside it would hold ~300 MB more at the full build's peak).
-``Settings.overlap_nightly`` (``KZNEWS_OVERLAP_NIGHTLY=false``) turns this off.
+record. The publish writes its new file while the gate checks the marts, and the new file
+replaces the published one only after the gate passed for that very build file. A full
+rebuild runs the stages one after the other in the main process instead: its build needs
+the memory, not the seconds (importing GX beside it would hold ~300 MB more at the full
+build's peak). Only on Linux (the helpers die with the run: ``PR_SET_PDEATHSIG``; dbt is
+forked) and with the ``duckdb`` warehouse backend; ``Settings.overlap_nightly``
+(``KZNEWS_OVERLAP_NIGHTLY=false``) turns it off.
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
+import ctypes
 import multiprocessing
 import os
+import signal
 import sys
 import tempfile
 import time
 import traceback
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from datetime import date
 from multiprocessing import util as mp_util
 from pathlib import Path
@@ -43,19 +50,45 @@ from typing import Any
 from kznews import gatepass
 from kznews.config import Settings
 from kznews.fsutil import file_identity
+from kznews.warehouse.runner import subprocess_invoker
 
 #: The environment variables the parsed project depends on (the source locations and the
 #: profile's path); a command run with other values parses again instead of using the
 #: manifest parsed in advance.
 PARSE_ENV = ("KZNEWS_EXTRACTED_DIR", "KZNEWS_BUILD_DB")
+_PR_SET_PDEATHSIG = 1
+
+
+def available() -> bool:
+    """The overlapped night runs here: Linux (fork, and helpers that die with the run)."""
+    return sys.platform.startswith("linux")
+
+
+def wanted(settings: Settings) -> bool:
+    """Whether an incremental night of ``settings`` runs overlapped."""
+    return settings.overlap_nightly and settings.warehouse_backend == "duckdb" and available()
+
 
 # --- inside the helper processes ------------------------------------------------------------
 
 
-def _leave_quickly() -> None:
-    """Skip the interpreter's teardown when this helper exits: tearing down the modules of
-    Great Expectations takes ~1 s, paid while the run waits for its helpers. Every result
-    has been sent by then (the pool's result queue writes synchronously)."""
+def _die_with_parent() -> None:
+    """Have the kernel kill this process when the process that started it dies (a run killed
+    alone, by the OOM killer or a plain ``kill``), so no helper or dbt command outlives it."""
+    parent = os.getppid()
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+        return  # not fatal: the run still kills its process group on an ordinary exit
+    if os.getppid() != parent:  # it died before the call took effect
+        os._exit(1)
+
+
+def _helper_started() -> None:
+    """Pool initializer of both helpers."""
+    _die_with_parent()
+    # Skip the interpreter's teardown when the helper exits: tearing down the modules of
+    # Great Expectations takes ~1 s, paid while the run waits for its helpers. Every result
+    # has been sent by then (the pool's result queue writes synchronously).
     atexit.register(os._exit, 0)
 
 
@@ -64,10 +97,9 @@ def _leave_quickly() -> None:
 _parsed: dict[str, Any] = {}
 
 
-def _dbt_warm_up(args: list[str], env: dict[str, str], cwd: str) -> float:
+def _dbt_warm_up(args: list[str], env: dict[str, str], cwd: str, fingerprint: str) -> float:
     """Import dbt and parse the project; keep the manifest for the commands forked later."""
     t0 = time.perf_counter()
-    _leave_quickly()
     os.environ.update(env)
     os.chdir(cwd)
     from dbt.cli.main import dbtRunner
@@ -76,7 +108,7 @@ def _dbt_warm_up(args: list[str], env: dict[str, str], cwd: str) -> float:
     res = dbtRunner().invoke(["parse", "--quiet", "--no-write-json", *args])
     if not res.success:  # the build's own command reports the parse error
         raise RuntimeError(f"dbt parse failed: {res.exception}")
-    _parsed.update(manifest=res.result, env=_parse_env(env))
+    _parsed.update(manifest=res.result, env=_parse_env(env), fingerprint=fingerprint)
     return round(time.perf_counter() - t0, 3)
 
 
@@ -84,17 +116,39 @@ def _parse_env(env: dict[str, str]) -> dict[str, str | None]:
     return {k: env.get(k) for k in PARSE_ENV}
 
 
-def _manifest_for(env: dict[str, str]) -> Any:
-    """The manifest parsed in advance, if it was parsed with the paths of ``env``."""
-    if "manifest" in _parsed and _parsed.get("env") == _parse_env(env):
+def _manifest_for(env: dict[str, str], fingerprint: str, args: list[str]) -> Any:
+    """The manifest parsed in advance, if it was parsed from this very project
+    (``fingerprint``: :func:`kznews.warehouse.runner.project_fingerprint`) with the paths of
+    ``env``; never for a full refresh (a project changed since the last build)."""
+    if (
+        "manifest" in _parsed
+        and _parsed.get("env") == _parse_env(env)
+        and _parsed.get("fingerprint") == fingerprint
+        and "--full-refresh" not in args
+    ):
         return _parsed["manifest"]
     return None
 
 
-def _dbt_fork(args: list[str], env: dict[str, str], cwd: str) -> tuple[int, str]:
+def _close_dbt_connections() -> None:
+    """Close dbt-duckdb's database as its exit handler would (the child leaves through
+    ``os._exit``), so the build file is checkpointed and no WAL is left beside it."""
+    with contextlib.suppress(Exception):
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+        env = DuckDBConnectionManager._ENV
+        DuckDBConnectionManager.close_all_connections()  # forgets it; closing is ours
+        if env is not None:
+            env.close()
+
+
+def _dbt_fork(
+    args: list[str], env: dict[str, str], cwd: str, fingerprint: str
+) -> tuple[int, str, bool]:
     """Run one dbt command in a child forked from this process (dbt imported, the project
-    parsed when :func:`_dbt_warm_up` succeeded): exit code and what it printed."""
-    manifest = _manifest_for(env)
+    parsed when :func:`_dbt_warm_up` succeeded): exit code, what it printed, and whether it
+    used the manifest parsed in advance."""
+    manifest = _manifest_for(env, fingerprint, args)
     with tempfile.TemporaryFile() as out:
         sys.stdout.flush()
         sys.stderr.flush()
@@ -103,6 +157,7 @@ def _dbt_fork(args: list[str], env: dict[str, str], cwd: str) -> tuple[int, str]
             code = 2
             known = set(mp_util._finalizer_registry)
             try:
+                _die_with_parent()
                 os.dup2(out.fileno(), 1)
                 os.dup2(out.fileno(), 2)
                 os.chdir(cwd)
@@ -112,6 +167,7 @@ def _dbt_fork(args: list[str], env: dict[str, str], cwd: str) -> tuple[int, str]
 
                 res = dbtRunner(manifest=manifest).invoke(args)
                 code = 0 if res.success else (1 if res.exception is None else 2)
+                _close_dbt_connections()
             except BaseException:  # reported through the output
                 traceback.print_exc()
             finally:
@@ -123,9 +179,16 @@ def _dbt_fork(args: list[str], env: dict[str, str], cwd: str) -> tuple[int, str]
                 sys.stdout.flush()
                 sys.stderr.flush()
                 os._exit(code)
-        _, status = os.waitpid(pid, 0)
+        try:
+            _, status = os.waitpid(pid, 0)
+        except BaseException:  # interrupted: the command must not go on writing alone
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            raise
         out.seek(0)
-        return os.waitstatus_to_exitcode(status), out.read().decode("utf-8", "replace")
+        text = out.read().decode("utf-8", "replace")
+        return os.waitstatus_to_exitcode(status), text, manifest is not None
 
 
 # --- inside the Great Expectations helper process -------------------------------------------
@@ -135,7 +198,6 @@ _gate: dict[str, Any] = {}
 
 def _gx_warm_up() -> float:
     t0 = time.perf_counter()
-    _leave_quickly()
     os.nice(10)  # soaks up the core dbt leaves idle; never slows the stages down
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations  # noqa: F401
@@ -163,24 +225,45 @@ def _gate_finish(settings: Settings, load_date: date) -> dict:
 
 def _helper() -> ProcessPoolExecutor:
     # spawn: a fresh interpreter, whatever threads or connections this process holds
-    return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    return ProcessPoolExecutor(
+        max_workers=1,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_helper_started,
+    )
 
 
 class _ForkedDbt:
-    """A :data:`~kznews.warehouse.runner.DbtInvoker` backed by the dbt helper process."""
+    """A :data:`~kznews.warehouse.runner.DbtInvoker` backed by the dbt helper process; a
+    :func:`~kznews.warehouse.runner.subprocess_invoker` when that helper is gone. Counts the
+    commands and those that ran with the manifest parsed in advance."""
 
-    def __init__(self, pool: ProcessPoolExecutor) -> None:
-        self.pool = pool
+    def __init__(self, pool: ProcessPoolExecutor, fingerprint: Callable[[], str]) -> None:
+        self.pool, self.fingerprint = pool, fingerprint
+        self.commands = self.with_manifest = 0
 
     def __call__(self, args: list[str], env: dict[str, str], cwd: Path) -> tuple[int, str]:
-        return self.pool.submit(_dbt_fork, args, env, str(cwd)).result()
+        self.commands += 1
+        try:
+            future = self.pool.submit(_dbt_fork, args, env, str(cwd), self.fingerprint())
+        except (BrokenProcessPool, RuntimeError):  # the helper died before this command
+            return subprocess_invoker(args, env, cwd)
+        code, output, used = future.result()
+        self.with_manifest += used
+        return code, output
 
 
 def run_overlapped(source: str | Path, load_date: date, settings: Settings) -> dict[str, Any]:
     """The five stages of an incremental night with the helpers above; the same summary as
-    :func:`kznews.pipeline.run_pipeline` plus ``overlap`` (the helpers' warm-up seconds)."""
+    :func:`kznews.pipeline.run_pipeline` plus ``overlap`` (the helpers' warm-up seconds, how
+    many dbt commands ran with the manifest parsed in advance)."""
     from kznews import pipeline
-    from kznews.warehouse.runner import dbt_env, dbt_path_args, dbt_threads
+    from kznews.publish import publish
+    from kznews.warehouse.runner import (
+        dbt_env,
+        dbt_path_args,
+        dbt_threads,
+        project_fingerprint,
+    )
 
     summary: dict[str, Any] = {"load_date": load_date.isoformat(), "timings_s": {}}
     timings = summary["timings_s"]
@@ -188,8 +271,9 @@ def run_overlapped(source: str | Path, load_date: date, settings: Settings) -> d
     try:
         env = dbt_env(settings, dbt_threads(settings, full_refresh=False))
         dbt_warm = dbt_pool.submit(
-            _dbt_warm_up, dbt_path_args(settings), env, str(settings.dbt_dir)
-        )
+            _dbt_warm_up, dbt_path_args(settings), env, str(settings.dbt_dir),
+            project_fingerprint(settings),
+        )  # fmt: skip
         gx_warm = gx_pool.submit(_gx_warm_up)
 
         t0 = time.perf_counter()
@@ -199,30 +283,38 @@ def run_overlapped(source: str | Path, load_date: date, settings: Settings) -> d
         summary["extract"] = pipeline.extract_stage(load_date, settings)
         timings["extract"] = round(time.perf_counter() - t0, 3)
 
-        inputs = gx_pool.submit(_gate_inputs, settings, load_date)
+        # With an object store the build stage first pulls the extracted tables, which may
+        # replace what the gate would read: then the inputs are validated after the build.
+        inputs = None if settings.remote_url else gx_pool.submit(_gate_inputs, settings, load_date)
         t0 = time.perf_counter()
-        summary["build"] = pipeline.build_stage(
-            settings, load_date=load_date, invoker=_ForkedDbt(dbt_pool)
-        )
+        dbt = _ForkedDbt(dbt_pool, lambda: project_fingerprint(settings))
+        summary["build"] = pipeline.build_stage(settings, load_date=load_date, invoker=dbt)
         timings["build"] = round(time.perf_counter() - t0, 3)
         dbt_pool.shutdown(wait=False)  # its process exits on its own
 
         # The gate validates the marts while the new published file is written beside the
         # old one; it replaces it only once the gate passed for the very file it copied.
         t0 = time.perf_counter()
-        inputs.result()
+        if inputs is not None:
+            inputs.result()
         gate = gx_pool.submit(_gate_finish, settings, load_date)
         gx_pool.shutdown(wait=False)
         copied = file_identity(settings.build_db)
-        from kznews.publish import publish
-
-        summary["publish"] = publish(
-            settings, before_commit=_gate_passed(settings, gate, copied, summary)
-        )
+        try:
+            summary["publish"] = publish(
+                settings, before_commit=_gate_passed(settings, gate, copied, summary)
+            )
+        except Exception as exc:
+            failed = gate.exception()  # a failed gate is the news, whatever publish hit
+            if failed is not None and failed is not exc:
+                raise failed from exc
+            raise
         timings["quality+publish"] = round(time.perf_counter() - t0, 3)
         summary["overlap"] = {
             "dbt_warm_up_s": _warm_seconds(dbt_warm),
             "gx_warm_up_s": _warm_seconds(gx_warm),
+            "dbt_commands": dbt.commands,
+            "dbt_commands_with_parsed_manifest": dbt.with_manifest,
         }
         return summary
     finally:

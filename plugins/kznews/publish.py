@@ -152,8 +152,9 @@ def _hashed_key(columns: list[tuple[str, str]]) -> str | None:
     the models. The diff does not rely on the key alone: a row is kept only if its key and
     its ``row_hash`` (md5 of every other column) both match, so a row hash computed without
     the key is still safe. A row duplicated in the build fails the incremental path's
-    row-count check; the full copy that follows would publish it twice, so the key's
-    ``unique`` dbt test (which runs before publish) is what keeps duplicates out.
+    row-count check; the full copy that follows would publish it twice, so the quality
+    gate's key check (and the key's ``unique`` dbt test on full builds), which a publish
+    requires to have passed, is what keeps duplicates out.
     """
     names = [c[0] for c in columns]
     if HASH_COLUMN not in names or names[0] == HASH_COLUMN:
@@ -618,6 +619,8 @@ def publish(
     if settings.warehouse_backend == "ducklake":
         from kznews.warehouse.ducklake import publish_to_ducklake
 
+        if before_commit is not None:  # a lake commit has no file to prepare: wait first
+            before_commit()
         return publish_to_ducklake(settings)
     if settings.warehouse_backend != "duckdb":
         raise PublishError(f"unknown warehouse_backend {settings.warehouse_backend!r}")

@@ -354,7 +354,9 @@ def run_build(
       "always" runs them every time. Data tests always run, but for those tagged
       :data:`GATE_TWIN_TAG` on an incremental build: the quality gate runs the same checks
       (mart keys unique and not null, foreign keys found) on the same tables before any
-      publish, so a night does not pay for them twice.
+      publish, so a night does not pay for them twice. Such a failure then fails the gate,
+      not the build: the build record advances, and the gate keeps failing on the whole
+      marts every night until the night is re-run (``load_date``) once its data is fixed.
     * Views are definitions: when unit tests are skipped (above), the extracted folder is
       the one the last build's views read and every view of the project is in the build
       file, the view models are not re-created (their data tests still run). dbt re-creates
