@@ -628,9 +628,18 @@ What keeps a night small (each change has tests; figures from this run unless da
   (a var that changes every night made dbt re-parse the whole project), as a literal so
   DuckDB prunes partitions. Unit tests and `dbt docs generate` depend only on the project
   and run when its fingerprint changed or on a full refresh (`dbt_recheck`). With the
-  project and the extracted folder unchanged, the 7 views are not re-created, and the 21
-  source-level tests of the staging models read only the partitions the night adds (an
-  earlier build tested the rest); the other 82 data tests read whole tables every night.
+  project and the extracted folder unchanged, the 7 views are not re-created. Of the 103
+  data tests, the 22 on the staging models and on the row-wise view
+  `int_listing_items_localised` read only the partitions the night adds (an earlier build
+  tested the rest); the 21 mart tests the quality gate repeats on the same tables (keys,
+  foreign keys; tag `gx_gate`, `tests/warehouse/test_gate_twins.py`) are left to the gate
+  on incremental builds; the other 60 read whole tables every night.
+  `int_articles_merged_across_urls` reads only the load-date partitions that hold a row of
+  a touched article (`partitions_holding`): before, it decoded every article body of the
+  archive to keep 1% of them (one-off on the 100k night's data, 2026-11-26, not a
+  repository command: 0.50 s -> 0.05 s for its query plus 0.04 s for the lookup).
+  `int_authors_normalised` collapses whitespace once per distinct spelling instead of once
+  per listing item (0.64 -> 0.28 s for its query in one nightly build each).
 * Threads (`dbt_threads=0`, auto): 1 for a full rebuild, 4 for a nightly build. One-off
   runs of `dbt build --full-refresh` on the 100k night-1 data (2026-11-25, that session's
   slower machine, not a repository command): 41.9 s and 1,313 MB with 1 thread against
@@ -648,35 +657,52 @@ What keeps a night small (each change has tests; figures from this run unless da
   Great Expectations and the kznews stages once and Airflow 3 forks each task from it, so
   the nightly quality task skips that import (the Celery tables compare it with Airflow's
   default settings, same runs).
+* One process (`python -m kznews run`, `kznews.overlap`): an incremental night starts a
+  dbt helper (import, project parse) and a Great Expectations helper (import at `nice`
+  10, then the landing and extraction checks while dbt builds) next to the landing; each
+  dbt command is forked from the parsed helper, and the publish writes its new file while
+  the gate checks the marts, renaming it only once the gate passed for that build file.
+  A full rebuild runs stage after stage (its build needs the memory). In the one-process
+  table the nightly CPU is higher than the wall time: both cores are busy almost all
+  night (one-off sampling of /proc/stat during a 100k night, 2026-11-26: ~1.9 of 2 cores
+  busy for ~95% of the run).
 
-What is left, and why the 10% target is missed at 100,000 pages:
+What is left (the verdicts above say whether each shape met the 10% target):
 
-* The start-up floor above is paid before any data is read: outside Airflow, Great
-  Expectations and dbt start in fresh processes every night (an Airflow task is one). By
-  itself it takes most of the 10% budget, and the night above the floor is more than 10%
-  of the full run on its own (the two lines above).
+* One process per stage (the shape of the Airflow tasks) pays the start-up floor above
+  every night, before any data is read: it takes most of the 10% budget by itself.
+* In one process the start-up is hidden behind the landing and the build, but the night
+  is then CPU-bound on two cores: per 100k night, roughly 3 core-seconds to import Great
+  Expectations and 2 to run its checks and Data Docs, 2.5 to import dbt and parse the
+  project, 7-8 for dbt's ~93 nodes, 2.5 to land and extract and 1.5 to publish (one-off
+  measurements of each part, 2026-11-26). What is left to gain is CPU: fewer dbt nodes
+  (most cost tens of milliseconds of dbt's own Python whatever their data) and a Great
+  Expectations that is not imported anew each night (a long-lived worker, as the Celery
+  preload does).
 * Under Celery the worker preload removes the Great Expectations import, but dbt still
   starts as a subprocess of the build task, and Airflow adds seconds of its own to every
   run (the "Airflow overhead" column: queueing, task start, XCom), so the nightly share
   there is higher than outside Airflow.
-* dbt's per-node work: ~110 nodes at tens of milliseconds of dbt's own Python each,
-  whatever their data; the incremental models still scan every partition of their inputs
-  to find and recompute the touched ids.
-* Tried and not kept: materialising the listing items (`int_listing_items_localised`) as an
-  incremental table made the full build ~5 s slower and ~100 MB larger without a nightly
-  gain measurable above the run-to-run noise (2026-11-25). Importing Great Expectations
-  while dbt builds, outside Airflow, would hide its import but keep ~270 MB resident beside
-  the full build (one-off, 2026-11-25: 1,818 MB for the tree with two dbt threads); not
-  built, since the night above the floor alone exceeds 10%.
-* Earlier figures of the same script: 40.8 s against 206.1 s (19.8%) on 2026-11-25's
-  slower machine (speed reference 0.95 s); 15.3 s against 85.9 s (17.8%) on the machine
-  before it; 40.1 s against 112.9 s (35.5%) and 57.3 s against 140.6 s (40.8%) before the
-  two sessions before. A later run on a slower machine (2026-11-26, speed reference 1.14 s,
-  `--sizes 100000 --airflow-sizes --scheduler-sizes`): 36.0 s against 195.3 s (18.5%),
-  with a start-up floor of 16.4 s (Great Expectations import 7.8 s, dbt 5.8 s), 8.4% of
-  the full run before any data is read. The complete run this section showed before
-  (2026-11-26, speed reference 0.73 s): 16.9 s against 94.5 s (17.9%). Across these
-  five machines (speed references 0.49 to 1.14 s where known) the share stays 17.8-19.8%.
+* Tried and not kept (one-off, 2026-11-26 unless dated): materialising the listing items
+  (`int_listing_items_localised`) as an incremental table made the full build ~5 s slower
+  and ~100 MB larger without a measurable nightly gain (2026-11-25); filtering the listing
+  items by touched article before localising them (0.65 -> 0.52 s for that query), an
+  explicit CASE instead of COALESCE for staging's article ids (similar), loading SciPy and
+  Altair lazily under Great Expectations (~0.3 s of its ~3 s import), and an `info`
+  instead of `debug` dbt file log (no CPU difference in three builds each): within the
+  run-to-run noise, or not worth their complexity.
+* This machine's speed drifts: the same 100k full run (one process per stage) took 95.9 s
+  at 11:19 and 137.3 s at 11:41 UTC on 2026-11-26 (one-off, `cmp` of the two shapes),
+  land alone 15.2 s and 18.6-19.8 s. Compare shares (nightly / full, measured back to
+  back), not seconds across runs.
+* Earlier figures of the same script: 14.2 s against 73.2 s (19.4%) at commit b855a67
+  (2026-11-26, speed reference 0.49 s, one process per stage, before the one-process
+  path); 40.8 s against 206.1 s (19.8%) on 2026-11-25's slower machine (speed reference
+  0.95 s); 15.3 s against 85.9 s (17.8%) on the machine before it; 40.1 s against 112.9 s
+  (35.5%) and 57.3 s against 140.6 s (40.8%) before the two sessions before; 36.0 s
+  against 195.3 s (18.5%) on a machine with speed reference 1.14 s
+  (`--sizes 100000 --airflow-sizes --scheduler-sizes`); 16.9 s against 94.5 s (17.9%)
+  (speed reference 0.73 s).
 """
 
 
