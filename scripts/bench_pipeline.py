@@ -665,7 +665,8 @@ What keeps a night small (each change has tests; figures from this run unless da
   A full rebuild runs stage after stage (its build needs the memory). In the one-process
   table the nightly CPU is higher than the wall time: both cores are busy almost all
   night (one-off sampling of /proc/stat during a 100k night, 2026-11-26: ~1.9 of 2 cores
-  busy for ~95% of the run).
+  busy for ~95% of the run). Its peak tree RSS is a sum over processes: the forked dbt
+  command shares the pages of its helper's dbt import, counted in both.
 
 What is left (the verdicts above say whether each shape met the 10% target):
 
@@ -692,17 +693,20 @@ What is left (the verdicts above say whether each shape met the 10% target):
   instead of `debug` dbt file log (no CPU difference in three builds each): within the
   run-to-run noise, or not worth their complexity.
 * This machine's speed drifts: the same 100k full run (one process per stage) took 95.9 s
-  at 11:19 and 137.3 s at 11:41 UTC on 2026-11-26 (one-off, `cmp` of the two shapes),
+  at 11:19 and 137.3 s at 11:41 UTC on 2026-11-26 (one-off runs, not a repository command),
   land alone 15.2 s and 18.6-19.8 s. Compare shares (nightly / full, measured back to
   back), not seconds across runs.
-* Earlier figures of the same script: 14.2 s against 73.2 s (19.4%) at commit b855a67
-  (2026-11-26, speed reference 0.49 s, one process per stage, before the one-process
-  path); 40.8 s against 206.1 s (19.8%) on 2026-11-25's slower machine (speed reference
-  0.95 s); 15.3 s against 85.9 s (17.8%) on the machine before it; 40.1 s against 112.9 s
-  (35.5%) and 57.3 s against 140.6 s (40.8%) before the two sessions before; 36.0 s
-  against 195.3 s (18.5%) on a machine with speed reference 1.14 s
-  (`--sizes 100000 --airflow-sizes --scheduler-sizes`); 16.9 s against 94.5 s (17.9%)
-  (speed reference 0.73 s).
+* Earlier figures of the same script: the complete run before this one (commit eae0e3c,
+  2026-11-26, same machine, before a review's robustness fixes to `kznews.overlap`): in one
+  process 13.3 s against 128.5 s (10.3%), one process per stage 16.3 s against 95.8 s
+  (17.0%), the speed drift above falling between the two shapes' runs; 14.2 s against 73.2 s
+  (19.4%) at commit b855a67 (2026-11-26, speed reference 0.49 s, one process per stage,
+  before the one-process path); 40.8 s against 206.1 s (19.8%) on 2026-11-25's slower
+  machine (speed reference 0.95 s); 15.3 s against 85.9 s (17.8%) on the machine before it;
+  40.1 s against 112.9 s (35.5%) and 57.3 s against 140.6 s (40.8%) before the two sessions
+  before; 36.0 s against 195.3 s (18.5%) on a machine with speed reference 1.14 s (`--sizes
+  100000 --airflow-sizes --scheduler-sizes`); 16.9 s against 94.5 s (17.9%) (speed reference
+  0.73 s).
 """
 
 
