@@ -69,7 +69,7 @@ def dbt_threads(settings: Settings, full_refresh: bool) -> int:
     thread for a full rebuild (a full refresh or the first build of the file) and four for
     an incremental build. A full rebuild is a few large queries that DuckDB already runs on
     every core: a second dbt thread ran two of them at once, which measured slower and
-    ~200 MB larger at 100,000 pages. A nightly build is ~110 small nodes, where more threads
+    ~200 MB larger at 100,000 pages. A nightly build is ~90 small nodes, where more threads
     overlap dbt's per-node Python work with DuckDB's queries: on two cores, 4 threads took
     the 100,000-page night's build from 9.7 to 8.2 s against 2, and 8 gained nothing more
     (docs/benchmarks.md)."""
