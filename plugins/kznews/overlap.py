@@ -290,7 +290,7 @@ def run_overlapped(source: str | Path, load_date: date, settings: Settings) -> d
         dbt = _ForkedDbt(dbt_pool, lambda: project_fingerprint(settings))
         summary["build"] = pipeline.build_stage(settings, load_date=load_date, invoker=dbt)
         timings["build"] = round(time.perf_counter() - t0, 3)
-        dbt_pool.shutdown(wait=False)  # its process exits on its own
+        dbt_pool.shutdown()  # frees its memory for the publish (it exits at once)
 
         # The gate validates the marts while the new published file is written beside the
         # old one; it replaces it only once the gate passed for the very file it copied.
@@ -298,7 +298,6 @@ def run_overlapped(source: str | Path, load_date: date, settings: Settings) -> d
         if inputs is not None:
             inputs.result()
         gate = gx_pool.submit(_gate_finish, settings, load_date)
-        gx_pool.shutdown(wait=False)
         copied = file_identity(settings.build_db)
         try:
             summary["publish"] = publish(
@@ -317,7 +316,7 @@ def run_overlapped(source: str | Path, load_date: date, settings: Settings) -> d
             "dbt_commands_with_parsed_manifest": dbt.with_manifest,
         }
         return summary
-    finally:
+    finally:  # waits until both helpers have exited, whatever happened
         dbt_pool.shutdown(cancel_futures=True)
         gx_pool.shutdown(cancel_futures=True)
 
