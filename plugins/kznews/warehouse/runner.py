@@ -406,11 +406,13 @@ def run_build(
         args += ["--exclude-resource-type", "unit_test"]
     if keep_views:
         args += ["--select", *KEEP_VIEWS_SELECTION[: 3 if tests else 2]]
-    gate_twins = "run" if rebuild else "left to the quality gate"
-    if tests and not rebuild:
-        args += ["--exclude", f"tag:{GATE_TWIN_TAG}"]
-    elif not tests:
+    if not tests:
         gate_twins = "not run (no data tests)"
+    elif rebuild:
+        gate_twins = "run"
+    else:
+        gate_twins = "left to the quality gate"
+        args += ["--exclude", f"tag:{GATE_TWIN_TAG}"]
     # Source-level data tests read only the partitions this build adds when every earlier
     # one passed them in an earlier successful build of this file (same project).
     tests_from = run_date if checked and done is not None else None
