@@ -250,7 +250,9 @@ def _edit_build(build_db: Path) -> dict[str, str]:
         ids = [
             r[0]
             for r in con.execute(
-                "select article_id from marts.fct_articles order by article_id limit 3"
+                # articles with full text first: a body edit keeps has_full_text true
+                "select article_id from marts.fct_articles"
+                " order by has_full_text desc, article_id limit 3"
             ).fetchall()
         ]
         edited, removed, template = ids

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -52,14 +52,48 @@ def test_failing_tests_are_named(fixture_wh: builds.Built, tmp_path: Path) -> No
     s.build_db.parent.mkdir(parents=True)
     shutil.copy(fixture_wh.settings.build_db, s.build_db)
     con = duckdb.connect(str(s.build_db))
-    # a parse error of the kind the range tests exist for: 425.67 read as 42567
-    con.execute("update marts.fct_exchange_rates set rate = 42567 where currency = 'USD'")
+    # the same article twice: a uniqueness the database does not enforce (a data test)
+    con.execute("insert into intermediate.int_articles_merged_across_urls"
+                " select * from intermediate.int_articles_merged_across_urls limit 1")
     con.close()
     with pytest.raises(WarehouseBuildError) as err:
-        run_dbt(s, "test", "--select", "fct_exchange_rates")
+        run_dbt(s, "test", "--select", "int_articles_merged_across_urls")
     message = str(err.value)
-    assert "accepted_range_fct_exchange_rates_rate" in message
+    assert "unique_int_articles_merged_across_urls_article_id" in message
     assert err.value.failures and all(f["status"] == "fail" for f in err.value.failures)
+
+
+def test_constraint_violation_fails_its_model_and_keeps_the_table(
+    fixture_wh: builds.Built, tmp_path: Path
+) -> None:
+    """A rate parsed wrong (425.67 read as 42567) breaks fct_exchange_rates' check
+    constraint: the build fails naming the model and the rule, and the mart keeps the rows
+    it had, including those of the dates the night recomputes (its delete+insert is rolled
+    back)."""
+    src, s = fixture_wh.settings, builds.settings_for(tmp_path)
+    shutil.copytree(src.extracted_dir, s.extracted_dir)
+    s.build_db.parent.mkdir(parents=True)
+    shutil.copy(src.build_db, s.build_db)
+    shutil.copytree(target_dir(src), target_dir(s))  # its record: this night is incremental
+    night = date(2024, 5, 19)
+    rows = fixture_data.partition_rows()[fixture_data.LOAD_DATES[1]]
+    usd = [r for r in rows["rates"] if r["base_currency"] == "USD"]
+    assert usd, "the fixture night shows USD rates"
+    # Later fetches of more pages than ever showed those dates' rates: the wrong value wins
+    # the dates already held, so the night deletes their rows before inserting.
+    rows["rates"] = [
+        {**r, "page_url": f"{r['page_url']}?copy={i}", "rate": r["rate"] * 100,
+         "fetched_at": r["fetched_at"] + timedelta(days=1)}
+        for r in usd for i in range(5)
+    ]  # fmt: skip
+    fixture_data.write_partition(s.extracted_dir, night, rows)
+    before = builds.fingerprint(s.build_db)
+    with pytest.raises(WarehouseBuildError) as err:
+        run_build(s, load_date=night, docs=False)
+    message = str(err.value)
+    assert "model.kznews.fct_exchange_rates" in message
+    assert "CHECK constraint" in message and "USD" in message
+    assert builds.fingerprint(s.build_db)["fct_exchange_rates"] == before["fct_exchange_rates"]
 
 
 def test_dbt_run_by_hand_rereads_the_newest_held_partition(
@@ -195,7 +229,9 @@ def test_nightly_build_skips_project_only_work_and_keeps_partial_parsing(
     assert counts["success"] == first["dbt"][0]["statuses"]["success"] - 7  # 7 view models
     staging = _compiled_test_sql(s, "not_null_stg_kznews__pages_page_url")
     assert "load_date >= cast('2024-05-19' as date)" in staging
-    assert "dbt_subquery" not in _compiled_test_sql(s, "not_null_fct_articles_article_url")
+    assert "dbt_subquery" not in _compiled_test_sql(
+        s, "unique_int_articles_merged_across_urls_article_id"
+    )
     con = duckdb.connect(str(s.build_db), read_only=True)
     left = con.execute("select count(*) from duckdb_tables() where table_name = "
                        "'kznews_run_params'").fetchone()[0]
