@@ -6,6 +6,14 @@
     nullif(trim(regexp_replace({{ expr }}, '[\s\p{Z}]+', ' ', 'g')), '')
 {%- endmacro %}
 
+{#- The author a listing's spelling names: md5 of the collapsed, lower-cased spelling (the
+    key of dim_authors); null for a blank or missing spelling. int_authors_normalised keys
+    the authors with it, and int_article_listings_aggregated computes it per item itself
+    rather than joining that table, so the two models run side by side. -#}
+{% macro author_id(expr) -%}
+    md5(lower({{ collapse_ws(expr) }}))
+{%- endmacro %}
+
 {#- "kk" when a Kazakh-specific Cyrillic letter appears, else "ru" (same rule as
     kznews.extract.text.detect_language); null text stays null. -#}
 {% macro detect_language(expr) -%}

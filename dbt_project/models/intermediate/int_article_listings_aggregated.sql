@@ -38,20 +38,15 @@ listing_items as (
 ),
 {% endif %}
 
-authors as (
-
-    select * from {{ ref('int_authors_normalised') }}
-
-),
-
+-- The author id int_authors_normalised gives the spelling, computed here (the same macro)
+-- instead of joined from that table: this model need not wait for it.
 items_with_authors as (
 
     select
-        listing_items.*,
-        authors.author_id
+        *,
+        {{ author_id('author_raw') }} as author_id
 
     from listing_items
-    left join authors using (author_raw)
 
 ),
 

@@ -68,7 +68,7 @@ final as (
 
     select
         keyed.author_raw,
-        md5(keyed.author_key) as author_id,
+        {{ author_id('keyed.author_raw') }} as author_id,  -- md5(author_key)
         keyed.author_key,
         display_names.author_name,
         regexp_matches(keyed.author_key, '^редакция\s*[«"]?exclusive[»"]?$') as is_editorial
