@@ -7,10 +7,9 @@
 
     dbt_project.yml puts it on the tests of the staging models, which read the extracted
     Parquet partitions: a partition is written once per load date and tested on its night,
-    so a nightly build reads the new partitions instead of the whole archive. The view
-    int_listing_items_localised, one row per staging row computed from that row alone,
-    takes it too. Tests on tables (intermediate models, marts) always read the whole table
-    (their rows can change).
+    so a nightly build reads the new partitions instead of the whole archive. Tests on
+    tables (intermediate models, marts) always read the whole table (their rows can
+    change).
 
     The date is read when the test runs, not when dbt parses the project (see
     macros/incremental.sql on why it is not a --vars value). -#}

@@ -8,8 +8,11 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
+from kznews.schema import EXTRACTED_TABLES
 from kznews.warehouse import MARTS, WarehouseBuildError, run_build
 from kznews.warehouse.runner import GATE_TWIN_TAG, run_dbt, target_dir
 
@@ -61,6 +64,32 @@ def test_failing_tests_are_named(fixture_wh: builds.Built, tmp_path: Path) -> No
     message = str(err.value)
     assert "unique_int_articles_merged_across_urls_article_id" in message
     assert err.value.failures and all(f["status"] == "fail" for f in err.value.failures)
+
+
+def test_a_missing_required_column_fails_its_staging_test(
+    fixture_wh: builds.Built, tmp_path: Path
+) -> None:
+    """columns_not_null (one test for all of a staging model's required columns) names the
+    model when one of them is null in the partition a build adds."""
+    src, s = fixture_wh.settings, builds.settings_for(tmp_path)
+    shutil.copytree(src.extracted_dir, s.extracted_dir)
+    s.build_db.parent.mkdir(parents=True)
+    shutil.copy(src.build_db, s.build_db)
+    night = date(2024, 5, 19)
+    rows = fixture_data.partition_rows()[fixture_data.LOAD_DATES[1]]
+    fixture_data.write_partition(s.extracted_dir, night, rows)
+    # Extraction's own files cannot hold a null position (its schema says so): a file
+    # written by something else, with the field nullable, can.
+    schema = EXTRACTED_TABLES["listing_items"]
+    relaxed = schema.set(schema.get_field_index("position"),
+                         schema.field("position").with_nullable(True))
+    items = [{**rows["listing_items"][0], "position": None}, *rows["listing_items"][1:]]
+    pq.write_table(pa.Table.from_pylist(items, schema=relaxed),
+                   s.extracted_dir / "listing_items" / f"load_date={night}" / "part-00000.parquet")
+    with pytest.raises(WarehouseBuildError) as err:
+        run_build(s, load_date=night, docs=False)
+    assert "stg_kznews__listing_items_required_columns" in str(err.value)
+    assert [f["status"] for f in err.value.failures] == ["fail"]
 
 
 def test_constraint_violation_fails_its_model_and_keeps_the_table(
@@ -227,7 +256,7 @@ def test_nightly_build_skips_project_only_work_and_keeps_partial_parsing(
     # every data test ran but the gate's twins
     assert counts["pass"] == first["dbt"][0]["statuses"]["pass"]
     assert counts["success"] == first["dbt"][0]["statuses"]["success"] - 7  # 7 view models
-    staging = _compiled_test_sql(s, "not_null_stg_kznews__pages_page_url")
+    staging = _compiled_test_sql(s, "stg_kznews__pages_required_columns")
     assert "load_date >= cast('2024-05-19' as date)" in staging
     assert "dbt_subquery" not in _compiled_test_sql(
         s, "unique_int_articles_merged_across_urls_article_id"
@@ -245,7 +274,7 @@ def test_nightly_build_skips_project_only_work_and_keeps_partial_parsing(
     full = run_build(s, full_refresh=True, load_date=night, docs=False)
     assert full["views"] == "created" and full["threads"] == 1
     assert full["source_tests_from"] == "every partition"
-    staging = _compiled_test_sql(s, "not_null_stg_kznews__pages_page_url")
+    staging = _compiled_test_sql(s, "stg_kznews__pages_required_columns")
     assert "where true" in staging and "load_date >=" not in staging
 
 
