@@ -23,6 +23,7 @@ from kznews.config import Settings, load_settings
 from kznews.fsutil import file_identity
 from kznews.pipeline import format_summary, run_pipeline
 from kznews.quality import QualityGateError
+from kznews.warehouse import runner
 from tests.conftest import SAMPLE
 from tests.reliability.checks import mart_checksums
 
@@ -188,7 +189,7 @@ def test_a_broken_helper_falls_back_to_a_dbt_subprocess(
             raise BrokenProcessPool("the dbt helper died")
 
     calls: list[list[str]] = []
-    monkeypatch.setattr(overlap, "subprocess_invoker",
+    monkeypatch.setattr(runner, "subprocess_invoker",
                         lambda args, env, cwd: calls.append(args) or (0, "ran"))
     invoker = overlap._ForkedDbt(Broken(), lambda: "fp")
     assert invoker(["build"], {}, tmp_path) == (0, "ran")

@@ -50,7 +50,6 @@ from typing import Any
 from kznews import gatepass
 from kznews.config import Settings
 from kznews.fsutil import file_identity
-from kznews.warehouse.runner import subprocess_invoker
 
 #: The environment variables the parsed project depends on (the source locations and the
 #: profile's path); a command run with other values parses again instead of using the
@@ -246,6 +245,8 @@ class _ForkedDbt:
         try:
             future = self.pool.submit(_dbt_fork, args, env, str(cwd), self.fingerprint())
         except (BrokenProcessPool, RuntimeError):  # the helper died before this command
+            from kznews.warehouse.runner import subprocess_invoker
+
             return subprocess_invoker(args, env, cwd)
         code, output, used = future.result()
         self.with_manifest += used
