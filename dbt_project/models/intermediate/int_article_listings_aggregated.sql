@@ -38,15 +38,24 @@ listing_items as (
 ),
 {% endif %}
 
--- The author id int_authors_normalised gives the spelling, computed here (the same macro)
--- instead of joined from that table: this model need not wait for it.
+-- The author id int_authors_normalised gives each spelling, computed here with the same
+-- macro instead of joined from that table, so this model need not wait for it; once per
+-- distinct spelling (a few hundred), not once per item (the macro runs a regex).
+author_ids as (
+
+    select author_raw, {{ author_id('author_raw') }} as author_id
+    from (select distinct author_raw from listing_items where author_raw is not null)
+
+),
+
 items_with_authors as (
 
     select
-        *,
-        {{ author_id('author_raw') }} as author_id
+        listing_items.*,
+        author_ids.author_id
 
     from listing_items
+    left join author_ids using (author_raw)
 
 ),
 
