@@ -91,7 +91,7 @@ class Settings:
     dbt_recheck: str = "changed"
     # dbt threads. 0 = by the kind of build: 1 for a full rebuild (a full refresh or the
     # first build of the file: a few large queries that DuckDB already spreads over every
-    # core; two at once only add memory), 4 for a nightly incremental build (~40 small
+    # core; two at once only add memory), 4 for a nightly incremental build (~24 small
     # nodes; more threads overlap dbt's own per-node Python work with DuckDB's queries).
     # Measured in docs/benchmarks.md.
     dbt_threads: int = 0

@@ -71,9 +71,9 @@ def dbt_threads(settings: Settings, full_refresh: bool) -> int:
     every core: a second dbt thread ran two of them at once, which measured slower and
     ~200 MB larger at 100,000 pages. A nightly build is many small nodes, where more
     threads overlap dbt's per-node Python work with DuckDB's queries: on two cores, with
-    ~90 nodes, 4 threads took the 100,000-page night's build from 9.7 to 8.2 s against 2;
-    with the ~40 nodes left once the marts' column rules became constraints, 2 and 4 are
-    within the noise and 8 is slower (docs/benchmarks.md)."""
+    ~90 nodes, 4 threads took the 100,000-page night's build from 9.7 to 8.2 s against 2
+    (docs/benchmarks.md); with the 24 nodes left since column rules became constraints,
+    2 and 4 were within the noise and 8 slower in one-off nights (2026-11-26)."""
     if settings.dbt_threads < 0:
         raise ValueError(f"dbt_threads must be 0 (auto) or more, not {settings.dbt_threads}")
     return settings.dbt_threads or (1 if full_refresh else NIGHTLY_THREADS)
