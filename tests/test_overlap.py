@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import multiprocessing
 import shutil
+import subprocess
+import sys
 from concurrent.futures import Future
 from datetime import date
 from pathlib import Path
@@ -194,6 +196,16 @@ def test_a_broken_helper_falls_back_to_a_dbt_subprocess(
     invoker = overlap._ForkedDbt(Broken(), lambda: "fp")
     assert invoker(["build"], {}, tmp_path) == (0, "ran")
     assert calls == [["build"]] and invoker.commands == 1 and invoker.with_manifest == 0
+
+
+def test_importing_overlap_leaves_pyarrow_to_the_helpers_that_need_it() -> None:
+    """Each helper is a fresh interpreter that imports kznews.overlap first: the dbt
+    helper, which heads the nightly chain, must get to importing dbt at once."""
+    code = ("import sys, kznews.overlap; "
+            "print(sorted({'pyarrow', 'numpy', 'duckdb'} & set(sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "[]"
 
 
 def test_the_switch_is_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
