@@ -535,10 +535,10 @@ def report(results: list[dict], command: str) -> tuple[str, str]:
     if "one_full" in big:
         of, on = big["one_full"]["wall"], big["one_nightly"]["wall"]
         inc.append(f"* in one process (`python -m kznews run`): **{verdict[on / of < 0.10]}** "
-                   f"({on:.1f} s, {on / of:.1%} of the full run's {of:.1f} s);")
+                   f"({on:.2f} s, {on / of:.2%} of the full run's {of:.2f} s);")
     inc.append(f"* with one process per stage (as Airflow runs its tasks): "
-               f"**{verdict[ratio < 0.10]}** ({night_s:.1f} s, {ratio:.1%} of the full run's "
-               f"{full_s:.1f} s).")
+               f"**{verdict[ratio < 0.10]}** ({night_s:.2f} s, {ratio:.2%} of the full run's "
+               f"{full_s:.2f} s).")
     nightly = ", ".join(f"{_total(r['nightly'])['wall']:.1f} s at "
                         f"{r['gen']['night1.warc.gz_pages']:,}" for r in results)
     inc += ["", f"The nightly cost follows the new pages, not the archive: {nightly} pages "
@@ -685,18 +685,39 @@ What is left (the verdicts above say whether each shape met the 10% target):
 
 * One process per stage (the shape of the Airflow tasks) pays the start-up floor above
   every night, before any data is read: it takes most of the 10% budget by itself.
-* In one process the start-up is hidden behind the landing and the build, but the night
-  is then CPU-bound on two cores: per 100k night, roughly 3 core-seconds to import Great
-  Expectations and 2 to run its checks and Data Docs, 2.5 to import dbt and parse the
-  project, 7-8 for dbt's ~93 nodes, 2.5 to land and extract and 1.5 to publish (one-off
-  measurements of each part, 2026-11-26). What is left to gain is CPU: fewer dbt nodes
-  (most cost tens of milliseconds of dbt's own Python whatever their data) and a Great
-  Expectations that is not imported anew each night (a long-lived worker, as the Celery
-  preload does).
+* In one process the start-up is hidden behind the landing, and the 100k night is a chain
+  (one-off traces, 2026-11-26, not a repository command):
+  - the dbt helper's start: spawn, dbt import, project parse. This takes ~2 s while the
+    landing and extraction run beside it; they finish after ~1.2 s;
+  - dbt's build: ~3 s for 24 nodes. Run alone with one thread, that is ~1.4 s of dbt's own
+    Python (~60 ms a node) and ~1.7 s in DuckDB;
+  - the gate's mart checks and Data Docs (~0.9 s), beside the publish (~0.7-0.9 s);
+  - ~0.3 s to start and leave the process.
+
+  Both cores are busy most of the night (~12 CPU-s in ~6.6 s). What is left to gain:
+  - dbt's per-node Python;
+  - the two parts of the build that still read the archive. `fct_articles` reloads the
+    body of every article a new listing touched (~0.3 s cold). The listing aggregate
+    localises all 1.4M listing items before keeping the 2% it needs (~0.45 s): DuckDB
+    cannot push the touched-article filter below the view's expressions;
+  - the dbt and Great Expectations imports every night (a long-lived worker, as the
+    Celery preload does for Great Expectations).
 * Under Celery the worker preload removes the Great Expectations import, but dbt still
   starts as a subprocess of the build task, and Airflow adds seconds of its own to every
   run (the "Airflow overhead" column: queueing, task start, XCom), so the nightly share
   there is higher than outside Airflow.
+* Tried and not kept in the one-process night (one-off nights of the 100k site, medians,
+  2026-11-26, not a repository command):
+  - rendering the Data Docs pages of the landing and extraction checks while dbt builds:
+    6.66 s against 6.43 s, 5 nights each;
+  - extraction workers at `nice` 10, to leave the dbt helper a core: 6.71 s against
+    6.84 s, 5 each;
+  - one extraction worker: 7.04 s against 7.12 s, 4 each;
+  - the main process at `nice` 5 while it lands, and the Great Expectations helper at 19
+    instead of 10: within the noise;
+  - again, `int_listing_items_localised` as an incremental table: nights of 7.5-7.9 s
+    against 7.0-7.2 s. Reading 1.4M stored rows before the filter costs about what
+    localising them did.
 * Tried and not kept (one-off, 2026-11-26 unless dated): materialising the listing items
   (`int_listing_items_localised`) as an incremental table made the full build ~5 s slower
   and ~100 MB larger without a measurable nightly gain (2026-11-25); filtering the listing
