@@ -90,3 +90,33 @@
     {%- endif -%}
     {%- do return(column ~ ' in (' ~ literals | join(', ') ~ ')') -%}
 {%- endmacro %}
+
+
+{#- `column` among the keys `keys_sql` selects, as a constant predicate: `column in ('a',
+    'b', ...)`, the keys read when the node runs. DuckDB evaluates a constant list right
+    after the scan, so a view's expressions (time zones, whitespace) are then computed only
+    for the rows kept; with `column in (subquery)` it computes them for every row of the
+    archive first (the listing aggregate at 100k pages: 0.47 -> 0.28 s for its query,
+    same rows). Above `max_keys` keys (a night that touched most of the archive) a long
+    literal would cost more than it saves: the subquery then (`max_keys`, default the var
+    in_keys_max, 10,000). `true` while dbt parses, `false` when no key matches. -#}
+{% macro in_keys(column, keys_sql, max_keys=none) -%}
+    {%- if not execute -%}
+        {%- do return('true') -%}
+    {%- endif -%}
+    {%- set max_keys = max_keys if max_keys is not none else var('in_keys_max', 10000) | int -%}
+    {%- set found = run_query('select distinct k from (' ~ keys_sql ~ ') as keys(k)'
+        ~ ' where k is not null order by 1 limit ' ~ (max_keys + 1)) -%}
+    {%- set keys = found.columns[0].values() -%}
+    {%- if keys | length > max_keys -%}
+        {%- do return(column ~ ' in (' ~ keys_sql ~ ')') -%}
+    {%- endif -%}
+    {%- if keys | length == 0 -%}
+        {%- do return('false') -%}
+    {%- endif -%}
+    {%- set literals = [] -%}
+    {%- for key in keys -%}
+        {%- do literals.append("'" ~ (key | string | replace("'", "''")) ~ "'") -%}
+    {%- endfor -%}
+    {%- do return(column ~ ' in (' ~ literals | join(', ') ~ ')') -%}
+{%- endmacro %}

@@ -125,12 +125,21 @@ def test_constraint_violation_fails_its_model_and_keeps_the_table(
     assert builds.fingerprint(s.build_db)["fct_exchange_rates"] == before["fct_exchange_rates"]
 
 
+@pytest.mark.parametrize(
+    ("args", "touched_filter"),
+    [
+        ([], "article_id in ('"),  # in_keys: the touched ids as literals
+        (["--vars", "{in_keys_max: 0}"], "article_id in (select article_id from"),
+    ],
+    ids=["literal-keys", "subquery-above-in_keys_max"],
+)
 def test_dbt_run_by_hand_rereads_the_newest_held_partition(
-    fixture_wh: builds.Built, tmp_path: Path
+    fixture_wh: builds.Built, tmp_path: Path, args: list[str], touched_filter: str
 ) -> None:
-    """`dbt run` by hand (no run parameters in the build file, no --vars): the incremental
-    models read from the newest load date they hold (macros/incremental.sql), which changes
-    nothing on an up-to-date build."""
+    """`dbt run` by hand (no run parameters in the build file): the incremental models read
+    from the newest load date they hold (macros/incremental.sql), which changes nothing on
+    an up-to-date build, whether in_keys lists the listing aggregate's touched ids as
+    literals or, above in_keys_max of them, selects them with a subquery."""
     src, s = fixture_wh.settings, builds.settings_for(tmp_path)
     shutil.copytree(src.extracted_dir, s.extracted_dir)
     s.build_db.parent.mkdir(parents=True)
@@ -141,11 +150,13 @@ def test_dbt_run_by_hand_rereads_the_newest_held_partition(
                          "'kznews_run_params'").fetchone()[0]
     con.close()
     assert params == 0  # the runner drops them after every build
-    run_dbt(s, "run")
+    run_dbt(s, "run", *args)
     assert builds.fingerprint(s.build_db) == before
     compiled = target_dir(s) / "compiled" / "kznews" / "models" / "intermediate"
     sql = (compiled / "int_rate_observations.sql").read_text(encoding="utf-8")
     assert "coalesce(max(load_date), date '1900-01-01')" in sql  # the held-partition bound
+    sql = (compiled / "int_article_listings_aggregated.sql").read_text(encoding="utf-8")
+    assert touched_filter in sql
 
 
 def test_missing_extracted_data_is_a_clear_error(tmp_path: Path) -> None:

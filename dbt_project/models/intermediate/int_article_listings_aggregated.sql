@@ -7,8 +7,7 @@
 
 with
 
--- "not materialized": the incremental branch reads each all_* CTE twice (touched ids, then
--- their rows), and DuckDB would otherwise first copy all of its upstream (a table, or a view over
+-- "not materialized": DuckDB would otherwise first copy all of its upstream (a view over
 -- Parquet) into a temporary result.
 all_listing_items as not materialized (
 
@@ -17,17 +16,16 @@ all_listing_items as not materialized (
 ),
 
 {% if is_incremental() %}
-touched as (
-
-    select distinct article_id from all_listing_items
+{%- set touched_sql -%}
+    select article_id from {{ ref('int_listing_items_localised') }}
     where {{ load_date_filter('load_date', 'last_load_date') }} and article_id is not null
-
-),
-
+{%- endset %}
+-- the touched ids as a constant list (macros/incremental.sql: in_keys), so that the view's
+-- expressions run only for their items, not for every item of the archive
 listing_items as (
 
     select * from all_listing_items
-    where article_id in (select article_id from touched)
+    where {{ in_keys('article_id', touched_sql) }}
 
 ),
 {% else %}
