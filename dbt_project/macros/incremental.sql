@@ -97,9 +97,10 @@
     after the scan, so a view's expressions (time zones, whitespace) are then computed only
     for the rows kept; with `column in (subquery)` it computes them for every row of the
     archive first (the listing aggregate at 100k pages: 0.47 -> 0.28 s for its query,
-    same rows). Above `max_keys` keys (a night that touched most of the archive) a long
-    literal would cost more than it saves: the subquery then (`max_keys`, default the var
-    in_keys_max, 10,000). `true` while dbt parses, `false` when no key matches. -#}
+    same rows). Above `max_keys` keys (default the var in_keys_max, 10,000: ~10% of the
+    100k site's articles, where a night touches ~2,200) the subquery is kept: the literal
+    grows with the keys and was measured only at a night's size. `true` while dbt parses,
+    `false` when no key matches. -#}
 {% macro in_keys(column, keys_sql, max_keys=none) -%}
     {%- if not execute -%}
         {%- do return('true') -%}

@@ -7,8 +7,8 @@
 
 with
 
--- "not materialized": DuckDB would otherwise first copy all of its upstream (a view over
--- Parquet) into a temporary result.
+-- "not materialized": never a temporary copy of all of its upstream (a view over Parquet),
+-- should a later change read this CTE twice.
 all_listing_items as not materialized (
 
     select * from {{ ref('int_listing_items_localised') }}
