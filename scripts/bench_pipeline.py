@@ -648,8 +648,9 @@ What keeps a night small (each change has tests; figures from this run unless da
     (0.47 s -> 0.28 s for its query, one-off).
   - One-off runs of the 100k night (2026-11-26, not a repository command), each change
     after the other: the build stage ~6.5 s -> ~4.8 s (constraints), then dbt's
-    elapsed time 3.5 s -> 3.1 s (the author ids and the staging tests) -> 2.6 s
-    (`in_keys`), the one-process night ~8.3 s -> ~6.4 s.
+    elapsed time 3.5 s -> 3.1 s (the author ids and the staging tests) -> 2.6 s in the
+    nights after `in_keys` (whose query itself saves ~0.2 s; the rest is run-to-run
+    noise or less contention), the one-process night ~8.3 s -> ~6.4 s.
   `int_articles_merged_across_urls` reads only the load-date partitions that hold a row of
   a touched article (`partitions_holding`): before, it decoded every article body of the
   archive to keep 1% of them (one-off on the 100k night's data, 2026-11-26, not a
@@ -692,12 +693,12 @@ What is left (the verdicts above say whether each shape met the 10% target):
   (one-off traces, 2026-11-26, not a repository command):
   - the dbt helper's start: spawn, dbt import, project parse. This takes ~2 s while the
     landing and extraction run beside it; they finish after ~1.2 s;
-  - dbt's build: ~3 s for 24 nodes. Run alone with one thread, that is ~1.4 s of dbt's own
+  - dbt's build: ~2.6-3 s for 24 nodes. Run alone with one thread, that is ~1.4 s of dbt's own
     Python (~60 ms a node) and ~1.7 s in DuckDB;
   - the gate's mart checks and Data Docs (~0.9 s), beside the publish (~0.7-0.9 s);
   - ~0.3 s to start and leave the process.
 
-  Both cores are busy most of the night (~12 CPU-s in ~6.6 s). What is left to gain:
+  Both cores are busy most of the night (~11 CPU-s in ~6 s). What is left to gain:
   - dbt's per-node Python;
   - what the build still reads of the archive. `fct_articles` reloads the body of every
     article a new listing touched (~0.3 s cold): those rows are spread over the whole
@@ -733,7 +734,11 @@ What is left (the verdicts above say whether each shape met the 10% target):
   at 11:19 and 137.3 s at 11:41 UTC on 2026-11-26 (one-off runs, not a repository command),
   land alone 15.2 s and 18.6-19.8 s. Compare shares (nightly / full, measured back to
   back), not seconds across runs.
-* Earlier figures of the same script: the complete run before this one (commit eae0e3c,
+* Earlier figures of the same script: at fa63d4b (2026-11-26, this machine, before
+  `in_keys`) in one process 6.58 s against 65.55 s (10.03%), one process per stage 11.35 s
+  against 65.07 s (17.44%); at 8c43759 (2026-11-26, speed reference 1.05 s, before the
+  constraints) 12.2 s against 109.6 s (11.1%) and 18.8 s against 118.5 s (15.9%); at
+  commit eae0e3c,
   2026-11-26, same machine, before a review's robustness fixes to `kznews.overlap`): in one
   process 13.3 s against 128.5 s (10.3%), one process per stage 16.3 s against 95.8 s
   (17.0%), the speed drift above falling between the two shapes' runs; 14.2 s against 73.2 s
