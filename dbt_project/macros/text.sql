@@ -8,8 +8,9 @@
 
 {#- The author a listing's spelling names: md5 of the collapsed, lower-cased spelling (the
     key of dim_authors); null for a blank or missing spelling. int_authors_normalised keys
-    the authors with it, and int_article_listings_aggregated computes it per item itself
-    rather than joining that table, so the two models run side by side. -#}
+    the authors with it, and int_article_listings_aggregated computes it itself (once per
+    distinct spelling) rather than joining that table, so the two models run side by
+    side. -#}
 {% macro author_id(expr) -%}
     md5(lower({{ collapse_ws(expr) }}))
 {%- endmacro %}
