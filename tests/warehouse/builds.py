@@ -12,6 +12,7 @@ use and then return the cached result (pytest runs one session per process).
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -44,6 +45,21 @@ _CACHE: dict[str, Built | str] = {}
 def settings_for(home: Path) -> Settings:
     """Settings with data and warehouse under ``home`` and this repository's dbt project."""
     return Settings(home=home, dbt_project_dir=ROOT / "dbt_project")
+
+
+def copy_of(built: Built, home: Path, target: bool = False) -> Settings:
+    """Settings under ``home`` holding a copy of ``built``'s extracted Parquet and build file
+    (and with ``target``, dbt's target/ with the record of its last build, so that the next
+    build of the copy is incremental), for a test that changes them."""
+    from kznews.warehouse.runner import target_dir
+
+    src, s = built.settings, settings_for(home)
+    shutil.copytree(src.extracted_dir, s.extracted_dir)
+    s.build_db.parent.mkdir(parents=True)
+    shutil.copy(src.build_db, s.build_db)
+    if target:
+        shutil.copytree(target_dir(src), target_dir(s))
+    return s
 
 
 def fingerprint(db_path: Path, schema: str = MARTS_SCHEMA) -> dict[str, tuple[int, str]]:

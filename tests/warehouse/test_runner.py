@@ -71,10 +71,7 @@ def test_a_missing_required_column_fails_its_staging_test(
 ) -> None:
     """columns_not_null (one test for all of a staging model's required columns) names the
     model when one of them is null in the partition a build adds."""
-    src, s = fixture_wh.settings, builds.settings_for(tmp_path)
-    shutil.copytree(src.extracted_dir, s.extracted_dir)
-    s.build_db.parent.mkdir(parents=True)
-    shutil.copy(src.build_db, s.build_db)
+    s = builds.copy_of(fixture_wh, tmp_path)
     night = date(2024, 5, 19)
     rows = fixture_data.partition_rows()[fixture_data.LOAD_DATES[1]]
     fixture_data.write_partition(s.extracted_dir, night, rows)
@@ -99,11 +96,7 @@ def test_constraint_violation_fails_its_model_and_keeps_the_table(
     constraint: the build fails naming the model and the rule, and the mart keeps the rows
     it had, including those of the dates the night recomputes (its delete+insert is rolled
     back)."""
-    src, s = fixture_wh.settings, builds.settings_for(tmp_path)
-    shutil.copytree(src.extracted_dir, s.extracted_dir)
-    s.build_db.parent.mkdir(parents=True)
-    shutil.copy(src.build_db, s.build_db)
-    shutil.copytree(target_dir(src), target_dir(s))  # its record: this night is incremental
+    s = builds.copy_of(fixture_wh, tmp_path, target=True)  # its record: the night is incremental
     night = date(2024, 5, 19)
     rows = fixture_data.partition_rows()[fixture_data.LOAD_DATES[1]]
     usd = [r for r in rows["rates"] if r["base_currency"] == "USD"]
@@ -140,10 +133,7 @@ def test_dbt_run_by_hand_rereads_the_newest_held_partition(
     from the newest load date they hold (macros/incremental.sql), which changes nothing on
     an up-to-date build, whether in_keys lists the listing aggregate's touched ids as
     literals or, above in_keys_max of them, selects them with a subquery."""
-    src, s = fixture_wh.settings, builds.settings_for(tmp_path)
-    shutil.copytree(src.extracted_dir, s.extracted_dir)
-    s.build_db.parent.mkdir(parents=True)
-    shutil.copy(src.build_db, s.build_db)
+    s = builds.copy_of(fixture_wh, tmp_path)
     before = builds.fingerprint(s.build_db)
     con = duckdb.connect(str(s.build_db), read_only=True)
     params = con.execute("select count(*) from duckdb_tables() where table_name = "
