@@ -17,13 +17,29 @@ processes (sampled every 0.2 s; forked processes share pages, which the sum coun
 process, so it is an upper bound). Needs PostgreSQL on 127.0.0.1:5432 (trust) and Redis on
 6379, as on the development machines and CI; where they are missing the result says why and
 the report says the table was not run.
+
+Run on its own, it measures one scheduler setting instead (section "## Scheduler idle sleep"
+of docs/benchmarks.md)::
+
+    .venv/bin/python scripts/bench_scheduler.py --idle-sleep 1 0.25 0.1
+
+For each value of ``[scheduler] scheduler_idle_sleep_time`` (Airflow's default: 1 s): the
+CPU the idle deployment uses (no run active, 30 s; each Airflow process with its children,
+and the PostgreSQL server), then a full and a nightly run of a 10,000-page site. The
+scheduler sleeps that long whenever a loop found nothing to do, so each hand-off from a
+finished task to the next waits for it; a shorter sleep runs the loop, and its queries, more
+often all day.
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
+import sys
+import tempfile
 import threading
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -101,10 +117,49 @@ def _tree_rss(pids: list[int]) -> int:
     return total
 
 
+def _cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds of these processes and all their children."""
+    import psutil
+
+    total = 0.0
+    for pid in pids:
+        try:
+            procs = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
+        except psutil.Error:
+            continue
+        for p in procs:
+            with contextlib.suppress(psutil.Error):
+                t = p.cpu_times()
+                total += t.user + t.system
+    return total
+
+
+def _postgres_pids() -> list[int]:
+    import psutil
+
+    return [p.pid for p in psutil.process_iter(["name"]) if p.info["name"] == "postgres"]
+
+
+def idle_cpu(af, seconds: float = 30.0) -> dict[str, float]:
+    """Percent of one core each Airflow process (children included) and the PostgreSQL
+    server (every ``postgres`` process of the machine) used over ``seconds`` with no run."""
+    groups = {name: [proc.pid] for name, proc in af.procs.items()}
+    groups["PostgreSQL server"] = _postgres_pids()
+    before = {name: _cpu_seconds(pids) for name, pids in groups.items()}
+    t0 = time.monotonic()
+    time.sleep(seconds)
+    elapsed = time.monotonic() - t0
+    return {name: round(100 * (_cpu_seconds(pids) - before[name]) / elapsed, 1)
+            for name, pids in groups.items()}
+
+
 def run_nights(work: Path, nights: list[tuple[str, Path, str]], preload: bool = True,
-               timeout: float = 3600) -> dict:
+               timeout: float = 3600, extra_env: dict[str, str] | None = None,
+               idle_s: float = 0.0) -> dict:
     """Start the deployment under ``work``, run each (name, source, load date) night in turn,
-    stop everything. Returns ``{name: measurements}`` or ``{"skipped": reason}``."""
+    stop everything. Returns ``{name: measurements}`` or ``{"skipped": reason}``.
+    ``extra_env``: more Airflow settings; ``idle_s`` > 0: first measure :func:`idle_cpu`
+    over that many seconds (key ``idle_cpu``)."""
     reason = unavailable()
     if reason:
         return {"skipped": reason}
@@ -124,6 +179,7 @@ def run_nights(work: Path, nights: list[tuple[str, Path, str]], preload: bool = 
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
         **({"AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS": "kznews.celery_config.CELERY_CONFIG"}
            if preload else {}),
+        **(extra_env or {}),
     })
     out: dict = {"worker_concurrency": WORKER_CONCURRENCY, "preload": preload}
     try:
@@ -136,6 +192,9 @@ def run_nights(work: Path, nights: list[tuple[str, Path, str]], preload: bool = 
         af.wait_ready()
         af.wait_dag("kznews_nightly")
         af.unpause("kznews_nightly")
+        if idle_s > 0:
+            time.sleep(10)  # the start-up's own work (first parses, worker pool) settles
+            out["idle_cpu"] = idle_cpu(af, idle_s)
         for name, source, load_date in nights:
             out[name] = _one_night(af, work, source, load_date, timeout)
             m = out[name]
@@ -191,3 +250,90 @@ def _one_night(af, work: Path, source: Path, load_date: str, timeout: float) -> 
         "tree_mb": peak / 2**20,
         "tasks": len(tis),
     }
+
+
+# --- the scheduler's idle sleep ---------------------------------------------------------------
+
+SECTION_IDLE = "## Scheduler idle sleep"
+IDLE_SETTING = "AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME"
+
+
+def idle_report(rows: list[dict], pages: dict, command: str) -> str:
+    """The "## Scheduler idle sleep" section: one row per setting."""
+    import os
+    import platform
+
+    lines = [
+        f"Command: `{command}` on {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}, {datetime.now().date().isoformat()}. The deployment "
+        "of the Celery table in \"End to end\" (worker preload on), with "
+        "`[scheduler] scheduler_idle_sleep_time` set to each value (Airflow's default: 1). "
+        "Idle: percent of one core used over "
+        f"{rows[0]['idle_s']:.0f} s with no run active (each process with its children; "
+        "PostgreSQL: every server process of the machine). Then a full run of "
+        f"{pages['night1.warc.gz_pages']:,} pages and a nightly run of "
+        f"{pages['night2.warc.gz_pages']:,} (+1% articles), as in \"Incremental nightly run\"; "
+        "overhead = wall − the seconds the stages report.",
+        "",
+        "| idle sleep s | idle CPU % scheduler | idle CPU % PostgreSQL | idle CPU % all "
+        "| full run wall s | full run overhead s | nightly wall s | nightly overhead s |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        if "skipped" in r:
+            lines.append(f"| {r['sleep']} | not run: {r['skipped']} |  |  |  |  |  |  |")
+            continue
+        idle, full, night = r["idle_cpu"], r["full"], r["nightly"]
+        lines.append(
+            f"| {r['sleep']} | {idle.get('scheduler', 0):.1f} | "
+            f"{idle.get('PostgreSQL server', 0):.1f} | {sum(idle.values()):.1f} | "
+            f"{full['wall']:.1f} | {full['overhead']:.1f} | {night['wall']:.1f} | "
+            f"{night['overhead']:.1f} |"
+        )
+    lines += ["", "docker-compose.yaml keeps Airflow's default; why: docs/airflow.md "
+              "(\"What a hand-off between tasks costs\")."]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description="The scheduler's idle sleep: idle CPU against "
+                                 "the nightly run's wall time, under Celery.")
+    ap.add_argument("--idle-sleep", type=float, nargs="+", required=True,
+                    help="values of [scheduler] scheduler_idle_sleep_time, in seconds")
+    ap.add_argument("--pages", type=int, default=10_000)
+    ap.add_argument("--seed", type=int, default=4)
+    ap.add_argument("--idle-seconds", type=float, default=30.0)
+    ap.add_argument("--no-write", action="store_true", help="print only")
+    ap.add_argument("--json", type=Path, default=None, help="also write raw results here")
+    args = ap.parse_args(argv)
+    raw = argv if argv is not None else sys.argv[1:]  # --json/--no-write: where it goes
+    shown = [a for i, a in enumerate(raw)
+             if a not in ("--no-write", "--json") and (i == 0 or raw[i - 1] != "--json")]
+    command = " ".join([".venv/bin/python scripts/bench_scheduler.py", *shown])
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import bench_pipeline
+    from benchdoc import write_section
+
+    rows: list[dict] = []
+    with tempfile.TemporaryDirectory(prefix="kznews-bench-idle-") as tmp:
+        site = Path(tmp) / "site"
+        pages = bench_pipeline.generate(args.pages, args.seed, site)
+        nights = [("full", site / "night1.warc.gz", bench_pipeline.NIGHT1),
+                  ("nightly", site / "night2.warc.gz", bench_pipeline.NIGHT2)]
+        for sleep in args.idle_sleep:
+            work = Path(tmp) / f"idle-{sleep}"
+            res = run_nights(work, nights, extra_env={IDLE_SETTING: str(sleep)},
+                             idle_s=args.idle_seconds)
+            rows.append({"sleep": sleep, "idle_s": args.idle_seconds, **res})
+            if args.json:
+                args.json.write_text(json.dumps({"pages": pages, "rows": rows}, default=str))
+            print(f"idle sleep {sleep}: {res.get('idle_cpu') or res.get('skipped')}", flush=True)
+    text = idle_report(rows, pages, command)
+    print("\n" + text)
+    if not args.no_write:
+        write_section(SECTION_IDLE, text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
