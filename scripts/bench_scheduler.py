@@ -40,8 +40,10 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_HOST, PG_PORT, REDIS_PORT = "127.0.0.1", 5432, 6379
@@ -102,23 +104,9 @@ def _max_parallel(intervals: list[tuple[datetime, datetime]]) -> tuple[int, floa
     return best, both
 
 
-def _tree_rss(pids: list[int]) -> int:
-    import psutil
-
-    total = 0
-    for pid in pids:
-        try:
-            procs = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
-        except psutil.Error:
-            continue
-        for p in procs:
-            with contextlib.suppress(psutil.Error):
-                total += p.memory_info().rss
-    return total
-
-
-def _cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU seconds of these processes and all their children."""
+def _tree_sum(pids: list[int], measure: Callable[[Any], float]) -> float:
+    """``measure`` summed over these processes and all their children; a process that is
+    gone (or goes while it is read) counts as nothing."""
     import psutil
 
     total = 0.0
@@ -129,9 +117,17 @@ def _cpu_seconds(pids: list[int]) -> float:
             continue
         for p in procs:
             with contextlib.suppress(psutil.Error):
-                t = p.cpu_times()
-                total += t.user + t.system
+                total += measure(p)
     return total
+
+
+def _tree_rss(pids: list[int]) -> int:
+    return int(_tree_sum(pids, lambda p: p.memory_info().rss))
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds of these processes and all their children."""
+    return _tree_sum(pids, lambda p: sum(p.cpu_times()[:2]))  # user, system
 
 
 def _postgres_pids() -> list[int]:
