@@ -191,9 +191,9 @@ def _per_model_tasks(models: dict[str, list[str]], run, extracted):
 def reuse_landing(run: dict, partition_exists: bool) -> bool:
     """Skip fetching when re-running a crawl whose landing partition is already there
     (backfills reprocess from the landed Parquet). Folder/WARC sources are always re-landed."""
-    source = str(run["source"])
-    is_crawl = source == "crawl" or source.startswith(("http://", "https://"))
-    return bool(run.get("reuse_landing", True)) and is_crawl and partition_exists
+    from kznews.acquire.base import is_crawl
+
+    return bool(run.get("reuse_landing", True)) and is_crawl(run["source"]) and partition_exists
 
 
 def _timed(fn, *args, **kwargs) -> dict:

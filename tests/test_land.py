@@ -93,3 +93,47 @@ def test_streaming_reads(tmp_path: Path) -> None:
 def test_empty_load_writes_an_empty_partition_with_the_schema(tmp_path: Path) -> None:
     result = land_records([], tmp_path, D)
     assert result.rows == 0 and read_partition(tmp_path, D).schema.equals(RAW_PAGES)
+
+
+def test_keep_existing_merges_a_date_landed_again(tmp_path: Path) -> None:
+    """A crawl landing a date again brings only what changed: the date's other pages and its
+    quarantine rows stay, the pages it brings replace theirs."""
+    first = [_rec("http://x/1", b"old"), _rec("http://x/1", b"dup"), _rec("http://x/2", b"two")]
+    land_records(first, tmp_path, D)
+    result = land_records([_rec("http://x/1", b"new"), _rec("http://x/3", b"three")],
+                          tmp_path, D, keep_existing=True)
+    rows = {r["url"]: r["body"] for r in read_partition(tmp_path, D).to_pylist()}
+    assert rows == {"http://x/1": b"new", "http://x/2": b"two", "http://x/3": b"three"}
+    assert (result.rows, result.kept, result.bytes) == (3, 1, len(b"new three two") - 2)
+    assert result.summary()["kept_from_earlier_landing"] == 1
+    q = pq.read_table(partition_dir(tmp_path, D) / QUARANTINE_NAME).to_pylist()
+    assert [(r["source"], r["reason"]) for r in q] == [("http://x/1", "duplicate_url_in_load")]
+    # without keep_existing (files: they hold every page) the date is replaced
+    land_records([_rec("http://x/9")], tmp_path, D)
+    assert read_partition(tmp_path, D).column("url").to_pylist() == ["http://x/9"]
+    assert not (partition_dir(tmp_path, D) / QUARANTINE_NAME).exists()
+
+
+def test_a_failed_rename_of_the_data_leaves_the_quarantine_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The data file is renamed before its quarantine: a landing that fails at the data's
+    rename keeps the earlier data and the earlier quarantine rows, both."""
+    import kznews.land as land
+
+    land_records([_rec("http://x/1", b"a"), _rec("http://x/1", b"b")], tmp_path, D)
+    q_file = partition_dir(tmp_path, D) / QUARANTINE_NAME
+    before = pq.read_table(q_file).to_pylist()
+    real_replace = land.os.replace
+
+    def replace(src, dst):
+        if Path(dst).name == "part-0.parquet":
+            raise OSError("disk gone")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(land.os, "replace", replace)
+    with pytest.raises(OSError, match="disk gone"):
+        land_records([_rec("http://x/2"), _rec("http://x/2")], tmp_path, D)
+    assert read_partition(tmp_path, D).column("url").to_pylist() == ["http://x/1"]
+    assert pq.read_table(q_file).to_pylist() == before
+    assert not list(partition_dir(tmp_path, D).glob(".*.tmp"))

@@ -31,14 +31,14 @@ def _today_almaty() -> date:
 
 
 def cmd_extract(args: argparse.Namespace) -> int:
-    from kznews.acquire import open_source
+    from kznews.acquire import commit_source, open_source
     from kznews.extract.batch import extract_records_to
 
     settings = load_settings()
     out = Path(args.out)
-    counts = extract_records_to(
-        open_source(args.source, settings), out, args.date, settings.max_page_bytes
-    )
+    records = open_source(args.source, settings)
+    counts = extract_records_to(records, out, args.date, settings.max_page_bytes)
+    commit_source(records)  # a crawl's state, once its pages are written
     print(json.dumps({"out": str(out.resolve()), "load_date": args.date.isoformat(), **counts}))
     return 0
 

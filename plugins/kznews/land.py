@@ -2,14 +2,20 @@
 
 Layout: ``<raw_dir>/load_date=YYYY-MM-DD/part-0.parquet`` (zstd). A load writes its file under a
 hidden temporary name in the partition folder, then ``os.replace``-s it into place: readers
-see the previous complete file or the new complete file, never half of one, and re-landing a
-date replaces that date instead of adding to it. Within one load a URL is kept once (the first
-record); later records of the same URL go to the quarantine with the reason
-``duplicate_url_in_load``, so nothing disappears silently.
+see the previous complete file or the new complete file, never half of one. Within one load a
+URL is kept once (the first record); later records of the same URL go to the quarantine with
+the reason ``duplicate_url_in_load``, so nothing disappears silently.
+
+Re-landing a date: files (a folder, a WARC) hold every page, so their landing replaces the
+date's. A crawl emits only what changed since its last run, so its landing is merged into the
+date's (``keep_existing``): the pages it fetched replace theirs, the date's other pages and
+quarantine rows stay.
 
 Durability: the new files are fsync-ed before the rename and the folder after it, so a crash
-leaves either the old or the new partition. The quarantine file is written first and renamed
-just before the data file; stale temporary files of a crashed load are removed on the next one.
+leaves either the old or the new partition. The data file is renamed first, then its
+quarantine: a crash between the two leaves the previous quarantine beside the new data
+(rows of the earlier load, never rows lost); the next landing of the date replaces it. Stale
+temporary files of a crashed load are removed on the next one.
 Speed: the ``body`` column is written without dictionary encoding and without statistics
 (both are useless for page bytes and cost most of the time); see ``scripts/bench_land.py``.
 """
@@ -49,15 +55,20 @@ class LandResult:
     bytes: int = 0
     duplicates: int = 0
     quarantined: list[dict] = field(default_factory=list)
+    #: rows of the date's earlier landing kept beside the new ones (``keep_existing``)
+    kept: int = 0
 
     def summary(self) -> dict[str, object]:
-        return {
+        out: dict[str, object] = {
             "load_date": self.load_date.isoformat(),
             "path": str(self.path),
             "rows": self.rows,
             "bytes": self.bytes,
             "duplicates_quarantined": self.duplicates,
         }
+        if self.kept:
+            out["kept_from_earlier_landing"] = self.kept
+        return out
 
 
 def partition_dir(raw_dir: Path, load_date: date) -> Path:
@@ -73,8 +84,11 @@ def land_records(
     raw_dir: Path,
     load_date: date,
     batch_rows: int = 500,
+    keep_existing: bool = False,
 ) -> LandResult:
-    """Write ``records`` as the landing partition of ``load_date``, replacing it atomically."""
+    """Write ``records`` as the landing partition of ``load_date``, replacing it atomically.
+    ``keep_existing``: the partition's earlier rows whose URL ``records`` do not bring, and
+    its quarantine rows, are kept (a crawl landing a date again; see the module doc)."""
     part_dir = partition_dir(raw_dir, load_date)
     part_dir.mkdir(parents=True, exist_ok=True)
     _remove_stale_tmp(part_dir)
@@ -106,24 +120,49 @@ def land_records(
                 if len(batch) >= batch_rows:
                     flush(writer)
             flush(writer)
+            if keep_existing and target.exists():
+                result.kept, kept_bytes = _keep_earlier(target, seen, writer, batch_rows)
+                result.rows += result.kept
+                result.bytes += kept_bytes
         fsync_path(tmp)
         # The quarantine of a landing sits beside its data and is replaced with it.
-        if result.quarantined:
-            pq.write_table(
-                pa.Table.from_pylist(result.quarantined, QUARANTINE), q_tmp, compression="zstd"
-            )
+        quarantine = pa.Table.from_pylist(result.quarantined, QUARANTINE)
+        if keep_existing and q_target.exists():
+            quarantine = pa.concat_tables([quarantine, pq.read_table(q_target, schema=QUARANTINE)])
+        if quarantine.num_rows:
+            pq.write_table(quarantine, q_tmp, compression="zstd")
             fsync_path(q_tmp)
+        os.replace(tmp, target)
+        if quarantine.num_rows:
             os.replace(q_tmp, q_target)
         else:
             with contextlib.suppress(FileNotFoundError):
                 q_target.unlink()
-        os.replace(tmp, target)
         fsync_path(part_dir)
     finally:
         for t in (tmp, q_tmp):
             with contextlib.suppress(FileNotFoundError):
                 t.unlink()
     return result
+
+
+def _keep_earlier(
+    target: Path, landed: set[str], writer: pq.ParquetWriter, batch_rows: int
+) -> tuple[int, int]:
+    """Append the rows of the earlier landing ``target`` whose URL is not in ``landed``;
+    returns how many, and their page bytes. Streams the file (page bodies are large)."""
+    import pyarrow.compute as pc
+
+    urls = pa.array(sorted(landed), pa.string())
+    kept = kept_bytes = 0
+    with pq.ParquetFile(target) as earlier:
+        for rows in earlier.iter_batches(batch_size=batch_rows):
+            rows = rows.filter(pc.invert(pc.is_in(rows.column("url"), value_set=urls)))
+            if rows.num_rows:
+                writer.write_table(pa.Table.from_batches([rows]).cast(RAW_PAGES))
+                kept += rows.num_rows
+                kept_bytes += pc.sum(rows.column("size_bytes")).as_py() or 0
+    return kept, kept_bytes
 
 
 def _records_table(batch: list[RawRecord]) -> pa.Table:

@@ -20,12 +20,16 @@ if TYPE_CHECKING:
 
 
 def land_stage(source: str | Path, load_date: date, settings: Settings | None = None) -> dict:
-    """Acquire raw pages from ``source`` and land them as the ``load_date`` partition."""
-    from kznews.acquire import open_source
+    """Acquire raw pages from ``source`` and land them as the ``load_date`` partition: files
+    replace the date's landing, a crawl (which emits only what changed) is merged into it.
+    A crawl's state is saved once its pages are landed (:func:`kznews.acquire.commit_source`)."""
+    from kznews.acquire import commit_source, is_crawl, open_source
     from kznews.land import land_records, partition_dir
 
     settings = settings or load_settings()
-    result = land_records(open_source(source, settings), settings.raw_dir, load_date)
+    records = open_source(source, settings)
+    result = land_records(records, settings.raw_dir, load_date, keep_existing=is_crawl(source))
+    commit_source(records)
     summary = result.summary()
     store = _store(settings)
     if store is not None:

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date
+from pathlib import Path
+
+import pytest
+
 from kznews.acquire.crawl import crawl_records, run_crawl
 from kznews.acquire.warc import read_warc
 from kznews.config import Settings
@@ -74,13 +79,65 @@ def test_nightly_run_fetches_only_new_articles(
     assert report.failed == 0
 
 
-def test_crawl_records_commits_state_only_after_consumption(
+def test_crawl_records_save_state_only_when_committed(
     server: SiteServer, settings: Settings
 ) -> None:
     records = crawl_records(None, settings)
-    assert not settings.state_dir.exists()
+    with pytest.raises(RuntimeError, match="before every record"):
+        records.commit()
     landed = list(records)
-    assert landed and (settings.state_dir / "crawl_state.parquet").exists()
+    assert landed and not settings.state_dir.exists()  # read, not yet landed
+    records.commit()
+    assert (settings.state_dir / "crawl_state.parquet").exists()
+    with pytest.raises(RuntimeError, match="read once"):
+        list(records)
+
+
+def test_a_crawl_landing_that_fails_at_its_last_step_fetches_everything_again(
+    server: SiteServer, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The land stage fails after the crawl's last record was read, before its file is in
+    place (the data file's rename): the crawl state is not saved, so the retry fetches and
+    lands every page again instead of an empty partition."""
+    import kznews.land as land
+    from kznews.land import read_partition
+    from kznews.pipeline import land_stage
+
+    day = date(2026, 11, 22)
+    clean = land_stage("crawl", day, settings.replace(home=settings.home / "clean"))["rows"]
+    real_replace = land.os.replace
+
+    def replace(src, dst):
+        if Path(dst).name == "part-0.parquet":
+            raise OSError("disk full")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(land.os, "replace", replace)
+    with pytest.raises(OSError, match="disk full"):
+        land_stage("crawl", day, settings)
+    assert not (settings.state_dir / "crawl_state.parquet").exists()
+    monkeypatch.setattr(land.os, "replace", real_replace)
+    assert land_stage("crawl", day, settings)["rows"] == clean > 0
+    assert read_partition(settings.raw_dir, day).num_rows == clean
+    assert (settings.state_dir / "crawl_state.parquet").exists()
+
+
+def test_landing_a_crawl_date_again_keeps_the_pages_it_did_not_fetch_again(
+    site: Site, server: SiteServer, settings: Settings
+) -> None:
+    """A second crawl of the same date (a retry with reuse_landing off, say) emits only what
+    changed; the date's landing keeps every page of the first one."""
+    from kznews.land import read_partition
+    from kznews.pipeline import land_stage
+
+    day = date(2026, 11, 22)
+    site.visible_old = site.n_old - 5
+    first = land_stage("crawl", day, settings)["rows"]
+    site.visible_old = site.n_old
+    again = land_stage("crawl", day, settings)
+    urls = read_partition(settings.raw_dir, day, columns=["url"]).column("url").to_pylist()
+    assert len(urls) == len(set(urls)) == again["rows"] > first
+    assert 0 < again["kept_from_earlier_landing"] < first
 
 
 def test_retries_on_500_429_and_timeouts(server: SiteServer, settings: Settings) -> None:

@@ -4,10 +4,11 @@
 - a folder of ``.html`` files or a single ``.html`` file (``kznews.acquire.folder``),
 - a ``.warc`` / ``.warc.gz`` file (``kznews.acquire.warc``),
 - an ``http(s)://`` start URL, or ``crawl`` for ``Settings.start_urls``: a polite crawl
-  (``kznews.acquire.crawl``), which writes a WARC of what it fetched.
+  (``kznews.acquire.crawl``), which writes a WARC of what it fetched. Its incremental
+  state is saved by ``commit_source(records)``, once the records are landed.
 Fetching never parses the pages beyond what discovery needs; it never writes the landing.
 """
 
-from kznews.acquire.base import RawRecord, open_source
+from kznews.acquire.base import RawRecord, commit_source, is_crawl, open_source
 
-__all__ = ["RawRecord", "open_source"]
+__all__ = ["RawRecord", "commit_source", "is_crawl", "open_source"]

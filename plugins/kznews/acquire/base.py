@@ -41,16 +41,24 @@ class RawRecord:
         return json.dumps(self.headers, ensure_ascii=False, sort_keys=True)
 
 
+def is_crawl(uri: str | Path) -> bool:
+    """Whether ``uri`` names a crawl (``"crawl"`` or an http(s) URL) rather than files."""
+    text = str(uri)
+    return text in ("crawl", "crawl:") or text.startswith(("http://", "https://"))
+
+
 def open_source(uri: str | Path, settings: Settings | None = None) -> Iterable[RawRecord]:
     """Pick the source for ``uri``: http(s) URL, WARC file, folder or single HTML file.
 
     ``"crawl"`` crawls from ``settings.start_urls``; an http(s) URL crawls from that URL.
+    A crawl keeps state between runs: call :func:`commit_source` once its records are
+    landed (files need nothing).
     """
     from kznews.config import load_settings
 
     settings = settings or load_settings()
     text = str(uri)
-    if text in ("crawl", "crawl:") or text.startswith(("http://", "https://")):
+    if is_crawl(text):
         from kznews.acquire.crawl import crawl_records
 
         return crawl_records(None if text.startswith("crawl") else text, settings)
@@ -68,3 +76,11 @@ def open_source(uri: str | Path, settings: Settings | None = None) -> Iterable[R
     from kznews.acquire.folder import read_html_folder
 
     return read_html_folder(path)
+
+
+def commit_source(records: Iterable[RawRecord]) -> None:
+    """Tell a source whose records are now durably landed that it may save its state (a
+    crawl's :meth:`~kznews.acquire.crawl.CrawlRecords.commit`); nothing for files."""
+    commit = getattr(records, "commit", None)
+    if commit is not None:
+        commit()

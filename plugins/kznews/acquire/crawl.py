@@ -659,14 +659,39 @@ def run_crawl(
     return report
 
 
-def crawl_records(start: str | None, settings: Settings) -> Iterator[RawRecord]:
-    """Crawl from ``start`` (or ``settings.start_urls``), then replay what was emitted.
+class CrawlRecords:
+    """The records of one crawl from ``start`` (or ``settings.start_urls``): iterating runs
+    the crawl, then replays what it emitted from its WARC.
 
-    The incremental state is saved only after the consumer has taken every record, so a
-    landing that fails part-way leaves the state as it was and the next run fetches again.
+    The incremental state (what was fetched, ETags, hashes) is saved only by :meth:`commit`,
+    which the consumer calls once what it made of the records is durable: a landing
+    partition renamed into place, say. Having read every record is not enough: a landing
+    that fails after its last record but before its file is in place would otherwise leave a
+    state that calls every page known, and its retry would fetch nothing.
     """
-    crawler = Crawler(settings, start_urls=(start,) if start else None)
-    report = crawler.run()
-    log.info("crawl report: %s", json.dumps(report.summary(), ensure_ascii=False))
-    yield from read_warc(report.warc_path or crawler.warc_path)
-    crawler.commit_state()
+
+    def __init__(self, start: str | None, settings: Settings) -> None:
+        self._start, self._settings = start, settings
+        self._crawler: Crawler | None = None
+        self._read_all = False
+
+    def __iter__(self) -> Iterator[RawRecord]:
+        if self._crawler is not None:
+            raise RuntimeError("a crawl's records can be read once")
+        self._crawler = Crawler(self._settings, start_urls=(self._start,) if self._start else None)
+        report = self._crawler.run()
+        log.info("crawl report: %s", json.dumps(report.summary(), ensure_ascii=False))
+        yield from read_warc(report.warc_path or self._crawler.warc_path)
+        self._read_all = True
+
+    def commit(self) -> Path:
+        """Save the crawl's incremental state; only after every record was read."""
+        if self._crawler is None or not self._read_all:
+            raise RuntimeError("commit() before every record of the crawl was read")
+        return self._crawler.commit_state()
+
+
+def crawl_records(start: str | None, settings: Settings) -> CrawlRecords:
+    """The records of a crawl from ``start``; see :class:`CrawlRecords` (call ``commit()``
+    once they are landed)."""
+    return CrawlRecords(start, settings)
