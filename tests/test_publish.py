@@ -684,3 +684,57 @@ def test_a_clock_stepped_back_still_names_the_newest_snapshot(
     pointer = settings.published_db.with_name("kznews.current").read_text().strip()
     assert pointer == second["version"] > first["version"]
     assert publish_module.version_names(settings.published_db) == [second["version"]]
+
+
+def test_publish_stage_fails_when_a_build_writes_the_file_while_it_is_copied(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pass is checked again just before the rename: a build written while the publish
+    copied the file (a CLI run beside the DAG) was never validated, so nothing is shipped."""
+    from kznews import gatepass
+    from kznews import publish as publish_module
+    from kznews.pipeline import publish_stage
+
+    gatepass.validate_and_record(settings, lambda: None)
+    publish_stage(settings)
+    before = _sha(settings.published_db)
+    snapshots = publish_module.version_names(settings.published_db)
+    gatepass.validate_and_record(settings, lambda: None)
+    real_check = publish_module._check_new_file
+
+    def check_then_another_build_lands(*args, **kwargs):
+        real_check(*args, **kwargs)
+        st = settings.build_db.stat()
+        os.utime(settings.build_db, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))
+        gatepass.validate_and_record(settings, lambda: None)  # and even passes its own gate
+
+    monkeypatch.setattr(publish_module, "_check_new_file", check_then_another_build_lands)
+    with pytest.raises(gatepass.GateNotPassed, match="changed while it was published"):
+        publish_stage(settings)
+    assert _sha(settings.published_db) == before
+    assert publish_module.version_names(settings.published_db) == snapshots
+    assert _leftovers(settings.published_db.parent) == []
+
+
+def test_a_publish_failing_at_its_rename_leaves_no_snapshot(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Snapshots name published files only: one made before a rename that then failed
+    would count towards the snapshots kept and push out the one still named current."""
+    from kznews import publish as publish_module
+
+    first = publish(settings)
+    real_replace = publish_module.os.replace
+
+    def replace(src, dst):
+        if Path(dst) == settings.published_db:
+            raise OSError("no space left on device")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(publish_module.os, "replace", replace)
+    with pytest.raises(OSError, match="no space"):
+        publish(settings)
+    assert publish_module.version_names(settings.published_db) == [first["version"]]
+    pointer = settings.published_db.with_name(f"{settings.published_db.stem}.current")
+    assert pointer.read_text(encoding="utf-8").strip() == first["version"]
+    assert _leftovers(settings.published_db.parent) == []

@@ -354,12 +354,24 @@ def quality_stage(load_date: date, settings: Settings | None = None) -> dict:
 def publish_stage(settings: Settings | None = None) -> dict:
     """Publish the validated build file atomically as the BI-facing warehouse file. Refuses
     (:class:`kznews.gatepass.GateNotPassed`) unless the build file, as it is now, passed the
-    quality gate: a publish re-run on its own never ships a later, unvalidated build."""
+    quality gate: a publish re-run on its own never ships a later, unvalidated build, and a
+    build written while the publish copies the file makes the publish fail, the published
+    file unchanged."""
     from kznews.publish import publish
 
     settings = settings or load_settings()
-    gatepass.require_pass(settings)
-    return publish(settings)
+    passed = gatepass.require_pass(settings)
+
+    def still_the_file_that_passed() -> None:
+        # another build may have written the file while it was copied (a CLI run beside the
+        # DAG: only the Airflow pool serialises the DuckDB writers)
+        if gatepass.require_pass(settings).get("identity") != passed.get("identity"):
+            raise gatepass.GateNotPassed(
+                f"{settings.build_db} changed while it was published; run the quality "
+                "stage on this build, then publish again"
+            )
+
+    return publish(settings, before_commit=still_the_file_that_passed)
 
 
 #: The stages in the order a night runs them (the DAG's task groups follow the same order).

@@ -493,8 +493,8 @@ def version_names(target: Path) -> list[str]:
     return sorted(p.name for p in target.parent.iterdir() if pattern.fullmatch(p.name))
 
 
-def _link_version(tmp: Path, target: Path, kept: int) -> Path | None:
-    """Link the finished file under a name of its own before it replaces ``target``.
+def _link_version(target: Path, kept: int) -> Path | None:
+    """Link the file just published as ``target`` under a name of its own.
 
     A reader over HTTP (DuckDB httpfs) fetches byte ranges by name as it goes: after a
     publish, ``target``'s name leads to another file and such a session would read pieces
@@ -512,7 +512,7 @@ def _link_version(tmp: Path, target: Path, kept: int) -> Path | None:
     stamp = now.strftime("%Y%m%dT%H%M%S%fZ")
     version = target.with_name(f"{target.stem}-{stamp}{target.suffix}")
     try:
-        os.link(tmp, version)
+        os.link(target, version)
     except OSError as exc:  # a file system without hard links: no snapshots, say so
         log.warning("no snapshot of the published file (%s): %s", version.name, exc)
         return None
@@ -678,8 +678,10 @@ def publish(
         if stale_wal.exists():
             log.warning("removing %s: a client wrote to the published file", stale_wal)
             stale_wal.unlink(missing_ok=True)
-        version = _link_version(tmp, target, settings.published_versions_kept)
         os.replace(tmp, target)
+        # after the rename, so a publish that fails or is killed before it leaves no
+        # snapshot of a file that was never published
+        version = _link_version(target, settings.published_versions_kept)
         fsync_path(target.parent)
         shutil.rmtree(f"{tmp}.spill", ignore_errors=True)  # if DuckDB spilled
         _point_and_prune(target, version, settings.published_versions_kept)
