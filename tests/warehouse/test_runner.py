@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -381,3 +381,29 @@ def test_dbt_threads_follow_the_kind_of_build(tmp_path: Path) -> None:
     assert env["KZNEWS_DUCKDB_MEMORY_LIMIT"] == "768MiB"
     with pytest.raises(ValueError, match="duckdb_memory_limit"):
         dbt_env(s.replace(duckdb_memory_limit="1GB'; drop table x; --"))
+
+
+def test_dim_date_reaches_back_to_almaty_summer_time(
+    fixture_wh: builds.Built, tmp_path: Path
+) -> None:
+    """An archive article listed as published on 10 July 2003, when Almaty kept summer time
+    (UTC+7 until March 2005): the date dimension takes its day with that offset instead of
+    failing the build on its offset check."""
+    s = builds.copy_of(fixture_wh, tmp_path, target=True)
+    night = date(2024, 5, 19)
+    rows = fixture_data.partition_rows()[fixture_data.LOAD_DATES[1]]
+    item = rows["listing_items"][0]
+    rows["listing_items"].append({
+        **item, "position": 99, "article_id": "999",
+        "url": "http://www.old.exclusive.kz/expertiza/smart/999/",
+        "published_at": datetime(2003, 7, 10, 7, 0, tzinfo=UTC),
+        "published_on": date(2003, 7, 10),
+    })  # fmt: skip
+    fixture_data.write_partition(s.extracted_dir, night, rows)
+    run_build(s, load_date=night, docs=False)
+    con = duckdb.connect(str(s.build_db), read_only=True)
+    offsets = dict(con.execute(
+        "select date_day, almaty_utc_offset_hours from marts.dim_date where date_day in "
+        "('2003-07-10', '2005-07-10', '2024-05-17')").fetchall())
+    con.close()
+    assert offsets == {date(2003, 7, 10): 7, date(2005, 7, 10): 6, date(2024, 5, 17): 5}

@@ -63,7 +63,8 @@ final as (
         week(date_day) as iso_week,
         isodow(date_day) as iso_day_of_week,
         isodow(date_day) in (6, 7) as is_weekend,
-        -- Asia/Almaty's offset from UTC at local noon: 6 until 1 March 2024, 5 since
+        -- Asia/Almaty's offset from UTC at local noon: 6 until 1 March 2024 (7 in summers
+        -- until 2004: Almaty kept daylight saving time until March 2005), 5 since
         cast(
             date_diff(
                 'minute',
