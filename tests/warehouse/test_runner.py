@@ -34,18 +34,22 @@ def test_build_returns_the_pipeline_contract(fixture_wh: builds.Built) -> None:
     assert set(result["dbt"][0]["statuses"]) <= {"success", "pass"}, result["dbt"][0]
 
 
-def test_night_without_new_pages_changes_nothing(fixture_wh: builds.Built) -> None:
+def test_night_without_new_pages_changes_nothing(
+    fixture_wh: builds.Built, tmp_path: Path
+) -> None:
     """The next night lands nothing new: the same page fetches as the night before (landing
     deduplicates within a night, not across nights) in a new load-date partition."""
-    s = fixture_wh.settings
+    s = builds.copy_of(fixture_wh, tmp_path, target=True)  # the session's fixture stays as built
     same_again = fixture_data.partition_rows()[fixture_data.LOAD_DATES[1]]
     fixture_data.write_partition(s.extracted_dir, date(2024, 5, 19), same_again)
     run_build(s, load_date=date(2024, 5, 19), docs=False, tests=False)
     assert builds.fingerprint(s.build_db) == fixture_wh.fingerprint
 
 
-def test_full_refresh_equals_incremental_history(fixture_wh: builds.Built) -> None:
-    s = fixture_wh.settings
+def test_full_refresh_equals_incremental_history(
+    fixture_wh: builds.Built, tmp_path: Path
+) -> None:
+    s = builds.copy_of(fixture_wh, tmp_path, target=True)
     run_build(s, full_refresh=True, docs=False, tests=False)
     assert builds.fingerprint(s.build_db) == fixture_wh.fingerprint
 
@@ -407,3 +411,54 @@ def test_dim_date_reaches_back_to_almaty_summer_time(
         "('2003-07-10', '2005-07-10', '2024-05-17')").fetchall())
     con.close()
     assert offsets == {date(2003, 7, 10): 7, date(2005, 7, 10): 6, date(2024, 5, 17): 5}
+
+
+def _full_refresh_of(s, home: Path) -> dict:
+    """The marts a full refresh builds from ``s``'s extracted partitions, as they are now."""
+    ref = builds.settings_for(home)
+    shutil.copytree(s.extracted_dir, ref.extracted_dir)
+    run_build(ref, full_refresh=True, docs=False, tests=False)
+    return builds.fingerprint(ref.build_db)
+
+
+@pytest.mark.parametrize("change", ["rates_removed", "night_deleted"])
+def test_a_night_read_before_that_changed_rebuilds_everything(
+    fixture_wh: builds.Built, tmp_path: Path, change: str
+) -> None:
+    """The second night is extracted again and no longer brings its rates (they were
+    misread, say), or is deleted outright. The incremental models only recompute the keys
+    new rows bring, so the old rates would stay; the build sees that a partition it read
+    before changed, rebuilds everything and equals a full refresh of what is there now."""
+    s = builds.copy_of(fixture_wh, tmp_path / "wh", target=True)
+    night = fixture_data.LOAD_DATES[1]
+    if change == "rates_removed":
+        rows = fixture_data.partition_rows()[night]
+        assert rows["rates"], "the fixture night shows rates"
+        rows["rates"] = []
+        fixture_data.write_partition(s.extracted_dir, night, rows)
+    else:
+        for table in EXTRACTED_TABLES:
+            shutil.rmtree(s.extracted_dir / table / f"load_date={night}")
+    out = run_build(s, load_date=night, docs=False, tests=False)
+    assert out["full_refresh"], out["full_refresh_reason"]
+    assert f"load date(s) {night}" in out["full_refresh_reason"]
+    assert builds.fingerprint(s.build_db) == _full_refresh_of(s, tmp_path / "ref")
+    # what it read is recorded again: the next night with nothing changed is incremental
+    later = date(2024, 5, 19)
+    fixture_data.write_partition(s.extracted_dir, later, fixture_data.partition_rows()[night])
+    assert not run_build(s, load_date=later, docs=False, tests=False)["full_refresh"]
+
+
+def test_a_late_partition_of_an_older_date_rebuilds_everything(
+    fixture_wh: builds.Built, tmp_path: Path
+) -> None:
+    """A date older than the newest one read arrives (a backfill extracted later): a nightly
+    run reading from the day after its last build would never read it."""
+    s = builds.copy_of(fixture_wh, tmp_path / "wh", target=True)
+    early = date(2024, 5, 10)
+    fixture_data.write_partition(
+        s.extracted_dir, early, fixture_data.partition_rows()[fixture_data.LOAD_DATES[0]]
+    )
+    out = run_build(s, load_date=date(2024, 5, 19), docs=False, tests=False)
+    assert out["full_refresh"] and "2024-05-10" in out["full_refresh_reason"]
+    assert builds.fingerprint(s.build_db) == _full_refresh_of(s, tmp_path / "ref")

@@ -309,13 +309,77 @@ def _views_present(settings: Settings) -> bool:
     return bool(wanted) and wanted <= have
 
 
-def _forced_refresh(last: dict[str, Any] | None, fingerprint: str) -> str | None:
+#: Beside the build record: a digest per load date of the extracted partitions as the last
+#: build found them when it started (:func:`partition_digests`), written before dbt runs.
+READ_PARTITIONS_NAME = "kznews_read_partitions.json"
+
+
+def partition_digests(settings: Settings) -> dict[str, str]:
+    """A digest per load date of that date's extracted partitions as they are on disk: each
+    table's files (names, sizes, mtimes). It changes when the date is extracted again (new
+    files), deleted or edited in place, not when it is read or copied with its times (a
+    restored backup). Swap leftovers (hidden names) are not partitions."""
+    by_date: dict[str, list[str]] = {}
+    for table in sorted(EXTRACTED_TABLES):
+        folder = settings.extracted_dir / table
+        if not folder.is_dir():
+            continue
+        for part in folder.glob("load_date=*"):
+            files = []
+            for f in sorted(part.iterdir()):
+                if not f.name.startswith("."):
+                    st = f.stat()
+                    files.append((f.name, st.st_size, st.st_mtime_ns))
+            entry = json.dumps([table, files])
+            by_date.setdefault(part.name.split("=", 1)[1], []).append(entry)
+    return {
+        day: hashlib.sha256("\n".join(entries).encode()).hexdigest()[:16]
+        for day, entries in sorted(by_date.items())
+    }
+
+
+def _read_partitions(settings: Settings) -> dict[str, str]:
+    try:
+        return dict(json.loads((target_dir(settings) / READ_PARTITIONS_NAME).read_text("utf-8")))
+    except (OSError, ValueError):
+        return {}
+
+
+def _changed_partitions(settings: Settings, current: dict[str, str]) -> str | None:
+    """Why partitions a build already read make an incremental build wrong, or None.
+
+    The incremental models recompute the keys the partitions they read bring. A date
+    extracted again with rows removed or moved (a page now quarantined, a rate on another
+    date), or deleted, leaves the rows it no longer brings in those models; so does a date
+    older than the newest one read that arrives late (no incremental run reads back that
+    far). Those cases rebuild everything instead (slower, never wrong)."""
+    read = _read_partitions(settings)
+    if not read:
+        return None  # no build recorded what it read (a file built before this check)
+    newest = max(read)
+    changed = sorted(
+        [d for d, digest in read.items() if current.get(d) != digest]
+        + [d for d in current if d not in read and d < newest]
+    )
+    if not changed:
+        return None
+    shown = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5 else "")
+    return (
+        f"extracted partitions of load date(s) {shown} were extracted again, removed or "
+        "added late since a build read them: rows they no longer bring could stay in the "
+        "incremental models"
+    )
+
+
+def _forced_refresh(
+    last: dict[str, Any] | None, fingerprint: str, settings: Settings, current: dict[str, str]
+) -> str | None:
     """Why an existing build file must be rebuilt from every partition, or None."""
     if last is None:
         return "no successful build of this build file is recorded"
     if last.get("fingerprint") != fingerprint:
         return "the dbt project changed since the last successful build"
-    return None
+    return _changed_partitions(settings, current)
 
 
 def rebuilds_everything(settings: Settings, full_refresh: bool = False) -> bool:
@@ -323,7 +387,10 @@ def rebuilds_everything(settings: Settings, full_refresh: bool = False) -> bool:
     a first build, or forced as it explains) rather than add the new partitions."""
     if full_refresh or not settings.build_db.exists():
         return True
-    return _forced_refresh(last_build(settings), project_fingerprint(settings)) is not None
+    forced = _forced_refresh(
+        last_build(settings), project_fingerprint(settings), settings, partition_digests(settings)
+    )
+    return forced is not None
 
 
 def run_build(
@@ -348,7 +415,11 @@ def run_build(
     * A full refresh is forced when the dbt project changed since the last successful build
       (:func:`project_fingerprint`), or when the build file exists but no build of it is
       recorded: incremental models would otherwise apply new logic only to the rows a night
-      touches. Every partition is kept, so a full refresh loses nothing.
+      touches. Also when extracted partitions a build already read were extracted again,
+      removed, or arrive late for an older date (:func:`partition_digests`, recorded before
+      dbt runs): the incremental models only recompute the keys new rows bring, so rows a
+      date no longer brings would stay. A re-run of a night re-extracts it, so it rebuilds
+      everything. Every partition is kept, so a full refresh loses nothing.
     * Unit tests and ``dbt docs generate`` depend on the project, not on the data. With
       ``settings.dbt_recheck == "changed"`` (default) they are skipped when the last
       successful build ran them for the same project and this is not a full refresh;
@@ -376,9 +447,10 @@ def run_build(
         raise ValueError(f"dbt_recheck must be 'changed' or 'always', not {settings.dbt_recheck!r}")
     fingerprint = project_fingerprint(settings)
     last = last_build(settings)
+    partitions = partition_digests(settings)
     forced = None
     if not full_refresh and settings.build_db.exists():
-        forced = _forced_refresh(last, fingerprint)
+        forced = _forced_refresh(last, fingerprint, settings, partitions)
     full_refresh = full_refresh or forced is not None
     # unit tests and docs already ran for exactly this project (a full refresh keeps that)
     ran_for_project = (
@@ -418,6 +490,11 @@ def run_build(
     # one passed them in an earlier successful build of this file (same project).
     tests_from = run_date if checked and done is not None else None
     write_run_params(settings, run_date, tests_from)
+    # Before dbt runs: a build that fails half-way may already have rows of these.
+    target_dir(settings).mkdir(parents=True, exist_ok=True)
+    (target_dir(settings) / READ_PARTITIONS_NAME).write_text(
+        json.dumps(partitions), encoding="utf-8"
+    )
     try:
         steps = [run_dbt(settings, *args, threads=threads, invoker=invoker)]
         docs_status = "skipped"
