@@ -96,30 +96,60 @@ def test_a_missing_required_column_fails_its_staging_test(
 def test_constraint_violation_fails_its_model_and_keeps_the_table(
     fixture_wh: builds.Built, tmp_path: Path
 ) -> None:
-    """A rate parsed wrong (425.67 read as 42567) breaks fct_exchange_rates' check
-    constraint: the build fails naming the model and the rule, and the mart keeps the rows
-    it had, including those of the dates the night recomputes (its delete+insert is rolled
-    back)."""
+    """Headlines whose position was read as 0 break fct_headline_sightings' check constraint
+    (positions count from 1): the build fails naming the model and the rule, and the mart
+    keeps the rows it had, including the sightings the night merges into (its delete+insert
+    is rolled back)."""
     s = builds.copy_of(fixture_wh, tmp_path, target=True)  # its record: the night is incremental
+    night = date(2024, 5, 19)
+    rows = fixture_data.partition_rows()[fixture_data.LOAD_DATES[1]]
+    assert rows["headlines"], "the fixture night shows headlines"
+    # the same page fetches again (same sightings), their positions misread
+    rows["headlines"] = [{**r, "position": 0} for r in rows["headlines"]]
+    fixture_data.write_partition(s.extracted_dir, night, rows)
+    before = builds.fingerprint(s.build_db)
+    with pytest.raises(WarehouseBuildError) as err:
+        run_build(s, load_date=night, docs=False)
+    message = str(err.value)
+    assert "model.kznews.fct_headline_sightings" in message
+    assert "CHECK constraint failed on table fct_headline_sightings" in message
+    after = builds.fingerprint(s.build_db)
+    assert after["fct_headline_sightings"] == before["fct_headline_sightings"]
+
+
+def test_a_misread_rate_is_counted_not_voted(fixture_wh: builds.Built, tmp_path: Path) -> None:
+    """Later fetches of more pages than ever showed those dates' USD rates, every one read
+    100 times too high (425.67 as 42567): they would win the vote. Implausible values take no
+    part in it (macros/rates.sql): the dates keep their rates, counts and min/max, and the
+    misread fetches are counted in n_implausible_observations."""
+    s = builds.copy_of(fixture_wh, tmp_path, target=True)
     night = date(2024, 5, 19)
     rows = fixture_data.partition_rows()[fixture_data.LOAD_DATES[1]]
     usd = [r for r in rows["rates"] if r["base_currency"] == "USD"]
     assert usd, "the fixture night shows USD rates"
-    # Later fetches of more pages than ever showed those dates' rates: the wrong value wins
-    # the dates already held, so the night deletes their rows before inserting.
     rows["rates"] = [
         {**r, "page_url": f"{r['page_url']}?copy={i}", "rate": r["rate"] * 100,
          "fetched_at": r["fetched_at"] + timedelta(days=1)}
         for r in usd for i in range(5)
     ]  # fmt: skip
     fixture_data.write_partition(s.extracted_dir, night, rows)
-    before = builds.fingerprint(s.build_db)
-    with pytest.raises(WarehouseBuildError) as err:
-        run_build(s, load_date=night, docs=False)
-    message = str(err.value)
-    assert "model.kznews.fct_exchange_rates" in message
-    assert "CHECK constraint failed on table fct_exchange_rates" in message
-    assert builds.fingerprint(s.build_db)["fct_exchange_rates"] == before["fct_exchange_rates"]
+    query = ("select rate_date, rate, n_observations, min_rate, max_rate, "
+             "n_implausible_observations from marts.fct_exchange_rates "
+             "where currency = 'USD' order by rate_date")
+
+    def usd_rates() -> list[tuple]:
+        con = duckdb.connect(str(s.build_db), read_only=True)
+        try:
+            return con.execute(query).fetchall()
+        finally:
+            con.close()
+
+    before = usd_rates()
+    run_build(s, load_date=night, docs=False)
+    after = usd_rates()
+    assert [r[:5] for r in after] == [r[:5] for r in before]
+    assert sum(r[5] for r in after) == 5 * len(usd)  # every misread fetch, counted once
+    assert all(r[5] == 0 for r in before)
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,9 @@
 -- Pages served on the same date may disagree; the rate is the value most pages showed,
 -- then the value of the most recently fetched page, then the higher value (deterministic),
 -- with the number of observations beside it. Days without observations stay absent.
+-- An implausible value (macros/rates.sql: a misread page, 425.67 read as 42567) takes no part
+-- in the vote, the counts or min/max; n_implausible_observations counts it (the observation
+-- itself stays in int_rate_observations). A day whose every value is implausible is absent.
 -- Incremental: only dates touched by new observations are recomputed (from all of theirs).
 -- first_load_date (lineage) is the night the date's first observation arrived: landing the
 -- same page fetches again on a later night changes nothing here.
@@ -47,6 +50,25 @@ page_fetches as (
 
 ),
 
+checked as (
+
+    select
+        *,
+        {{ plausible_rate('currency', 'rate') }} as is_plausible
+
+    from page_fetches
+
+),
+
+implausible as (
+
+    select rate_date, currency, count(*) as n_implausible_observations
+    from checked
+    where not is_plausible
+    group by all
+
+),
+
 values_seen as (
 
     select
@@ -56,7 +78,8 @@ values_seen as (
         count(*) as n_pages,
         max(fetched_at) as last_fetched_at
 
-    from page_fetches
+    from checked
+    where is_plausible
     group by all
 
 ),
@@ -98,10 +121,12 @@ final as (
         per_day.n_distinct_rates > 1 as is_disputed,
         per_day.min_rate,
         per_day.max_rate,
+        coalesce(implausible.n_implausible_observations, 0) as n_implausible_observations,
         load_dates.first_load_date
 
     from per_day
     inner join load_dates using (rate_date, currency)
+    left join implausible using (rate_date, currency)
 
 )
 
