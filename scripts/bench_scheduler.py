@@ -137,8 +137,10 @@ def _postgres_pids() -> list[int]:
 
 
 def idle_cpu(af, seconds: float = 30.0) -> dict[str, float]:
-    """Percent of one core each Airflow process (children included) and the PostgreSQL
-    server (every ``postgres`` process of the machine) used over ``seconds`` with no run."""
+    """Percent of one core each Airflow process and the PostgreSQL server (every
+    ``postgres`` process of the machine) used over ``seconds`` with no run: the processes
+    and their children alive at both ends (a child that exits in between, such as a
+    dag-processor's parse process, is not counted: a lower bound)."""
     groups = {name: [proc.pid] for name, proc in af.procs.items()}
     groups["PostgreSQL server"] = _postgres_pids()
     before = {name: _cpu_seconds(pids) for name, pids in groups.items()}
@@ -265,8 +267,9 @@ def idle_report(rows: list[dict], pages: dict, command: str) -> str:
         "of the Celery table in \"End to end\" (worker preload on), with "
         "`[scheduler] scheduler_idle_sleep_time` set to each value (Airflow's default: 1). "
         "Idle: percent of one core used over "
-        f"{rows[0]['idle_s']:.0f} s with no run active (each process with its children; "
-        "PostgreSQL: every server process of the machine). Then a full run of "
+        f"{rows[0]['idle_s']:.0f} s with no run active (each process with its children alive "
+        "at both ends, so a lower bound; PostgreSQL: every server process of the machine). "
+        "Then a full run of "
         f"{pages['night1.warc.gz_pages']:,} pages and a nightly run of "
         f"{pages['night2.warc.gz_pages']:,} (+1% articles), as in \"Incremental nightly run\"; "
         "overhead = wall − the seconds the stages report.",

@@ -6,16 +6,18 @@ see the previous complete file or the new complete file, never half of one. With
 URL is kept once (the first record); later records of the same URL go to the quarantine with
 the reason ``duplicate_url_in_load``, so nothing disappears silently.
 
-Re-landing a date: files (a folder, a WARC) hold every page, so their landing replaces the
-date's. A crawl emits only what changed since its last run, so its landing is merged into the
-date's (``keep_existing``): the pages it fetched replace theirs, the date's other pages and
-quarantine rows stay.
+Re-landing a date: files (a folder, a WARC) are landed as they are and replace the date's
+landing. A crawl emits only what changed since its last run, so its landing is merged into
+the date's (``keep_existing``): the pages it fetched replace theirs, the date's other pages
+and quarantine rows stay.
 
 Durability: the new files are fsync-ed before the rename and the folder after it, so a crash
 leaves either the old or the new partition. The data file is renamed first, then its
-quarantine: a crash between the two leaves the previous quarantine beside the new data
-(rows of the earlier load, never rows lost); the next landing of the date replaces it. Stale
-temporary files of a crashed load are removed on the next one.
+quarantine: a crash between the two leaves the new data beside the earlier quarantine file
+(the earlier load's quarantine rows stay; this load's, duplicates of URLs it landed, are not
+written until the date is landed again). Renamed the other way round, such a crash lost the
+earlier rows with the earlier data kept. Stale temporary files of a crashed load are
+removed on the next one.
 Speed: the ``body`` column is written without dictionary encoding and without statistics
 (both are useless for page bytes and cost most of the time); see ``scripts/bench_land.py``.
 """

@@ -27,15 +27,18 @@ def land_stage(source: str | Path, load_date: date, settings: Settings | None = 
     from kznews.land import land_records, partition_dir
 
     settings = settings or load_settings()
+    merge = is_crawl(source)
+    store = _store(settings)
+    rel = f"raw_pages/{_partition(load_date)}"
+    if merge and store is not None and store.has_partition(rel):
+        # merge into the date's landing as the bucket has it (another worker may hold it)
+        store.pull_partition(rel, partition_dir(settings.raw_dir, load_date))
     records = open_source(source, settings)
-    result = land_records(records, settings.raw_dir, load_date, keep_existing=is_crawl(source))
+    result = land_records(records, settings.raw_dir, load_date, keep_existing=merge)
     commit_source(records)
     summary = result.summary()
-    store = _store(settings)
     if store is not None:
-        summary["remote"] = store.push_partition(
-            partition_dir(settings.raw_dir, load_date), f"raw_pages/{_partition(load_date)}"
-        )
+        summary["remote"] = store.push_partition(partition_dir(settings.raw_dir, load_date), rel)
     return summary
 
 
@@ -417,7 +420,7 @@ def run_pipeline(
     from kznews.warehouse.runner import rebuilds_everything
 
     settings = settings or load_settings()
-    if overlap.wanted(settings) and not rebuilds_everything(settings, full_refresh):
+    if overlap.wanted(settings) and not rebuilds_everything(settings, full_refresh, load_date):
         return overlap.run_overlapped(source, load_date, settings)
     summary: dict[str, Any] = {"load_date": load_date.isoformat(), "timings_s": {}}
     for stage in STAGES:

@@ -247,3 +247,29 @@ def test_body_size_cap(server: SiteServer, settings: Settings) -> None:
 def test_page_limit(server: SiteServer, settings: Settings) -> None:
     report = run_crawl(settings.replace(max_pages=10))
     assert report.requests <= 10 and report.page_limit_reached
+
+
+def test_a_crawl_landing_again_merges_with_the_buckets_copy_of_the_date(
+    site: Site, server: SiteServer, settings: Settings, tmp_path: Path
+) -> None:
+    """With an object store, the date's earlier landing may be in the bucket only (landed on
+    another worker, or this one's disk was cleared): the merge pulls it first, so neither
+    the local partition nor the bucket ends up with only what the second crawl fetched."""
+    import shutil
+
+    from kznews.land import partition_dir, read_partition
+    from kznews.pipeline import land_stage
+    from kznews.storage import ObjectStore
+
+    day = date(2026, 11, 22)
+    s = settings.replace(remote_url=(tmp_path / "bucket").as_uri())
+    site.visible_old = site.n_old - 5
+    first = land_stage("crawl", day, s)["rows"]
+    shutil.rmtree(partition_dir(s.raw_dir, day))
+    site.visible_old = site.n_old
+    again = land_stage("crawl", day, s)
+    assert again["rows"] > first and again["kept_from_earlier_landing"] > 0
+    assert read_partition(s.raw_dir, day).num_rows == again["rows"]
+    elsewhere = tmp_path / "other-worker" / "load_date=2026-11-22"
+    ObjectStore.from_settings(s).pull_partition(f"raw_pages/load_date={day}", elsewhere)
+    assert read_partition(elsewhere.parent, day).num_rows == again["rows"]

@@ -145,7 +145,7 @@ def test_a_misread_rate_is_counted_not_voted(fixture_wh: builds.Built, tmp_path:
             con.close()
 
     before = usd_rates()
-    run_build(s, load_date=night, docs=False)
+    assert not run_build(s, load_date=night, docs=False)["full_refresh"]
     after = usd_rates()
     assert [r[:5] for r in after] == [r[:5] for r in before]
     assert sum(r[5] for r in after) == 5 * len(usd)  # every misread fetch, counted once
@@ -492,3 +492,46 @@ def test_a_late_partition_of_an_older_date_rebuilds_everything(
     out = run_build(s, load_date=date(2024, 5, 19), docs=False, tests=False)
     assert out["full_refresh"] and "2024-05-10" in out["full_refresh_reason"]
     assert builds.fingerprint(s.build_db) == _full_refresh_of(s, tmp_path / "ref")
+
+
+def test_a_forced_rebuild_that_fails_is_forced_again(
+    fixture_wh: builds.Built, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full rebuild forced by a changed partition fails half-way (killed, out of memory):
+    the models it had not rebuilt still hold the stale rows, so the next build, with nothing
+    changed since, must rebuild everything again rather than trust the partitions as read."""
+    import kznews.warehouse.runner as runner
+
+    s = builds.copy_of(fixture_wh, tmp_path / "wh", target=True)
+    night = fixture_data.LOAD_DATES[1]
+    rows = fixture_data.partition_rows()[night]
+    rows["rates"] = []
+    fixture_data.write_partition(s.extracted_dir, night, rows)
+    real_run_dbt = runner.run_dbt
+
+    def killed(*args, **kwargs):
+        raise WarehouseBuildError("dbt build failed: killed")
+
+    monkeypatch.setattr(runner, "run_dbt", killed)
+    with pytest.raises(WarehouseBuildError, match="killed"):
+        run_build(s, load_date=night, docs=False, tests=False)
+    monkeypatch.setattr(runner, "run_dbt", real_run_dbt)
+    out = run_build(s, load_date=night, docs=False, tests=False)
+    assert out["full_refresh"] and f"load date(s) {night}" in out["full_refresh_reason"]
+    assert builds.fingerprint(s.build_db) == _full_refresh_of(s, tmp_path / "ref")
+
+
+def test_rebuilds_everything_knows_a_night_read_before_will_be_extracted_again(
+    fixture_wh: builds.Built, tmp_path: Path
+) -> None:
+    """Asked before the night is extracted (the one-process run decides then whether to
+    start its helpers): a load date a build already read, or an older one, will force a
+    full rebuild once extracted; a new night will not."""
+    from kznews.warehouse.runner import rebuilds_everything
+
+    s = builds.copy_of(fixture_wh, tmp_path, target=True)
+    second = fixture_data.LOAD_DATES[1]
+    assert not rebuilds_everything(s, load_date=date(2024, 5, 19))
+    assert not rebuilds_everything(s)
+    assert rebuilds_everything(s, load_date=second)
+    assert rebuilds_everything(s, load_date=date(2024, 5, 1))

@@ -338,6 +338,11 @@ def partition_digests(settings: Settings) -> dict[str, str]:
     }
 
 
+def _record_read_partitions(settings: Settings, digests: dict[str, str]) -> None:
+    target_dir(settings).mkdir(parents=True, exist_ok=True)
+    (target_dir(settings) / READ_PARTITIONS_NAME).write_text(json.dumps(digests), "utf-8")
+
+
 def _read_partitions(settings: Settings) -> dict[str, str]:
     try:
         return dict(json.loads((target_dir(settings) / READ_PARTITIONS_NAME).read_text("utf-8")))
@@ -382,11 +387,19 @@ def _forced_refresh(
     return _changed_partitions(settings, current)
 
 
-def rebuilds_everything(settings: Settings, full_refresh: bool = False) -> bool:
+def rebuilds_everything(
+    settings: Settings, full_refresh: bool = False, load_date: date | None = None
+) -> bool:
     """Whether :func:`run_build` would rebuild every model from every partition (asked for,
-    a first build, or forced as it explains) rather than add the new partitions."""
+    a first build, or forced as it explains) rather than add the new partitions. With
+    ``load_date``, asked before that date is extracted: extracting a date a build already
+    read, or one older than the newest read, will force it (:func:`_changed_partitions`)."""
     if full_refresh or not settings.build_db.exists():
         return True
+    if load_date is not None:
+        read = _read_partitions(settings)
+        if read and load_date.isoformat() <= max(read):
+            return True
     forced = _forced_refresh(
         last_build(settings), project_fingerprint(settings), settings, partition_digests(settings)
     )
@@ -490,11 +503,11 @@ def run_build(
     # one passed them in an earlier successful build of this file (same project).
     tests_from = run_date if checked and done is not None else None
     write_run_params(settings, run_date, tests_from)
-    # Before dbt runs: a build that fails half-way may already have rows of these.
-    target_dir(settings).mkdir(parents=True, exist_ok=True)
-    (target_dir(settings) / READ_PARTITIONS_NAME).write_text(
-        json.dumps(partitions), encoding="utf-8"
-    )
+    # An incremental build records what it reads before dbt runs: one that fails half-way
+    # may already hold rows of them. A full refresh records it once it succeeded: one that
+    # fails half-way leaves the record that forces it again.
+    if not full_refresh:
+        _record_read_partitions(settings, partitions)
     try:
         steps = [run_dbt(settings, *args, threads=threads, invoker=invoker)]
         docs_status = "skipped"
@@ -506,6 +519,8 @@ def run_build(
             docs_status = "generated"
     finally:
         write_run_params(settings, None)
+    if full_refresh:
+        _record_read_partitions(settings, partitions)
     newest = max((d for d in (done, load_date) if d is not None), default=None)
     record = {
         "fingerprint": fingerprint,
