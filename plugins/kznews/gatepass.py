@@ -94,3 +94,13 @@ def require_pass(settings: Settings) -> dict[str, Any]:
             "stage on this build before publishing"
         )
     return record
+
+
+def require_pass_of(settings: Settings, identity: list[int] | None, why: str) -> dict[str, Any]:
+    """:func:`require_pass`, for the build file as it was at ``identity`` (when a publish
+    started copying it): a pass recorded for another state of the file raises
+    :class:`GateNotPassed` with ``why``, after the file's path."""
+    record = require_pass(settings)
+    if record.get("identity") != identity:
+        raise GateNotPassed(f"{settings.build_db} {why}")
+    return record

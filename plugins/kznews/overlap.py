@@ -334,11 +334,9 @@ def _gate_passed(
         summary["quality"] = gate.result()
         waited = round(time.perf_counter() - t0, 3)
         summary.setdefault("timings_s", {})["waited_for_gate"] = waited
-        if gatepass.require_pass(settings).get("identity") != copied:
-            raise gatepass.GateNotPassed(
-                f"{settings.build_db} changed while it was validated and published; "
-                "run the pipeline again"
-            )
+        gatepass.require_pass_of(
+            settings, copied, "changed while it was validated and published; run the pipeline again"
+        )
 
     return check
 

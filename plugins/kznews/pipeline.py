@@ -368,11 +368,12 @@ def publish_stage(settings: Settings | None = None) -> dict:
     def still_the_file_that_passed() -> None:
         # another build may have written the file while it was copied (a CLI run beside the
         # DAG: only the Airflow pool serialises the DuckDB writers)
-        if gatepass.require_pass(settings).get("identity") != passed.get("identity"):
-            raise gatepass.GateNotPassed(
-                f"{settings.build_db} changed while it was published; run the quality "
-                "stage on this build, then publish again"
-            )
+        gatepass.require_pass_of(
+            settings,
+            passed.get("identity"),
+            "changed while it was published; run the quality stage on this build, then "
+            "publish again",
+        )
 
     return publish(settings, before_commit=still_the_file_that_passed)
 
