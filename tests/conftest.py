@@ -29,6 +29,21 @@ def seed_html_cp1251() -> bytes:
     return (SITE / "page_13178.cp1251.html").read_bytes()
 
 
+def fail_landing_renames(monkeypatch: pytest.MonkeyPatch, message: str) -> None:
+    """Make the rename that puts a landing's data file (``part-0.parquet``) in place raise
+    ``OSError(message)``, as a full disk would; ``monkeypatch.undo()`` heals it."""
+    import kznews.land as land
+
+    real_replace = land.os.replace
+
+    def replace(src, dst):
+        if Path(dst).name == land.PART_NAME:
+            raise OSError(message)
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(land.os, "replace", replace)
+
+
 def _file_rank(item: pytest.Item) -> int:
     """0: the real-Airflow deployments (minutes each), 1: other slow tests (whole
     pipelines), 2: the rest."""

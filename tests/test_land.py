@@ -119,19 +119,12 @@ def test_a_failed_rename_of_the_data_leaves_the_quarantine_as_it_was(
 ) -> None:
     """The data file is renamed before its quarantine: a landing that fails at the data's
     rename keeps the earlier data and the earlier quarantine rows, both."""
-    import kznews.land as land
+    from tests.conftest import fail_landing_renames
 
     land_records([_rec("http://x/1", b"a"), _rec("http://x/1", b"b")], tmp_path, D)
     q_file = partition_dir(tmp_path, D) / QUARANTINE_NAME
     before = pq.read_table(q_file).to_pylist()
-    real_replace = land.os.replace
-
-    def replace(src, dst):
-        if Path(dst).name == "part-0.parquet":
-            raise OSError("disk gone")
-        return real_replace(src, dst)
-
-    monkeypatch.setattr(land.os, "replace", replace)
+    fail_landing_renames(monkeypatch, "disk gone")
     with pytest.raises(OSError, match="disk gone"):
         land_records([_rec("http://x/2"), _rec("http://x/2")], tmp_path, D)
     assert read_partition(tmp_path, D).column("url").to_pylist() == ["http://x/1"]

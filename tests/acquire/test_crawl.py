@@ -99,24 +99,17 @@ def test_a_crawl_landing_that_fails_at_its_last_step_fetches_everything_again(
     """The land stage fails after the crawl's last record was read, before its file is in
     place (the data file's rename): the crawl state is not saved, so the retry fetches and
     lands every page again instead of an empty partition."""
-    import kznews.land as land
     from kznews.land import read_partition
     from kznews.pipeline import land_stage
+    from tests.conftest import fail_landing_renames
 
     day = date(2026, 11, 22)
     clean = land_stage("crawl", day, settings.replace(home=settings.home / "clean"))["rows"]
-    real_replace = land.os.replace
-
-    def replace(src, dst):
-        if Path(dst).name == "part-0.parquet":
-            raise OSError("disk full")
-        return real_replace(src, dst)
-
-    monkeypatch.setattr(land.os, "replace", replace)
+    fail_landing_renames(monkeypatch, "disk full")
     with pytest.raises(OSError, match="disk full"):
         land_stage("crawl", day, settings)
     assert not (settings.state_dir / "crawl_state.parquet").exists()
-    monkeypatch.setattr(land.os, "replace", real_replace)
+    monkeypatch.undo()
     assert land_stage("crawl", day, settings)["rows"] == clean > 0
     assert read_partition(settings.raw_dir, day).num_rows == clean
     assert (settings.state_dir / "crawl_state.parquet").exists()
