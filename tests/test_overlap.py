@@ -5,7 +5,8 @@ Two workspaces run the same nights, one with ``overlap_nightly`` and one without
 full first night runs stage after stage in both; the incremental second night overlaps in
 the first only, and both must publish the same marts. A third night whose exchange rates
 are wrong by a factor of 100 must fail the gate in the overlapped run and leave the
-published file as it was, with no temporary file and no helper process left behind.
+published file as it was, with no temporary file and no helper process left behind; so
+must a clean fourth night, until the third is fixed and run again.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 linux_only = pytest.mark.skipif(
     not overlap.available(), reason="the overlapped night forks dbt: Linux only"
 )
-NIGHTS = (date(2026, 11, 24), date(2026, 11, 25), date(2026, 11, 26))
+NIGHTS = (date(2026, 11, 24), date(2026, 11, 25), date(2026, 11, 26), date(2026, 11, 27))
 
 
 def _one_page_night(folder: Path, transform=lambda html: html) -> Path:
@@ -111,6 +112,19 @@ def test_a_failed_gate_leaves_the_published_file_alone(nights: dict, tmp_path: P
     with pytest.raises(gatepass.GateNotPassed):  # nothing records a pass for that build
         gatepass.require_pass(settings)
     assert not multiprocessing.active_children()
+
+    # The next night's own pages are clean, but the failed night's rows are in the build
+    # file: they must not reach BI with it.
+    with pytest.raises(QualityGateError) as err:
+        run_pipeline(_one_page_night(tmp_path / "night4"), NIGHTS[3], settings)
+    assert f"Earlier load {NIGHTS[2].isoformat()}, in the build file" in str(err.value)
+    assert mart_checksums(settings.published_db) == before
+    # Night 3 fixed and run again (its date was read already: everything is rebuilt).
+    fixed = run_pipeline(_one_page_night(tmp_path / "night3-fixed"), NIGHTS[2], settings)
+    assert fixed["build"]["full_refresh"] is True
+    assert fixed["quality"]["success"] is True
+    assert fixed["publish"]["path"] == str(settings.published_db)
+    assert gatepass.require_pass(settings)  # the build that was published passed
 
 
 # --- the parts, without whole runs ------------------------------------------------------------

@@ -140,6 +140,69 @@ def test_pipeline_stage_order_runs_gate_before_publish(monkeypatch: pytest.Monke
     assert calls == list(pipeline.STAGES)
 
 
+# --- the load dates the build file holds --------------------------------------------------------
+
+
+def _build_read_what_is_extracted(settings: Settings) -> None:
+    """What a dbt build records before it reads the extracted partitions."""
+    from kznews.warehouse import runner
+
+    runner._record_read_partitions(settings, runner.partition_digests(settings))
+
+
+def test_a_failed_night_keeps_failing_the_gate_until_it_is_fixed(
+    settings: Settings, clean: dict
+) -> None:
+    """A night whose inputs failed is in the build file all the same: the next night's gate
+    must not publish it because that night's own inputs pass."""
+    from datetime import timedelta
+
+    from kznews.quality.gate import inputs_passed
+    from kznews.schema import EXTRACTED_TABLES
+
+    rates_times_1000(settings, clean)
+    _build_read_what_is_extracted(settings)
+    with pytest.raises(QualityGateError):
+        run_gate(settings, b.LOAD_DATE)
+    assert inputs_passed(settings) == {}
+
+    next_night = b.LOAD_DATE + timedelta(days=1)
+    b.write_landing(settings, clean["raw"], next_night)
+    for name in EXTRACTED_TABLES:
+        b.write_table(settings, name, clean[name], next_night)
+    _build_read_what_is_extracted(settings)
+    with pytest.raises(QualityGateError) as info:
+        run_gate(settings, next_night)
+    text = str(info.value)
+    assert "Earlier load 2024-05-17, in the build file, had not passed its input checks: " \
+        "checked again, FAILED" in text
+    assert "CRITICAL extraction[2024-05-17]/rates: USD/KZT between 100 and 1000" in text
+    assert list(inputs_passed(settings)) == [next_night.isoformat()]  # its own inputs passed
+
+    # fixed: the night is extracted again, and the (forced full) build reads it again
+    b.write_table(settings, "rates", clean["rates"])
+    _build_read_what_is_extracted(settings)
+    result = run_gate(settings, next_night)
+    assert "Earlier load 2024-05-17, in the build file, had not passed its input checks: " \
+        "checked again, passed" in result["summary"]
+    assert sorted(inputs_passed(settings)) == ["2024-05-17", "2024-05-18"]
+    again = run_gate(settings, next_night)  # a date that passed is not checked again
+    assert "Earlier load" not in again["summary"]
+    assert again["evaluated"] < result["evaluated"]
+
+
+def test_partitions_changed_after_the_build_read_them_block(
+    settings: Settings, clean: dict
+) -> None:
+    _build_read_what_is_extracted(settings)
+    run_gate(settings, b.LOAD_DATE)
+    b.write_table(settings, "rates", clean["rates"])  # extracted again after the build
+    with pytest.raises(QualityGateError) as info:
+        run_gate(settings, b.LOAD_DATE)
+    assert ("extracted partitions of load date(s) 2024-05-17 changed after the build read "
+            "them") in str(info.value)
+
+
 # --- finer checks ------------------------------------------------------------------------------
 
 

@@ -7,7 +7,9 @@ the single versioned definition. Two things are written under ``Settings.quality
 - ``gx/validations/``: GX validation results (JSON), kept for the last ``KEEP_RUNS`` load dates,
   shared by the separate Airflow tasks of one run;
 - ``data_docs/index.html``: the Data Docs site, rebuilt incrementally after every validation;
-- ``results/load_date=YYYY-MM-DD/<stage>.json``: the gate's own small verdicts.
+- ``results/load_date=YYYY-MM-DD/<stage>.json``: the gate's own small verdicts;
+- ``inputs_passed.json``: per load date, the digest of its extracted partitions when its
+  landing and extraction checks last passed (see :class:`GateRun`).
 """
 
 from __future__ import annotations
@@ -252,7 +254,9 @@ class _Session:
                 out.append(_check_result(stage, frame, check, by_number[i]))
         return out
 
-    def build_docs(self) -> str | None:
+    def build_docs(self, others: tuple[_Session, ...] = ()) -> str | None:
+        """Render this session's validation results (and those of ``others``, sessions
+        of the same gate run for earlier load dates) into the Data Docs site."""
         from great_expectations.data_context.types.resource_identifiers import (
             ExpectationSuiteIdentifier,
         )
@@ -260,9 +264,9 @@ class _Session:
         try:
             _prune_history(self.settings)
             store = self.ctx.validation_results_store
+            runs = {(s.run_id.run_name, s.run_id.run_time) for s in (self, *others)}
             this_run = [k for k in store.list_keys()
-                        if k.run_id.run_name == self.run_id.run_name
-                        and k.run_id.run_time == self.run_id.run_time]
+                        if (k.run_id.run_name, k.run_id.run_time) in runs]
             suites = [ExpectationSuiteIdentifier(name=s.name) for s in self.ctx.suites.all()]
             self.ctx.build_data_docs(site_names=[SITE_NAME],
                                      resource_identifiers=[*this_run, *suites])
@@ -319,11 +323,15 @@ def _validate_stage(session: _Session, stage: str) -> dict[str, Any]:
 
 
 def _finish(session: _Session, stage_results: list[dict[str, Any]], name: str,
-            build_docs: bool) -> dict[str, Any]:
+            build_docs: bool, others: tuple[_Session, ...] = (),
+            notes: tuple[str, ...] = ()) -> dict[str, Any]:
     checks = [c for r in stage_results for c in r["checks"]]
-    docs = session.build_docs() if build_docs else None
+    docs = session.build_docs(others) if build_docs else None
     title = f"Quality {name} for load {session.load_date.isoformat()}"
     out = _summarise(title, checks, docs)
+    if notes:
+        out["summary"] = "\n".join([out["summary"].split("\n", 1)[0], *notes,
+                                    *out["summary"].split("\n")[1:]])
     out.update({
         "stage": name,
         "load_date": session.load_date.isoformat(),
@@ -390,10 +398,68 @@ def raise_if_failed(*results: dict) -> dict:
 INPUT_STAGES: tuple[str, ...] = tuple(s for s in specs.STAGES if s != "marts")
 
 
+#: Under ``Settings.quality_dir``: per load date, the digest of its extracted partitions
+#: (:func:`kznews.warehouse.runner.partition_digests`) when its input checks last passed.
+INPUTS_PASSED_NAME = "inputs_passed.json"
+
+
+def inputs_passed(settings: Settings) -> dict[str, str]:
+    """Load date -> digest of its extracted partitions when its landing and extraction
+    checks last passed (empty before any did)."""
+    try:
+        path = settings.quality_dir / INPUTS_PASSED_NAME
+        return dict(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        return {}
+
+
+def _record_inputs_passed(settings: Settings, day: str, digest: str) -> None:
+    passed = inputs_passed(settings)
+    passed[day] = digest
+    path = settings.quality_dir / INPUTS_PASSED_NAME
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(dict(sorted(passed.items())), indent=0), encoding="utf-8")
+    tmp.replace(path)
+
+
+def _digest(settings: Settings, day: str) -> str | None:
+    from kznews.warehouse.runner import partition_digests
+
+    return partition_digests(settings).get(day)
+
+
+def _critical_ok(stage_results: list[dict[str, Any]]) -> bool:
+    return all(c["success"] or c["severity"] != specs.CRITICAL
+               for r in stage_results for c in r["checks"])
+
+
+def _validate_inputs_of(session: _Session) -> list[dict[str, Any]]:
+    """Validate landing and extraction of the session's load date; when no critical check
+    failed and the extracted partitions did not change while they were read, record the
+    pass for those partitions (:data:`INPUTS_PASSED_NAME`)."""
+    day = session.load_date.isoformat()
+    before = _digest(session.settings, day)
+    results = [_validate_stage(session, s) for s in INPUT_STAGES]
+    if before is not None and _critical_ok(results) and _digest(session.settings, day) == before:
+        _record_inputs_passed(session.settings, day, before)
+    return results
+
+
 class GateRun:
     """One run of the gate in one GX session (one run id, one Data Docs update): the input
     stages can be validated first (:meth:`validate_inputs`, while the build runs), the rest
-    in :meth:`finish`, which decides."""
+    in :meth:`finish`, which decides.
+
+    The marts hold every load date the build file was built from, not only this one. A
+    night whose input checks failed is still in the build file, so :meth:`finish` also
+    checks the inputs of every load date the build read
+    (:func:`kznews.warehouse.runner.read_partitions`) that have not passed as they are:
+    a failed night keeps failing the gate, and so keeps its rows from BI, until its data is
+    fixed and the night run again (or its extracted partitions are removed), whatever the
+    later nights bring. A date whose partitions changed after the build read them fails
+    too: the build holds rows no check has seen.
+    """
 
     def __init__(self, settings: Settings, load_date: date) -> None:
         self._t0 = time.perf_counter()
@@ -406,13 +472,60 @@ class GateRun:
 
     def validate_inputs(self) -> None:
         """Validate landing and extraction of the load date (they never read the build)."""
-        self._validate(INPUT_STAGES)
+        if not any(r["stage"] in INPUT_STAGES for r in self.stage_results):
+            self.stage_results += _validate_inputs_of(self.session)
+
+    def _earlier_loads(self) -> tuple[list[dict[str, Any]], tuple[_Session, ...], list[str]]:
+        """Validate the inputs of the other load dates the build file holds that have not
+        passed as the build read them; returns their stage results (stage names carry the
+        date), their sessions, and a line per date for the summary."""
+        from kznews.warehouse.runner import read_partitions
+
+        settings, today = self.session.settings, self.session.load_date.isoformat()
+        built = read_partitions(settings)
+        passed = inputs_passed(settings)
+        results: list[dict[str, Any]] = []
+        sessions: list[_Session] = []
+        notes: list[str] = []
+        for day in sorted(d for d, digest in built.items()
+                          if d != today and passed.get(d) != digest):
+            session = _Session(settings, date.fromisoformat(day))
+            sessions.append(session)
+            day_results = _validate_inputs_of(session)
+            for r in day_results:
+                r["stage"] = f"{r['stage']}[{day}]"
+                for c in r["checks"]:
+                    c["stage"] = r["stage"]
+            results += day_results
+            verdict = "passed" if _critical_ok(day_results) else "FAILED"
+            notes.append(f"Earlier load {day}, in the build file, had not passed its input "
+                         f"checks: checked again, {verdict}")
+        # every date in the build must have passed as the build read it
+        passed = inputs_passed(settings)
+        failed_now = {r["stage"].split("[")[1].rstrip("]") for r in results
+                      if not _critical_ok([r])}
+        if not _critical_ok([r for r in self.stage_results if r["stage"] in INPUT_STAGES]):
+            failed_now.add(today)
+        stale = sorted(d for d, digest in built.items()
+                       if passed.get(d) != digest and d not in failed_now)
+        if stale:
+            error = RuntimeError(
+                f"extracted partitions of load date(s) {', '.join(stale)} changed after the "
+                "build read them: the build file holds rows no check has seen; run the "
+                "build stage again, then this gate")
+            results.append({"stage": "inputs", "load_date": today, "seconds": 0.0,
+                            "checks": [_synthetic_failure("inputs", "check what the build read",
+                                                          error)]})
+        return results, tuple(sessions), notes
 
     def finish(self) -> dict:
-        """Validate what is left (the marts of the build file) and decide, as
-        :func:`run_gate` does."""
+        """Validate what is left (the marts of the build file, and the inputs of earlier
+        load dates it holds that never passed) and decide, as :func:`run_gate` does."""
+        self.validate_inputs()
         self._validate(specs.STAGES)  # INPUT_STAGES come first in STAGES: results in order
-        result = _finish(self.session, self.stage_results, "gate", build_docs=True)
+        earlier, sessions, notes = self._earlier_loads()
+        result = _finish(self.session, self.stage_results + earlier, "gate", build_docs=True,
+                         others=sessions, notes=tuple(notes))
         result["seconds"] = round(time.perf_counter() - self._t0, 3)
         log.info("%s", result["summary"])
         if not result["success"]:

@@ -343,7 +343,9 @@ def _record_read_partitions(settings: Settings, digests: dict[str, str]) -> None
     (target_dir(settings) / READ_PARTITIONS_NAME).write_text(json.dumps(digests), "utf-8")
 
 
-def _read_partitions(settings: Settings) -> dict[str, str]:
+def read_partitions(settings: Settings) -> dict[str, str]:
+    """What the build file holds: the digest per load date of the partitions the builds
+    that wrote it read (:func:`partition_digests`); empty when no build recorded it."""
     try:
         return dict(json.loads((target_dir(settings) / READ_PARTITIONS_NAME).read_text("utf-8")))
     except (OSError, ValueError):
@@ -358,7 +360,7 @@ def _changed_partitions(settings: Settings, current: dict[str, str]) -> str | No
     date), or deleted, leaves the rows it no longer brings in those models; so does a date
     older than the newest one read that arrives late (no incremental run reads back that
     far). Those cases rebuild everything instead (slower, never wrong)."""
-    read = _read_partitions(settings)
+    read = read_partitions(settings)
     if not read:
         return None  # no build recorded what it read (a file built before this check)
     newest = max(read)
@@ -397,7 +399,7 @@ def rebuilds_everything(
     if full_refresh or not settings.build_db.exists():
         return True
     if load_date is not None:
-        read = _read_partitions(settings)
+        read = read_partitions(settings)
         if read and load_date.isoformat() <= max(read):
             return True
     forced = _forced_refresh(
