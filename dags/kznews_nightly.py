@@ -149,43 +149,43 @@ def _dbt_models() -> dict[str, list[str]] | None:
 
 def _per_model_tasks(models: dict[str, list[str]], run, extracted):
     """One ``dbt build --select <model>`` task per model (its tests included), wired like the
-    dbt graph, all in the DuckDB pool; then docs + row counts. Returns the final XComArg."""
+    dbt graph, all in the DuckDB pool, between a plan and a closing task: the same decisions
+    as the single ``dbt_build`` task (a failed night caught up, a full refresh forced by a
+    changed project or partition, tests left to the gate). Returns the final XComArg."""
 
     @task(pool=POOL)
-    def dbt_model(run: dict, model: str) -> dict:
-        import json
+    def dbt_plan(run: dict, extracted: dict) -> dict:
+        from kznews.pipeline import build_plan_stage
 
-        from kznews.warehouse.runner import run_dbt
-
-        # buildable: a test runs with the last of its parents (a relationships test between
-        # two marts runs in the task of the mart built second, when both exist).
-        args = ["build", "--select", model, "--indirect-selection", "buildable"]
-        if run["full_refresh"]:
-            args.append("--full-refresh")
-        args += ["--vars", json.dumps({"load_date": run["load_date"]})]
-        return _timed(run_dbt, _settings(run), *args)
+        return build_plan_stage(
+            _settings(run), full_refresh=run["full_refresh"], load_date=_load_date(run)
+        )
 
     @task(pool=POOL)
-    def dbt_docs(run: dict, results: list) -> dict:
-        from kznews.warehouse.runner import mart_row_counts, run_dbt, target_dir
+    def dbt_model(run: dict, plan: dict, model: str) -> dict:
+        from kznews.warehouse.runner import model_args, run_dbt
+
+        return _timed(run_dbt, _settings(run), *model_args(plan, model))
+
+    @task(pool=POOL)
+    def dbt_docs(run: dict, plan: dict, results: list) -> dict:
+        from kznews.warehouse.runner import end_build, run_dbt
 
         settings = _settings(run)
-        docs = run_dbt(settings, "docs", "generate")
-        return {
-            "build_db": str(settings.build_db),
-            "docs_dir": str(target_dir(settings)),
-            "mart_rows": mart_row_counts(settings.build_db),
-            "seconds": round(sum(r.get("seconds", 0) for r in results) + docs["elapsed_s"], 3),
-            "models": len(results),
-        }
+        steps = list(results)
+        if plan["docs"] == "generated":
+            steps.append(run_dbt(settings, "docs", "generate"))
+        out = end_build(settings, plan, steps)
+        out["seconds"] = round(sum(s.get("seconds", s.get("elapsed_s", 0)) for s in steps), 3)
+        out["models"] = len(results)
+        return out
 
-    tasks = {name: dbt_model.override(task_id=f"dbt_{name}")(run, name) for name in models}
+    plan = dbt_plan(run, extracted)
+    tasks = {name: dbt_model.override(task_id=f"dbt_{name}")(run, plan, name) for name in models}
     for name, parents in models.items():
         for parent in parents:
             tasks[parent] >> tasks[name]
-        if not parents:
-            extracted >> tasks[name]
-    return dbt_docs(run, list(tasks.values()))
+    return dbt_docs(run, plan, list(tasks.values()))
 
 
 def reuse_landing(run: dict, partition_exists: bool) -> bool:

@@ -317,32 +317,60 @@ def build_stage(
 ) -> dict:
     """``dbt build`` into the private build file (never the published one). ``invoker``:
     how dbt runs (:data:`kznews.warehouse.runner.DbtInvoker`; default a subprocess)."""
-    from kznews.extract import swap
-    from kznews.schema import EXTRACTED_TABLES
     from kznews.warehouse import build
 
     settings = settings or load_settings()
-    store = _store(settings)
-    pulled = None
-    if store is not None:  # dbt reads the local cache: bring it up to date with the bucket
-        # Swaps a killed commit left here are finished first, so the pull then replaces
-        # whole partitions; a date whose swaps cannot be finished is whole again once the
-        # pull replaced it in every table (build() refuses the others).
-        swap.finish_interrupted_swaps(settings.extracted_dir, strict=False)
-        pulled = {
-            table: store.pull_table(f"extracted/{table}", settings.path(settings.data_dir))
-            for table in EXTRACTED_TABLES
-        }
-        swap.forget_replaced(
-            settings.extracted_dir,
-            lambda partition: all(
-                store.has_partition(f"extracted/{t}/{partition}") for t in EXTRACTED_TABLES
-            ),
-        )
+    pulled = _pull_build_inputs(settings)
     result = build(settings, full_refresh=full_refresh, load_date=load_date, invoker=invoker)
     if pulled is not None:
         result["remote_pulled"] = pulled
     return result
+
+
+def _pull_build_inputs(settings: Settings) -> dict | None:
+    """With an object store, bring the local cache dbt reads up to date with the bucket;
+    returns what was pulled per table (None without a store)."""
+    from kznews.extract import swap
+    from kznews.schema import EXTRACTED_TABLES
+
+    store = _store(settings)
+    if store is None:
+        return None
+    # Swaps a killed commit left here are finished first, so the pull then replaces whole
+    # partitions; a date whose swaps cannot be finished is whole again once the pull
+    # replaced it in every table (build() refuses the others).
+    swap.finish_interrupted_swaps(settings.extracted_dir, strict=False)
+    pulled = {
+        table: store.pull_table(f"extracted/{table}", settings.path(settings.data_dir))
+        for table in EXTRACTED_TABLES
+    }
+    swap.forget_replaced(
+        settings.extracted_dir,
+        lambda partition: all(
+            store.has_partition(f"extracted/{t}/{partition}") for t in EXTRACTED_TABLES
+        ),
+    )
+    return pulled
+
+
+def build_plan_stage(
+    settings: Settings | None = None, full_refresh: bool = False, load_date: date | None = None
+) -> dict:
+    """The build stage as separate tasks, one per dbt model (the opt-in per-model DAG):
+    what :func:`build_stage` does before dbt runs. Returns the plan
+    (:func:`kznews.warehouse.runner.plan_build`: catch-up date, forced full refresh, tests)
+    that each model's task runs (:func:`kznews.warehouse.runner.model_args`) and
+    :func:`kznews.warehouse.runner.end_build` closes."""
+    from kznews.warehouse.runner import begin_build, plan_build
+
+    settings = settings or load_settings()
+    pulled = _pull_build_inputs(settings)
+    plan = plan_build(settings, full_refresh=full_refresh, load_date=load_date,
+                      reuse_views=False)
+    begin_build(settings, plan)
+    if pulled is not None:
+        plan["remote_pulled"] = pulled
+    return plan
 
 
 def quality_stage(load_date: date, settings: Settings | None = None) -> dict:

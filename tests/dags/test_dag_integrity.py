@@ -218,6 +218,7 @@ def test_per_model_dbt_tasks_follow_the_manifest(tmp_path, monkeypatch):
     dag = DagBag(dag_folder=str(DAGS / "kznews_nightly.py")).dags["kznews_nightly"]
     ids = {t for t in dag.task_ids if t.startswith("warehouse.")}
     assert ids == {
+        "warehouse.dbt_plan",
         "warehouse.dbt_stg_a",
         "warehouse.dbt_int_b",
         "warehouse.dbt_fct_c",
@@ -227,7 +228,10 @@ def test_per_model_dbt_tasks_follow_the_manifest(tmp_path, monkeypatch):
         "warehouse.dbt_int_b",
         "warehouse.dbt_stg_a",
     }
-    assert "extract.commit" in dag.get_task("warehouse.dbt_stg_a").upstream_task_ids
+    # the plan decides for every model (catch-up date, forced full refresh) after extraction
+    assert "extract.commit" in dag.get_task("warehouse.dbt_plan").upstream_task_ids
+    assert "warehouse.dbt_plan" in dag.get_task("warehouse.dbt_stg_a").upstream_task_ids
+    assert "warehouse.dbt_plan" in dag.get_task("warehouse.dbt_docs").upstream_task_ids
     assert all(dag.get_task(t).pool == "kznews_duckdb" for t in ids)
     assert "warehouse.dbt_docs" in dag.get_task("quality.gate").upstream_task_ids
 

@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from kznews.config import Settings
 from kznews.schema import EXTRACTED_TABLES
 from kznews.warehouse import MARTS, WarehouseBuildError, run_build
 from kznews.warehouse.runner import GATE_TWIN_TAG, run_dbt, target_dir
@@ -370,9 +371,53 @@ def test_changed_project_runs_unit_tests_and_docs_again(
     assert always["unit_tests"] == "run" and always["docs"] == "generated"
 
 
-def test_night_after_a_failed_build_catches_up(fixture_wh: builds.Built, tmp_path: Path) -> None:
+def _build_model_by_model(s: Settings, load_date: date, monkeypatch) -> dict:
+    """What the per-model Airflow tasks run (KZNEWS_DBT_TASKS=per_model), in one process:
+    the plan, one dbt command per model in the DAG's order, the closing record. The
+    commands are forked from one parsed dbt (kznews.overlap's helper) rather than started
+    18 times: same commands, a minute less."""
+    import graphlib
+    import runpy
+
+    from kznews import overlap
+    from kznews.pipeline import build_plan_stage
+    from kznews.warehouse.runner import (
+        dbt_env,
+        dbt_path_args,
+        end_build,
+        model_args,
+        project_fingerprint,
+        run_dbt,
+        target_dir,
+    )
+
+    monkeypatch.setenv("KZNEWS_DBT_TASKS", "per_model")
+    monkeypatch.setenv("KZNEWS_DBT_MANIFEST", str(target_dir(s) / "manifest.json"))
+    dag_module = runpy.run_path(str(Path(__file__).resolve().parents[2] / "dags"
+                                    / "kznews_nightly.py"))
+    models = dag_module["_dbt_models"]()
+    assert models and "fct_articles" in models
+    plan = build_plan_stage(s, load_date=load_date)
+    order = list(graphlib.TopologicalSorter(models).static_order())
+    helper = overlap._helper()
+    try:
+        helper.submit(overlap._dbt_warm_up, dbt_path_args(s), dbt_env(s), str(s.dbt_dir),
+                      project_fingerprint(s)).result()
+        invoker = overlap._ForkedDbt(helper, lambda: project_fingerprint(s))
+        steps = [run_dbt(s, *model_args(plan, m), invoker=invoker) for m in order]
+    finally:
+        helper.shutdown()
+    assert invoker.commands == len(order) == len(models)
+    return end_build(s, plan, steps)
+
+
+@pytest.mark.parametrize("per_model", [False, True], ids=["one_command", "per_model"])
+def test_night_after_a_failed_build_catches_up(
+    fixture_wh: builds.Built, tmp_path: Path, per_model: bool, monkeypatch
+) -> None:
     """Night 2024-05-19 landed an article but its build never succeeded (nothing recorded);
-    the 2024-05-20 build must still bring that article into the marts."""
+    the 2024-05-20 build must still bring that article into the marts, also when the
+    opt-in per-model tasks build it."""
     from datetime import UTC, datetime
 
     from kznews.schema import EXTRACTED_TABLES
@@ -393,8 +438,12 @@ def test_night_after_a_failed_build_catches_up(fixture_wh: builds.Built, tmp_pat
         tables["articles"].append(fixture_data._article(url, gold["article"], night, fetched,
                                                         article_id=aid, title=f"Статья {aid}"))
         fixture_data.write_partition(s.extracted_dir, night, tables)
-    result = run_build(s, load_date=date(2024, 5, 20), docs=False)
+    if per_model:
+        result = _build_model_by_model(s, date(2024, 5, 20), monkeypatch)
+    else:
+        result = run_build(s, load_date=date(2024, 5, 20), docs=False)
     assert result["run_load_date"] == "2024-05-19"  # the day after the last night that succeeded
+    assert result["full_refresh"] is False
     con = duckdb.connect(str(s.build_db), read_only=True)
     ids = {r[0] for r in con.execute("select article_id from marts.fct_articles").fetchall()}
     con.close()

@@ -451,10 +451,40 @@ def run_build(
     * Threads: :func:`dbt_threads`.
     * ``invoker``: how each dbt command runs (:data:`DbtInvoker`; default a subprocess).
 
+    The decisions are :func:`plan_build`'s; the per-model Airflow tasks run the same plan
+    one model at a time (:func:`begin_build`, :func:`model_args`, :func:`end_build`).
+
     An extraction killed while swapping a date's partitions into place left a journal: its
     swaps are finished first, so dbt never reads tables of two runs
     (:mod:`kznews.extract.swap`).
     """
+    plan = plan_build(settings, full_refresh=full_refresh, load_date=load_date, docs=docs,
+                      tests=tests)
+    begin_build(settings, plan)
+    try:
+        steps = [run_dbt(settings, *plan["args"], threads=plan["threads"], invoker=invoker)]
+        if plan["docs"] == "generated":
+            # The build just wrote manifest.json to the same target/: no second compile.
+            steps.append(run_dbt(settings, "docs", "generate", "--no-compile", invoker=invoker))
+    except BaseException:
+        write_run_params(settings, None)  # a later dbt command by hand must not find it
+        raise
+    return end_build(settings, plan, steps)
+
+
+def plan_build(
+    settings: Settings,
+    full_refresh: bool = False,
+    load_date: date | None = None,
+    docs: bool = True,
+    tests: bool = True,
+    reuse_views: bool = True,
+) -> dict[str, Any]:
+    """Decide what :func:`run_build` runs (the rules in its docstring), without running it:
+    a JSON-serialisable plan (an Airflow XCom) for :func:`begin_build`, the dbt commands
+    (``args``, or :func:`model_args` per model) and :func:`end_build`. ``reuse_views``
+    false: the views are created again whatever the last build left (the per-model tasks
+    build every model)."""
     finish_interrupted_swaps(settings.extracted_dir)
     _check_sources(settings)
     settings.build_db.parent.mkdir(parents=True, exist_ok=True)
@@ -483,10 +513,9 @@ def run_build(
         run_date = min(load_date, done + timedelta(days=1))  # a failed night is re-read
     views = views_key(settings, fingerprint)
     keep_views = checked and last is not None and last.get("views_key") == views
-    keep_views = keep_views and _views_present(settings)
+    keep_views = keep_views and reuse_views and _views_present(settings)
     # a first build of the file rebuilds everything, like a full refresh
     rebuild = full_refresh or not settings.build_db.exists()
-    threads = dbt_threads(settings, rebuild)
     args = ["build" if tests else "run"]
     if full_refresh:
         args.append("--full-refresh")
@@ -504,47 +533,84 @@ def run_build(
     # Source-level data tests read only the partitions this build adds when every earlier
     # one passed them in an earlier successful build of this file (same project).
     tests_from = run_date if checked and done is not None else None
-    write_run_params(settings, run_date, tests_from)
-    # An incremental build records what it reads before dbt runs: one that fails half-way
-    # may already hold rows of them. A full refresh records it once it succeeded: one that
-    # fails half-way leaves the record that forces it again.
-    if not full_refresh:
-        _record_read_partitions(settings, partitions)
-    try:
-        steps = [run_dbt(settings, *args, threads=threads, invoker=invoker)]
-        docs_status = "skipped"
-        if docs and checked:
-            docs_status = "reused"  # catalog.json and index.html of the same project are there
-        elif docs:
-            # The build just wrote manifest.json to the same target/: no second compile.
-            steps.append(run_dbt(settings, "docs", "generate", "--no-compile", invoker=invoker))
-            docs_status = "generated"
-    finally:
-        write_run_params(settings, None)
-    if full_refresh:
-        _record_read_partitions(settings, partitions)
     newest = max((d for d in (done, load_date) if d is not None), default=None)
-    record = {
-        "fingerprint": fingerprint,
-        "views_key": views,
-        "checked": ran_for_project or (tests and docs),
-        "load_date": newest.isoformat() if newest else None,
+    return {
+        "args": args,
+        "threads": dbt_threads(settings, rebuild),
+        "full_refresh": full_refresh,
+        "full_refresh_reason": forced,
+        "tests": tests,
+        "unit_tests": tests and not checked,
+        "gate_twin_tests": gate_twins,
+        "keep_views": keep_views,
+        "docs": ("reused" if checked else "generated") if docs else "skipped",
+        "load_date": load_date.isoformat() if load_date else None,
+        "run_load_date": run_date.isoformat() if run_date else None,
+        "tests_from": tests_from.isoformat() if tests_from else None,
+        "partitions": partitions,
+        "record": {
+            "fingerprint": fingerprint,
+            "views_key": views,
+            "checked": ran_for_project or (tests and docs),
+            "load_date": newest.isoformat() if newest else None,
+        },
     }
+
+
+def model_args(plan: dict[str, Any], model: str) -> list[str]:
+    """The dbt command that builds one model of ``plan`` with its tests (the per-model
+    Airflow tasks): a test runs with the last of its parents (``buildable``)."""
+    args = ["build" if plan["tests"] else "run", "--select", model]
+    if plan["tests"]:
+        args += ["--indirect-selection", "buildable"]
+    if plan["full_refresh"]:
+        args.append("--full-refresh")
+    if plan["tests"] and not plan["unit_tests"]:
+        args += ["--exclude-resource-type", "unit_test"]
+    if plan["gate_twin_tests"] == "left to the quality gate":
+        args += ["--exclude", f"tag:{GATE_TWIN_TAG}"]
+    return args
+
+
+def _day(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+def begin_build(settings: Settings, plan: dict[str, Any]) -> None:
+    """Before dbt runs: the run's dates into the build file (:func:`write_run_params`), and,
+    for an incremental build, what it is about to read. An incremental build that fails
+    half-way may already hold rows of them; a full refresh records them in
+    :func:`end_build`, so one that fails half-way leaves the record that forces it again."""
+    write_run_params(settings, _day(plan["run_load_date"]), _day(plan["tests_from"]))
+    if not plan["full_refresh"]:
+        _record_read_partitions(settings, plan["partitions"])
+
+
+def end_build(
+    settings: Settings, plan: dict[str, Any], steps: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """After every dbt command of ``plan`` succeeded: drop the run's dates from the build
+    file, record the build (:func:`last_build`) and what a full refresh read; returns
+    :func:`run_build`'s summary."""
+    write_run_params(settings, None)
+    if plan["full_refresh"]:
+        _record_read_partitions(settings, plan["partitions"])
+    record = plan["record"]
     (target_dir(settings) / LAST_BUILD_NAME).write_text(json.dumps(record), encoding="utf-8")
     return {
         "build_db": str(settings.build_db),
         "docs_dir": str(target_dir(settings)),
-        "docs": docs_status,
-        "unit_tests": "run" if tests and not checked else "skipped (project unchanged)",
+        "docs": plan["docs"],
+        "unit_tests": "run" if plan["unit_tests"] else "skipped (project unchanged)",
         "extracted_dir": str(settings.extracted_dir),
-        "full_refresh": full_refresh,
-        "full_refresh_reason": forced,
-        "views": "kept (project and paths unchanged)" if keep_views else "created",
-        "source_tests_from": tests_from.isoformat() if tests_from else "every partition",
-        "gate_twin_tests": gate_twins,
-        "threads": threads,
-        "load_date": load_date.isoformat() if load_date else None,
-        "run_load_date": run_date.isoformat() if run_date else None,
+        "full_refresh": plan["full_refresh"],
+        "full_refresh_reason": plan["full_refresh_reason"],
+        "views": "kept (project and paths unchanged)" if plan["keep_views"] else "created",
+        "source_tests_from": plan["tests_from"] or "every partition",
+        "gate_twin_tests": plan["gate_twin_tests"],
+        "threads": plan["threads"],
+        "load_date": plan["load_date"],
+        "run_load_date": plan["run_load_date"],
         "mart_rows": mart_row_counts(settings.build_db),
         "dbt": steps,
     }
