@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -60,3 +61,17 @@ def test_extract_folder_rerun_replaces(tmp_path):
         f"select reason from read_parquet('{out_dir}/quarantine/*/*.parquet')"  # noqa: S608
     ).fetchone()[0]
     assert reason == "empty_body"
+
+
+def test_extract_refuses_a_site_to_crawl(tmp_path):
+    """A crawl shares its state with the nightly load: pages crawled by ``extract`` would be
+    missing from the next night. extract reads files only, and says where crawls go."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "kznews", "extract", "--source", "http://127.0.0.1:9/",
+         "--out", str(tmp_path / "out")],
+        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
+        env={**os.environ, "KZNEWS_DATA_DIR": str(tmp_path / "data")},
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "kznews land --source URL" in proc.stderr
+    assert not (tmp_path / "out").exists() and not (tmp_path / "data").exists()

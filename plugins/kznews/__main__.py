@@ -31,14 +31,20 @@ def _today_almaty() -> date:
 
 
 def cmd_extract(args: argparse.Namespace) -> int:
-    from kznews.acquire import commit_source, open_source
+    from kznews.acquire import is_crawl, open_source
     from kznews.extract.batch import extract_records_to
 
+    if is_crawl(args.source):
+        # A crawl emits only what changed since the crawl state it shares with the nightly
+        # load: a crawl here would take those pages from the next night.
+        print(f"kznews extract: {args.source} is a site to crawl; extract reads files (a "
+              "folder of .html, a .html file or a WARC). Crawl with `kznews land --source "
+              "URL` or `kznews run --source URL`.", file=sys.stderr)
+        return 2
     settings = load_settings()
     out = Path(args.out)
     records = open_source(args.source, settings)
     counts = extract_records_to(records, out, args.date, settings.max_page_bytes)
-    commit_source(records)  # a crawl's state, once its pages are written
     print(json.dumps({"out": str(out.resolve()), "load_date": args.date.isoformat(), **counts}))
     return 0
 
