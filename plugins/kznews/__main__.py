@@ -3,6 +3,7 @@
     python -m kznews extract --source PATH --out DIR     # pages -> Parquet tables
     python -m kznews land    --source URI  [--date D]    # raw pages -> landing partition
     python -m kznews run     --source URI  --warehouse DIR [--date D] [--full-refresh]
+    python -m kznews accept  --date D --reason TEXT         # accept a night's failed input checks
 """
 
 from __future__ import annotations
@@ -76,6 +77,25 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_accept(args: argparse.Namespace) -> int:
+    import getpass
+
+    from kznews.quality import accept_inputs
+
+    settings = load_settings(data_dir=args.data_dir)
+    try:
+        record = accept_inputs(settings, args.date, args.reason, args.by or getpass.getuser())
+    except ValueError as exc:
+        print(f"kznews accept: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps({"load_date": args.date.isoformat(), **record}))
+    print(f"The next quality gate reports the failed input checks of {args.date.isoformat()} "
+          "as accepted warnings: run the night's quality and publish tasks again (or wait "
+          "for the next night) to publish it. Extracting that date again ends the "
+          "acceptance.", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="kznews", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -99,6 +119,13 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--date", type=_date, default=_today_almaty(), help="load date")
     r.add_argument("--full-refresh", action="store_true", help="rebuild incremental models")
     r.set_defaults(func=cmd_run)
+
+    a = sub.add_parser("accept", help="accept the failed input checks of a load date as they are")
+    a.add_argument("--date", type=_date, required=True, help="the load date whose checks failed")
+    a.add_argument("--reason", required=True, help="why its rows may reach BI all the same")
+    a.add_argument("--by", default=None, help="who accepts (default: the user name)")
+    a.add_argument("--data-dir", default=None, help="data folder (default: ./data)")
+    a.set_defaults(func=cmd_accept)
     return p
 
 

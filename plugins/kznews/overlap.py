@@ -205,17 +205,19 @@ def _gx_warm_up() -> float:
 
 
 def _gate_inputs(settings: Settings, load_date: date) -> None:
+    from kznews.pipeline import gate_fetch
     from kznews.quality.gate import GateRun
 
-    gate = GateRun(settings, load_date)
+    gate = GateRun(settings, load_date, gate_fetch(settings))
     gate.validate_inputs()
     _gate["run"] = gate
 
 
 def _gate_finish(settings: Settings, load_date: date) -> dict:
+    from kznews.pipeline import gate_fetch
     from kznews.quality.gate import GateRun
 
-    gate = _gate.pop("run", None) or GateRun(settings, load_date)
+    gate = _gate.pop("run", None) or GateRun(settings, load_date, gate_fetch(settings))
     return gatepass.validate_and_record(settings, gate.finish)
 
 

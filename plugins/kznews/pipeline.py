@@ -8,6 +8,7 @@ which is what Airflow passes between tasks. No stage keeps state in memory betwe
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -373,13 +374,29 @@ def build_plan_stage(
     return plan
 
 
+def gate_fetch(settings: Settings) -> Callable[[date], None] | None:
+    """What the gate calls before it reads a load date's inputs: with an object store, pull
+    the landing partition this machine lacks (the gate may run on another worker than the
+    landing, and checks earlier dates again; the build pulled the extracted partitions).
+    None without a store."""
+    store = _store(settings)
+    if store is None:
+        return None
+
+    def fetch(day: date) -> None:
+        _pull_raw(settings, store, day)
+
+    return fetch
+
+
 def quality_stage(load_date: date, settings: Settings | None = None) -> dict:
     """Great Expectations gate. Raises :class:`kznews.quality.QualityGateError` on failure;
     on success records that the build file, as it is, passed (:mod:`kznews.gatepass`)."""
     from kznews.quality import run_gate
 
     settings = settings or load_settings()
-    return gatepass.validate_and_record(settings, lambda: run_gate(settings, load_date))
+    fetch = gate_fetch(settings)
+    return gatepass.validate_and_record(settings, lambda: run_gate(settings, load_date, fetch))
 
 
 def publish_stage(settings: Settings | None = None) -> dict:

@@ -322,3 +322,145 @@ def test_import_is_cheap() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "False"
+
+
+def _next_night(settings: Settings, clean: dict, days: int = 1):
+    """Land and extract a clean night ``days`` after the fixture's, as the build reads it."""
+    from datetime import timedelta
+
+    from kznews.schema import EXTRACTED_TABLES
+
+    night = b.LOAD_DATE + timedelta(days=days)
+    b.write_landing(settings, clean["raw"], night)
+    for name in EXTRACTED_TABLES:
+        b.write_table(settings, name, clean[name], night)
+    _build_read_what_is_extracted(settings)
+    return night
+
+
+def test_first_gate_after_an_upgrade_trusts_the_nights_that_passed(
+    settings: Settings, clean: dict
+) -> None:
+    """A data folder from before the ledger: the nights whose own gate passed are not checked
+    again (their landings may be gone from this machine, e.g. with an object store), the
+    nights whose gate failed are."""
+    from kznews.quality.gate import INPUTS_PASSED_NAME, inputs_passed
+
+    _build_read_what_is_extracted(settings)
+    run_gate(settings, b.LOAD_DATE)
+    failed = _next_night(settings, clean, days=1)
+    b.write_table(settings, "rates", [{**r, "rate": r["rate"] * 1000} for r in clean["rates"]],
+                  failed)
+    _build_read_what_is_extracted(settings)
+    with pytest.raises(QualityGateError):
+        run_gate(settings, failed)
+    (settings.quality_dir / INPUTS_PASSED_NAME).unlink()  # the version before kept none
+    (settings.raw_dir / "load_date=2024-05-17" / "part-0.parquet").unlink()
+    assert sorted(inputs_passed(settings)) == ["2024-05-17"]  # its own gate passed
+
+    tonight = _next_night(settings, clean, days=2)
+    with pytest.raises(QualityGateError) as info:
+        run_gate(settings, tonight)
+    text = str(info.value)
+    assert "Earlier load 2024-05-17" not in text  # passed then; its landing is gone here
+    assert "Earlier load 2024-05-18, in the build file, had not passed its input checks: " \
+        "checked again, FAILED" in text
+    assert sorted(inputs_passed(settings)) == ["2024-05-17", "2024-05-19"]
+
+
+def test_an_accepted_failure_publishes_until_the_date_changes(
+    settings: Settings, clean: dict
+) -> None:
+    from kznews.__main__ import main
+    from kznews.quality import accept_inputs
+    from kznews.quality.gate import inputs_accepted, inputs_passed
+
+    rates_times_1000(settings, clean)
+    _build_read_what_is_extracted(settings)
+    with pytest.raises(QualityGateError):
+        run_gate(settings, b.LOAD_DATE)
+    with pytest.raises(ValueError, match="needs a reason"):
+        accept_inputs(settings, b.LOAD_DATE, "  ", "ops")
+    assert main(["accept", "--date", "2030-01-01", "--reason", "x",
+                 "--data-dir", str(settings.data_dir)]) == 2  # nothing extracted that day
+    assert inputs_accepted(settings) == {}
+
+    assert main(["accept", "--date", "2024-05-17", "--reason", "the bank published them in "
+                 "tiyn", "--by", "ops", "--data-dir", str(settings.data_dir)]) == 0
+    record = inputs_accepted(settings)["2024-05-17"]
+    result = run_gate(settings, b.LOAD_DATE)  # the night's gate run again
+    assert result["success"] and result["warnings"] >= 1
+    assert ("Load 2024-05-17: input checks failed; failure accepted by ops on "
+            f"{record['at']}: the bank published them in tiyn") in result["summary"]
+    assert "WARNING extraction/rates: USD/KZT between 100 and 1000" in result["summary"]
+    assert "2024-05-17" in inputs_passed(settings)
+
+    tonight = _next_night(settings, clean)
+    assert "Earlier load" not in run_gate(settings, tonight)["summary"]
+
+    # extracted again, as wrong as before: the acceptance was for the partitions it saw
+    rates_times_1000(settings, clean)
+    _build_read_what_is_extracted(settings)
+    with pytest.raises(QualityGateError) as info:
+        run_gate(settings, tonight)
+    assert "Earlier load 2024-05-17, in the build file, had not passed its input checks: " \
+        "checked again, FAILED" in str(info.value)
+    assert "2024-05-17" not in inputs_passed(settings)
+
+
+def test_earlier_nights_are_fetched_and_digested_once(
+    settings: Settings, clean: dict, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """With an object store the gate pulls the landing of each date it checks; the partition
+    digests are scanned a fixed number of times, not twice per date."""
+    import dataclasses
+
+    from kznews import pipeline
+    from kznews.storage import ObjectStore
+    from kznews.warehouse import runner
+
+    remote = dataclasses.replace(settings, remote_url=(tmp_path / "bucket").as_uri())
+    store = ObjectStore.from_settings(remote)
+    nights = [b.LOAD_DATE] + [_next_night(settings, clean, days=d) for d in (1, 2, 3)]
+    for night in nights[:3]:  # three failed nights, their landings pushed and gone here
+        b.write_table(settings, "rates", [{**r, "rate": r["rate"] * 1000}
+                                          for r in clean["rates"]], night)
+        raw = settings.raw_dir / f"load_date={night.isoformat()}"
+        store.push_partition(raw, f"raw_pages/load_date={night.isoformat()}")
+        (raw / "part-0.parquet").unlink()
+    _build_read_what_is_extracted(settings)
+
+    scans = []
+    real = runner.partition_digests
+    monkeypatch.setattr(runner, "partition_digests", lambda s: scans.append(1) or real(s))
+    fetched = []
+    fetch = pipeline.gate_fetch(remote)
+    with pytest.raises(QualityGateError) as info:
+        run_gate(settings, nights[3], fetch=lambda day: fetched.append(day) or fetch(day))
+    assert fetched == nights[3:] + nights[:3]
+    text = str(info.value)
+    for night in nights[:3]:
+        assert f"Earlier load {night.isoformat()}, in the build file, had not passed its " \
+            "input checks: checked again, FAILED" in text
+    assert "the load landed at least one page" not in text  # pulled, not read as empty
+    assert "USD/KZT between 100 and 1000" in text
+    assert len(scans) == 4  # tonight before/after, the earlier dates before/after
+
+
+def test_data_docs_keep_the_earlier_nights_checked_again(
+    settings: Settings, clean: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kznews.quality import gate
+
+    monkeypatch.setattr(gate, "KEEP_RUNS", 1)
+    rates_times_1000(settings, clean)
+    _build_read_what_is_extracted(settings)
+    with pytest.raises(QualityGateError):
+        run_gate(settings, b.LOAD_DATE)
+    tonight = _next_night(settings, clean)
+    with pytest.raises(QualityGateError):
+        run_gate(settings, tonight)
+    for root in (settings.quality_dir / "gx" / "validations",
+                 settings.quality_dir / "data_docs" / "validations"):
+        kept = {p.name for p in root.rglob("load_date=*") if p.is_dir()}
+        assert kept == {"load_date=2024-05-17", "load_date=2024-05-18"}, root

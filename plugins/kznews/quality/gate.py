@@ -14,10 +14,13 @@ the single versioned definition. Two things are written under ``Settings.quality
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import shutil
 import time
+import uuid
+from collections.abc import Callable, Collection, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -262,9 +265,9 @@ class _Session:
         )
 
         try:
-            _prune_history(self.settings)
-            store = self.ctx.validation_results_store
             runs = {(s.run_id.run_name, s.run_id.run_time) for s in (self, *others)}
+            _prune_history(self.settings, KEEP_RUNS, also_keep={name for name, _ in runs})
+            store = self.ctx.validation_results_store
             this_run = [k for k in store.list_keys()
                         if (k.run_id.run_name, k.run_id.run_time) in runs]
             suites = [ExpectationSuiteIdentifier(name=s.name) for s in self.ctx.suites.all()]
@@ -277,8 +280,10 @@ class _Session:
         return str(index) if index.exists() else None
 
 
-def _prune_history(settings: Settings, keep: int = KEEP_RUNS) -> None:
-    """Keep validation results (and their Data Docs pages) of the newest ``keep`` load dates."""
+def _prune_history(settings: Settings, keep: int = KEEP_RUNS,
+                   also_keep: Collection[str] = ()) -> None:
+    """Keep validation results (and their Data Docs pages) of the newest ``keep`` load dates,
+    and of the runs named in ``also_keep`` (older dates this gate checked again)."""
     for root in (_validations_dir(settings), _docs_dir(settings) / "validations"):
         if not root.exists():
             continue
@@ -287,7 +292,7 @@ def _prune_history(settings: Settings, keep: int = KEEP_RUNS) -> None:
         runs = sorted({p.name for p in run_dirs})
         stale = set(runs[:-keep]) if len(runs) > keep else set()
         for p in run_dirs:
-            if p.name in stale:
+            if p.name in stale and p.name not in also_keep:
                 shutil.rmtree(p, ignore_errors=True)
 
 
@@ -398,35 +403,110 @@ def raise_if_failed(*results: dict) -> dict:
 INPUT_STAGES: tuple[str, ...] = tuple(s for s in specs.STAGES if s != "marts")
 
 
+# --- which load dates passed their input checks ---------------------------------------------
+
 #: Under ``Settings.quality_dir``: per load date, the digest of its extracted partitions
 #: (:func:`kznews.warehouse.runner.partition_digests`) when its input checks last passed.
 INPUTS_PASSED_NAME = "inputs_passed.json"
+#: Under ``Settings.quality_dir``: per load date, an operator's acceptance of its failed input
+#: checks (:func:`accept_inputs`): the digest accepted, the reason, who and when.
+INPUTS_ACCEPTED_NAME = "inputs_accepted.json"
+_LEDGER_LOCK = ".inputs.lock"
+
+
+@contextlib.contextmanager
+def _ledger_lock(settings: Settings) -> Iterator[None]:
+    """Serialise the read-modify-write of the ledgers (a gate, an acceptance, a backfill)."""
+    import fcntl
+
+    settings.quality_dir.mkdir(parents=True, exist_ok=True)
+    with open(settings.quality_dir / _LEDGER_LOCK, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        yield
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    """The object in ``path``; None when there is no file, or it is not a JSON object."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        log.warning("%s is unreadable: treated as absent", path)
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    tmp.write_text(json.dumps(dict(sorted(data.items())), indent=1), encoding="utf-8")
+    tmp.replace(path)
+
+
+def _seed_passed(settings: Settings) -> dict[str, str]:
+    """The ledger of a data folder that has none yet (a first night, or an upgrade from a
+    version without it): a load date the build file holds passed, as the build read it,
+    when its own night's gate passed (``results/load_date=D/gate.json``). Without this, the
+    first gate after an upgrade would check every load date ever built again."""
+    from kznews.warehouse.runner import read_partitions
+
+    seeded = {}
+    for day, digest in read_partitions(settings).items():
+        verdict = _read_json(settings.quality_dir / "results" / f"load_date={day}" / "gate.json")
+        if verdict and verdict.get("success") is True:
+            seeded[day] = digest
+    return seeded
 
 
 def inputs_passed(settings: Settings) -> dict[str, str]:
     """Load date -> digest of its extracted partitions when its landing and extraction
-    checks last passed (empty before any did)."""
-    try:
-        path = settings.quality_dir / INPUTS_PASSED_NAME
-        return dict(json.loads(path.read_text(encoding="utf-8")))
-    except (OSError, ValueError):
-        return {}
+    checks last passed (or their failure was accepted, :func:`accept_inputs`)."""
+    passed = _read_json(settings.quality_dir / INPUTS_PASSED_NAME)
+    return _seed_passed(settings) if passed is None else {str(k): str(v) for k, v in passed.items()}
 
 
-def _record_inputs_passed(settings: Settings, day: str, digest: str) -> None:
-    passed = inputs_passed(settings)
-    passed[day] = digest
-    path = settings.quality_dir / INPUTS_PASSED_NAME
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(dict(sorted(passed.items())), indent=0), encoding="utf-8")
-    tmp.replace(path)
+def _update_passed(settings: Settings, changes: dict[str, str | None]) -> None:
+    """Record a pass (a digest) or forget one (None) per load date, in one write."""
+    with _ledger_lock(settings):
+        passed = inputs_passed(settings)
+        for day, digest in changes.items():
+            if digest is None:
+                passed.pop(day, None)
+            else:
+                passed[day] = digest
+        _write_json(settings.quality_dir / INPUTS_PASSED_NAME, passed)
 
 
-def _digest(settings: Settings, day: str) -> str | None:
+def inputs_accepted(settings: Settings) -> dict[str, dict[str, str]]:
+    """Load date -> the operator's acceptance of its failed input checks
+    (``digest``, ``reason``, ``by``, ``at``)."""
+    return _read_json(settings.quality_dir / INPUTS_ACCEPTED_NAME) or {}
+
+
+def accept_inputs(settings: Settings, load_date: date, reason: str, by: str) -> dict[str, str]:
+    """Accept the failed input checks of ``load_date`` as its partitions are now: the way
+    out when a landing or an extraction cannot be fixed (the source itself is odd) and its
+    rows should reach BI all the same. The gate still runs those checks and reports each
+    failure, as a warning naming this acceptance; the acceptance holds for these very
+    partitions only (their digest): a date extracted again is checked afresh. Returns the
+    record; raises ValueError without a reason or without extracted partitions."""
     from kznews.warehouse.runner import partition_digests
 
-    return partition_digests(settings).get(day)
+    day = load_date.isoformat()
+    if not reason.strip():
+        raise ValueError("an acceptance needs a reason: it is shown beside every failure")
+    digest = partition_digests(settings).get(day)
+    if digest is None:
+        raise ValueError(f"load date {day} has no extracted partitions to accept")
+    record = {"digest": digest, "reason": reason.strip(), "by": by,
+              "at": datetime.now(UTC).isoformat(timespec="seconds")}
+    with _ledger_lock(settings):
+        accepted = inputs_accepted(settings)
+        accepted[day] = record
+        _write_json(settings.quality_dir / INPUTS_ACCEPTED_NAME, accepted)
+    log.warning("input checks of load date %s accepted by %s: %s", day, by, reason)
+    return record
 
 
 def _critical_ok(stage_results: list[dict[str, Any]]) -> bool:
@@ -434,16 +514,57 @@ def _critical_ok(stage_results: list[dict[str, Any]]) -> bool:
                for r in stage_results for c in r["checks"])
 
 
-def _validate_inputs_of(session: _Session) -> list[dict[str, Any]]:
-    """Validate landing and extraction of the session's load date; when no critical check
-    failed and the extracted partitions did not change while they were read, record the
-    pass for those partitions (:data:`INPUTS_PASSED_NAME`)."""
-    day = session.load_date.isoformat()
-    before = _digest(session.settings, day)
-    results = [_validate_stage(session, s) for s in INPUT_STAGES]
-    if before is not None and _critical_ok(results) and _digest(session.settings, day) == before:
-        _record_inputs_passed(session.settings, day, before)
-    return results
+def _apply_acceptance(results: list[dict[str, Any]], day: str,
+                      acceptance: dict[str, str]) -> str:
+    """Demote the critical failures of an accepted date to warnings that say so."""
+    why = f"failure accepted by {acceptance.get('by', '?')} on {acceptance.get('at', '?')}: " \
+          f"{acceptance.get('reason', '')}"
+    for r in results:
+        for c in r["checks"]:
+            if not c["success"] and c["severity"] == specs.CRITICAL:
+                c["severity"] = specs.WARNING
+                c["why"] = f"{c['why']} ({why})"
+                c["accepted"] = dict(acceptance)
+    return f"Load {day}: input checks failed; {why}"
+
+
+def _validate_inputs_of(
+    sessions: list[_Session], fetch: Callable[[date], None] | None
+) -> tuple[dict[str, list[dict[str, Any]]], list[str]]:
+    """Validate landing and extraction of each session's load date, in one ledger update:
+    a date whose checks passed (or whose failure was accepted for these partitions), and
+    whose extracted partitions did not change while they were read, is recorded as passed;
+    a date whose checks failed is forgotten. Digests are scanned twice, whatever the number
+    of dates. Returns the stage results per date and notes for the summary."""
+    from kznews.warehouse.runner import partition_digests
+
+    if not sessions:
+        return {}, []
+    settings = sessions[0].settings
+    before = partition_digests(settings)
+    accepted = inputs_accepted(settings)
+    by_day: dict[str, list[dict[str, Any]]] = {}
+    notes: list[str] = []
+    for session in sessions:
+        day = session.load_date.isoformat()
+        if fetch is not None:
+            try:
+                fetch(session.load_date)
+            except Exception:  # the landing check then fails, reading what is here
+                log.exception("fetching the inputs of %s failed", day)
+        results = [_validate_stage(session, s) for s in INPUT_STAGES]
+        acceptance = accepted.get(day)
+        if (not _critical_ok(results) and acceptance and before.get(day) is not None
+                and acceptance.get("digest") == before.get(day)):
+            notes.append(_apply_acceptance(results, day, acceptance))
+        by_day[day] = results
+    after = partition_digests(settings)
+    _update_passed(settings, {
+        day: (before.get(day) if _critical_ok(results) and before.get(day) == after.get(day)
+              else None)
+        for day, results in by_day.items()
+    })
+    return by_day, notes
 
 
 class GateRun:
@@ -456,15 +577,21 @@ class GateRun:
     checks the inputs of every load date the build read
     (:func:`kznews.warehouse.runner.read_partitions`) that have not passed as they are:
     a failed night keeps failing the gate, and so keeps its rows from BI, until its data is
-    fixed and the night run again (or its extracted partitions are removed), whatever the
-    later nights bring. A date whose partitions changed after the build read them fails
-    too: the build holds rows no check has seen.
+    fixed and the night run again, its failure accepted (:func:`accept_inputs`), or its
+    extracted partitions removed, whatever the later nights bring. A date whose partitions
+    changed after the build read them fails too: the build holds rows no check has seen.
+
+    ``fetch(load_date)``, when given, is called before a date's inputs are read: with an
+    object store, it pulls the landing partition this machine lacks.
     """
 
-    def __init__(self, settings: Settings, load_date: date) -> None:
+    def __init__(self, settings: Settings, load_date: date,
+                 fetch: Callable[[date], None] | None = None) -> None:
         self._t0 = time.perf_counter()
         self.session = _Session(settings, load_date)
+        self.fetch = fetch
         self.stage_results: list[dict[str, Any]] = []
+        self.notes: list[str] = []
 
     def _validate(self, stages: tuple[str, ...]) -> None:
         done = {r["stage"] for r in self.stage_results}
@@ -473,37 +600,38 @@ class GateRun:
     def validate_inputs(self) -> None:
         """Validate landing and extraction of the load date (they never read the build)."""
         if not any(r["stage"] in INPUT_STAGES for r in self.stage_results):
-            self.stage_results += _validate_inputs_of(self.session)
+            by_day, notes = _validate_inputs_of([self.session], self.fetch)
+            self.stage_results += by_day[self.session.load_date.isoformat()]
+            self.notes += notes
 
-    def _earlier_loads(self) -> tuple[list[dict[str, Any]], tuple[_Session, ...], list[str]]:
+    def _earlier_loads(self) -> tuple[list[dict[str, Any]], tuple[_Session, ...]]:
         """Validate the inputs of the other load dates the build file holds that have not
         passed as the build read them; returns their stage results (stage names carry the
-        date), their sessions, and a line per date for the summary."""
+        date) and their sessions, and adds a line per date to the notes."""
         from kznews.warehouse.runner import read_partitions
 
         settings, today = self.session.settings, self.session.load_date.isoformat()
         built = read_partitions(settings)
         passed = inputs_passed(settings)
+        sessions = [_Session(settings, date.fromisoformat(day))
+                    for day in sorted(built) if day != today and passed.get(day) != built[day]]
+        by_day, notes = _validate_inputs_of(sessions, self.fetch)
         results: list[dict[str, Any]] = []
-        sessions: list[_Session] = []
-        notes: list[str] = []
-        for day in sorted(d for d, digest in built.items()
-                          if d != today and passed.get(d) != digest):
-            session = _Session(settings, date.fromisoformat(day))
-            sessions.append(session)
-            day_results = _validate_inputs_of(session)
+        failed_now = set()
+        for day, day_results in by_day.items():
             for r in day_results:
                 r["stage"] = f"{r['stage']}[{day}]"
                 for c in r["checks"]:
                     c["stage"] = r["stage"]
             results += day_results
             verdict = "passed" if _critical_ok(day_results) else "FAILED"
-            notes.append(f"Earlier load {day}, in the build file, had not passed its input "
-                         f"checks: checked again, {verdict}")
+            if verdict == "FAILED":
+                failed_now.add(day)
+            self.notes.append(f"Earlier load {day}, in the build file, had not passed its "
+                              f"input checks: checked again, {verdict}")
+        self.notes += notes
         # every date in the build must have passed as the build read it
         passed = inputs_passed(settings)
-        failed_now = {r["stage"].split("[")[1].rstrip("]") for r in results
-                      if not _critical_ok([r])}
         if not _critical_ok([r for r in self.stage_results if r["stage"] in INPUT_STAGES]):
             failed_now.add(today)
         stale = sorted(d for d, digest in built.items()
@@ -516,16 +644,16 @@ class GateRun:
             results.append({"stage": "inputs", "load_date": today, "seconds": 0.0,
                             "checks": [_synthetic_failure("inputs", "check what the build read",
                                                           error)]})
-        return results, tuple(sessions), notes
+        return results, tuple(sessions)
 
     def finish(self) -> dict:
         """Validate what is left (the marts of the build file, and the inputs of earlier
         load dates it holds that never passed) and decide, as :func:`run_gate` does."""
         self.validate_inputs()
         self._validate(specs.STAGES)  # INPUT_STAGES come first in STAGES: results in order
-        earlier, sessions, notes = self._earlier_loads()
+        earlier, sessions = self._earlier_loads()
         result = _finish(self.session, self.stage_results + earlier, "gate", build_docs=True,
-                         others=sessions, notes=tuple(notes))
+                         others=sessions, notes=tuple(self.notes))
         result["seconds"] = round(time.perf_counter() - self._t0, 3)
         log.info("%s", result["summary"])
         if not result["success"]:
@@ -533,11 +661,12 @@ class GateRun:
         return result
 
 
-def run_gate(settings: Settings, load_date: date) -> dict:
+def run_gate(settings: Settings, load_date: date,
+             fetch: Callable[[date], None] | None = None) -> dict:
     """Validate landing + extraction of ``load_date`` and the build file's marts.
 
     Returns a JSON-serialisable dict (``success``, ``evaluated``, ``warnings``, ``data_docs``,
     ``summary``, ...). Raises :class:`QualityGateError` carrying that dict when a critical
     expectation fails; warnings are reported but never block.
     """
-    return GateRun(settings, load_date).finish()
+    return GateRun(settings, load_date, fetch).finish()
