@@ -382,11 +382,11 @@ def test_an_accepted_failure_publishes_until_the_date_changes(
     with pytest.raises(ValueError, match="needs a reason"):
         accept_inputs(settings, b.LOAD_DATE, "  ", "ops")
     assert main(["accept", "--date", "2030-01-01", "--reason", "x",
-                 "--data-dir", str(settings.data_dir)]) == 2  # nothing extracted that day
+                 "--data-dir", str(settings.quality_dir.parent)]) == 2  # nothing extracted that day
     assert inputs_accepted(settings) == {}
 
     assert main(["accept", "--date", "2024-05-17", "--reason", "the bank published them in "
-                 "tiyn", "--by", "ops", "--data-dir", str(settings.data_dir)]) == 0
+                 "tiyn", "--by", "ops", "--data-dir", str(settings.quality_dir.parent)]) == 0
     record = inputs_accepted(settings)["2024-05-17"]
     result = run_gate(settings, b.LOAD_DATE)  # the night's gate run again
     assert result["success"] and result["warnings"] >= 1
