@@ -163,9 +163,9 @@ def _per_model_tasks(models: dict[str, list[str]], run, extracted):
 
     @task(pool=POOL)
     def dbt_model(run: dict, plan: dict, model: str) -> dict:
-        from kznews.warehouse.runner import model_args, run_dbt
+        from kznews.warehouse.runner import build_model
 
-        return _timed(run_dbt, _settings(run), *model_args(plan, model))
+        return _timed(build_model, _settings(run), plan, model)
 
     @task(pool=POOL)
     def dbt_docs(run: dict, plan: dict, results: list) -> dict:

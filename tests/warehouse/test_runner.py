@@ -584,3 +584,45 @@ def test_rebuilds_everything_knows_a_night_read_before_will_be_extracted_again(
     assert not rebuilds_everything(s)
     assert rebuilds_everything(s, load_date=second)
     assert rebuilds_everything(s, load_date=date(2024, 5, 1))
+
+
+def _run_params(build_db: Path) -> list[tuple]:
+    con = duckdb.connect(str(build_db), read_only=True)
+    try:
+        if not con.execute("select count(*) from duckdb_tables() where table_name = "
+                           "'kznews_run_params'").fetchone()[0]:
+            return []
+        return con.execute("select load_date, tests_from from main.kznews_run_params").fetchall()
+    finally:
+        con.close()
+
+
+def test_a_model_task_keeps_the_run_dates_only_while_it_runs(
+    fixture_wh: builds.Built, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The per-model DAG: each model's task finds the run's dates (a retry too, after a
+    failure dropped them), and a failed model leaves none behind for a dbt run by hand."""
+    from kznews.warehouse import runner
+
+    s = builds.copy_of(fixture_wh, tmp_path)
+    night = date(2024, 5, 19)
+    fixture_data.write_partition(s.extracted_dir, night,
+                                 fixture_data.partition_rows()[fixture_data.LOAD_DATES[1]])
+    plan = runner.plan_build(s, load_date=night)
+    runner.begin_build(s, plan)
+    seen: list[list[tuple]] = []
+
+    def fake_dbt(settings: Settings, *args: str, **kwargs: object) -> dict:
+        seen.append(_run_params(settings.build_db))
+        if "broken_model" in args:
+            raise WarehouseBuildError("dbt build failed")
+        return {"command": args[0]}
+
+    monkeypatch.setattr(runner, "run_dbt", fake_dbt)
+    with pytest.raises(WarehouseBuildError):
+        runner.build_model(s, plan, "broken_model")
+    assert _run_params(s.build_db) == []
+    runner.build_model(s, plan, "fct_articles")  # the retry, or the next model
+    dates = [(night, runner._day(plan["tests_from"]))]
+    assert seen == [dates, dates]
+    assert _run_params(s.build_db) == dates  # end_build drops them

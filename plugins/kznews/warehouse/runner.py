@@ -572,6 +572,18 @@ def model_args(plan: dict[str, Any], model: str) -> list[str]:
     return args
 
 
+def build_model(settings: Settings, plan: dict[str, Any], model: str) -> dict[str, Any]:
+    """One model of ``plan`` (a per-model Airflow task): its dbt command, with the run's
+    dates in the build file first, so a retry or a cleared task finds them; a failure drops
+    them again, as :func:`run_build` does, so no dbt command run by hand later reads them."""
+    write_run_params(settings, _day(plan["run_load_date"]), _day(plan["tests_from"]))
+    try:
+        return run_dbt(settings, *model_args(plan, model))
+    except BaseException:
+        write_run_params(settings, None)
+        raise
+
+
 def _day(value: str | None) -> date | None:
     return date.fromisoformat(value) if value else None
 
