@@ -2,14 +2,16 @@
 
 One ephemeral GX context per call (creating it takes milliseconds; importing GX takes seconds
 and happens once per process). Suites are built from ``specs.py`` every time, so the code is
-the single versioned definition. Two things are written under ``Settings.quality_dir``:
+the single versioned definition. Written under ``Settings.quality_dir``:
 
 - ``gx/validations/``: GX validation results (JSON), kept for the last ``KEEP_RUNS`` load dates,
   shared by the separate Airflow tasks of one run;
 - ``data_docs/index.html``: the Data Docs site, rebuilt incrementally after every validation;
 - ``results/load_date=YYYY-MM-DD/<stage>.json``: the gate's own small verdicts;
 - ``inputs_passed.json``: per load date, the digest of its extracted partitions when its
-  landing and extraction checks last passed (see :class:`GateRun`).
+  landing and extraction checks last passed (see :class:`GateRun`);
+- ``inputs_accepted.json``: per load date, an operator's acceptance of its failed input
+  checks (:func:`accept_inputs`, ``kznews accept``).
 """
 
 from __future__ import annotations
