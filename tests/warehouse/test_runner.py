@@ -133,15 +133,23 @@ def test_a_misread_rate_is_counted_not_voted(fixture_wh: builds.Built, tmp_path:
          "fetched_at": r["fetched_at"] + timedelta(days=1)}
         for r in usd for i in range(5)
     ]  # fmt: skip
+    # a new date: its first night brings only a misread value, the next a plausible one
+    new_day = date(2024, 6, 1)
+    rows["rates"].append({**usd[0], "rate": usd[0]["rate"] * 100, "shown_on": new_day,
+                          "page_url": f"{usd[0]['page_url']}?a"})
     fixture_data.write_partition(s.extracted_dir, night, rows)
+    later = fixture_data.partition_rows()[fixture_data.LOAD_DATES[1]]
+    later["rates"] = [{**usd[0], "shown_on": new_day, "page_url": f"{usd[0]['page_url']}?b",
+                       "fetched_at": usd[0]["fetched_at"] + timedelta(days=2)}]
+    fixture_data.write_partition(s.extracted_dir, night + timedelta(days=1), later)
     query = ("select rate_date, rate, n_observations, min_rate, max_rate, "
              "n_implausible_observations from marts.fct_exchange_rates "
-             "where currency = 'USD' order by rate_date")
+             "where currency = 'USD' and rate_date < ? order by rate_date")
 
     def usd_rates() -> list[tuple]:
         con = duckdb.connect(str(s.build_db), read_only=True)
         try:
-            return con.execute(query).fetchall()
+            return con.execute(query, [new_day]).fetchall()
         finally:
             con.close()
 
@@ -151,6 +159,13 @@ def test_a_misread_rate_is_counted_not_voted(fixture_wh: builds.Built, tmp_path:
     assert [r[:5] for r in after] == [r[:5] for r in before]
     assert sum(r[5] for r in after) == 5 * len(usd)  # every misread fetch, counted once
     assert all(r[5] == 0 for r in before)
+    con = duckdb.connect(str(s.build_db), read_only=True)
+    new_row = con.execute("select rate, n_observations, n_implausible_observations, "
+                          "first_load_date from marts.fct_exchange_rates where currency = "
+                          "'USD' and rate_date = ?", [new_day]).fetchall()
+    con.close()
+    # the row appeared on the later night, the misread one counted beside it
+    assert new_row == [(usd[0]["rate"], 1, 1, night + timedelta(days=1))]
 
 
 @pytest.mark.parametrize(

@@ -6,8 +6,9 @@
 -- in the vote, the counts or min/max; n_implausible_observations counts it (the observation
 -- itself stays in int_rate_observations). A day whose every value is implausible is absent.
 -- Incremental: only dates touched by new observations are recomputed (from all of theirs).
--- first_load_date (lineage) is the night the date's first observation arrived: landing the
--- same page fetches again on a later night changes nothing here.
+-- first_load_date (lineage) is the night the date's first plausible observation arrived (a
+-- night that brought only misread values made no row): landing the same page fetches again
+-- on a later night changes nothing here.
 
 with
 
@@ -102,8 +103,10 @@ per_day as (
 
 load_dates as (
 
+    -- the night the row could first appear: implausible values never made one
     select rate_date, currency, min(load_date) as first_load_date
     from observations_to_rank
+    where {{ plausible_rate('currency', 'rate') }}
     group by all
 
 ),
