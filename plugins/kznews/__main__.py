@@ -4,6 +4,7 @@
     python -m kznews land    --source URI  [--date D]    # raw pages -> landing partition
     python -m kznews run     --source URI  --warehouse DIR [--date D] [--full-refresh]
     python -m kznews accept  --date D --reason TEXT         # accept a night's failed input checks
+    python -m kznews accept  --date D --withdraw            # take the acceptance back
 """
 
 from __future__ import annotations
@@ -80,19 +81,31 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_accept(args: argparse.Namespace) -> int:
     import getpass
 
-    from kznews.quality import accept_inputs
+    from kznews.quality.gate import accept_inputs, withdraw_acceptance
 
     settings = load_settings(data_dir=args.data_dir)
+    day = args.date.isoformat()
+    if args.withdraw:
+        if not withdraw_acceptance(settings, args.date):
+            print(f"kznews accept: load date {day} has no acceptance", file=sys.stderr)
+            return 2
+        print(f"The acceptance of {day} is withdrawn: the next quality gate fails on its "
+              "input checks again.", file=sys.stderr)
+        return 0
+    if not args.reason:
+        print("kznews accept: --reason is required (it is shown beside every failure)",
+              file=sys.stderr)
+        return 2
     try:
         record = accept_inputs(settings, args.date, args.reason, args.by or getpass.getuser())
     except ValueError as exc:
         print(f"kznews accept: {exc}", file=sys.stderr)
         return 2
-    print(json.dumps({"load_date": args.date.isoformat(), **record}))
-    print(f"The next quality gate reports the failed input checks of {args.date.isoformat()} "
-          "as accepted warnings: run the night's quality and publish tasks again (or wait "
-          "for the next night) to publish it. Extracting that date again ends the "
-          "acceptance.", file=sys.stderr)
+    print(json.dumps({"load_date": day, **record}, ensure_ascii=False, indent=1))
+    print(f"Accepted, for the partitions of {day} as they are now, the failing checks listed "
+          "above: the next quality gate reports them as warnings. Run the night's quality "
+          "and publish tasks again (or wait for the next night) to publish. Extracting that "
+          "date again ends the acceptance; --withdraw takes it back.", file=sys.stderr)
     return 0
 
 
@@ -122,7 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     a = sub.add_parser("accept", help="accept the failed input checks of a load date as they are")
     a.add_argument("--date", type=_date, required=True, help="the load date whose checks failed")
-    a.add_argument("--reason", required=True, help="why its rows may reach BI all the same")
+    a.add_argument("--reason", default=None, help="why its rows may reach BI all the same")
+    a.add_argument("--withdraw", action="store_true", help="take an acceptance back")
     a.add_argument("--by", default=None, help="who accepts (default: the user name)")
     a.add_argument("--data-dir", default=None, help="data folder (default: ./data)")
     a.set_defaults(func=cmd_accept)

@@ -379,12 +379,21 @@ def gate_fetch(settings: Settings) -> Callable[[date], None] | None:
     the landing partition this machine lacks (the gate may run on another worker than the
     landing, and checks earlier dates again; the build pulled the extracted partitions).
     None without a store."""
+    from kznews.land import PART_NAME, partition_dir
+
     store = _store(settings)
     if store is None:
         return None
 
     def fetch(day: date) -> None:
-        _pull_raw(settings, store, day)
+        manifest = store.manifest(f"raw_pages/{_partition(day)}")
+        if manifest is None:  # landed before the store was configured, or never
+            if not (partition_dir(settings.raw_dir, day) / PART_NAME).is_file():
+                raise FileNotFoundError(
+                    f"the landing partition of {day} is neither here nor under {store.url}")
+            return
+        # the bucket's copy unless this machine holds one of the same size (the landing's)
+        _pull_raw(settings, store, day, manifest["files"].get(PART_NAME, {}).get("size", -1))
 
     return fetch
 

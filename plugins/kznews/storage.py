@@ -109,6 +109,11 @@ class ObjectStore:
         with self.fs.open(key, "r") as fh:
             return json.loads(fh.read())
 
+    def manifest(self, rel: str) -> dict[str, Any] | None:
+        """The manifest of the pushed partition ``rel`` (``files``: name -> sha256, size);
+        None when it was never pushed."""
+        return self._read_manifest(rel)
+
     def has_partition(self, rel: str) -> bool:
         return self._read_manifest(rel) is not None
 

@@ -338,74 +338,123 @@ def _next_night(settings: Settings, clean: dict, days: int = 1):
     return night
 
 
+def _as_before_the_ledger(settings: Settings, day: str) -> None:
+    """Make ``day``'s gate verdict look written by a version that recorded no digest,
+    keeping its file times."""
+    import os
+
+    path = settings.quality_dir / "results" / f"load_date={day}" / "gate.json"
+    st = path.stat()
+    verdict = json.loads(path.read_text(encoding="utf-8"))
+    verdict.pop("inputs_digest")
+    path.write_text(json.dumps(verdict), encoding="utf-8")
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
 def test_first_gate_after_an_upgrade_trusts_the_nights_that_passed(
     settings: Settings, clean: dict
 ) -> None:
-    """A data folder from before the ledger: the nights whose own gate passed are not checked
-    again (their landings may be gone from this machine, e.g. with an object store), the
-    nights whose gate failed are."""
+    """A data folder without the ledger: a night whose own gate passed on the partitions the
+    build holds is not checked again (its landing may be gone from this machine, e.g. with
+    an object store); a night whose gate failed, or that was extracted again after its gate
+    passed, is."""
     from kznews.quality.gate import INPUTS_PASSED_NAME, inputs_passed
 
+    bad_rates = [{**r, "rate": r["rate"] * 1000} for r in clean["rates"]]
     _build_read_what_is_extracted(settings)
     run_gate(settings, b.LOAD_DATE)
-    failed = _next_night(settings, clean, days=1)
-    b.write_table(settings, "rates", [{**r, "rate": r["rate"] * 1000} for r in clean["rates"]],
-                  failed)
+    changed = _next_night(settings, clean, days=1)
+    run_gate(settings, changed)
+    b.write_table(settings, "rates", bad_rates, changed)  # extracted again after its gate
+    failed = _next_night(settings, clean, days=2)
+    b.write_table(settings, "rates", bad_rates, failed)
     _build_read_what_is_extracted(settings)
     with pytest.raises(QualityGateError):
         run_gate(settings, failed)
-    (settings.quality_dir / INPUTS_PASSED_NAME).unlink()  # the version before kept none
-    (settings.raw_dir / "load_date=2024-05-17" / "part-0.parquet").unlink()
-    assert sorted(inputs_passed(settings)) == ["2024-05-17"]  # its own gate passed
 
-    tonight = _next_night(settings, clean, days=2)
+    (settings.quality_dir / INPUTS_PASSED_NAME).unlink()  # lost, or never kept
+    _as_before_the_ledger(settings, "2024-05-17")
+    assert sorted(inputs_passed(settings)) == ["2024-05-17"]  # 05-18's digest is not the build's
+    _as_before_the_ledger(settings, "2024-05-18")
+    assert sorted(inputs_passed(settings)) == ["2024-05-17"]  # 05-18 was written after its gate
+    (settings.quality_dir / INPUTS_PASSED_NAME).write_text("{not json", encoding="utf-8")
+    assert inputs_passed(settings) == {}  # unreadable: every date is checked again
+    (settings.quality_dir / INPUTS_PASSED_NAME).unlink()
+    (settings.raw_dir / "load_date=2024-05-17" / "part-0.parquet").unlink()
+
+    tonight = _next_night(settings, clean, days=3)
     with pytest.raises(QualityGateError) as info:
         run_gate(settings, tonight)
     text = str(info.value)
     assert "Earlier load 2024-05-17" not in text  # passed then; its landing is gone here
-    assert "Earlier load 2024-05-18, in the build file, had not passed its input checks: " \
-        "checked again, FAILED" in text
-    assert sorted(inputs_passed(settings)) == ["2024-05-17", "2024-05-19"]
+    for day in ("2024-05-18", "2024-05-19"):
+        assert f"Earlier load {day}, in the build file, had not passed its input checks: " \
+            "checked again, FAILED" in text
+    assert sorted(inputs_passed(settings)) == ["2024-05-17", "2024-05-20"]
 
 
 def test_an_accepted_failure_publishes_until_the_date_changes(
     settings: Settings, clean: dict
 ) -> None:
+    """`kznews accept`: the checks that failed, on the partitions as they are, become
+    warnings naming the acceptance; any other failure, a withdrawal or new partitions
+    fail the gate again."""
     from kznews.__main__ import main
     from kznews.quality import accept_inputs
     from kznews.quality.gate import inputs_accepted, inputs_passed
 
+    day = "2024-05-17"
+    data = ["--data-dir", str(settings.quality_dir.parent)]
     rates_times_1000(settings, clean)
     _build_read_what_is_extracted(settings)
     with pytest.raises(QualityGateError):
         run_gate(settings, b.LOAD_DATE)
     with pytest.raises(ValueError, match="needs a reason"):
         accept_inputs(settings, b.LOAD_DATE, "  ", "ops")
-    assert main(["accept", "--date", "2030-01-01", "--reason", "x",
-                 "--data-dir", str(settings.quality_dir.parent)]) == 2  # nothing extracted that day
+    assert main(["accept", "--date", "2030-01-01", "--reason", "x", *data]) == 2  # nothing there
+    assert main(["accept", "--date", day, *data]) == 2  # no reason
     assert inputs_accepted(settings) == {}
 
-    assert main(["accept", "--date", "2024-05-17", "--reason", "the bank published them in "
-                 "tiyn", "--by", "ops", "--data-dir", str(settings.quality_dir.parent)]) == 0
-    record = inputs_accepted(settings)["2024-05-17"]
+    reason = "the bank published them in tiyn"
+    assert main(["accept", "--date", day, "--reason", reason, "--by", "ops", *data]) == 0
+    record = inputs_accepted(settings)[day]
+    assert [c.split(": ")[1] for c in record["checks"]] == [
+        "EUR/KZT between 100 and 1200", "RUB/KZT between 1 and 20", "USD/KZT between 100 and 1000"]
     result = run_gate(settings, b.LOAD_DATE)  # the night's gate run again
     assert result["success"] and result["warnings"] >= 1
-    assert ("Load 2024-05-17: input checks failed; failure accepted by ops on "
-            f"{record['at']}: the bank published them in tiyn") in result["summary"]
+    assert (f"Load {day}: 3 failed input check(s) accepted; failure accepted by ops on "
+            f"{record['at']}: {reason}") in result["summary"]
     assert "WARNING extraction/rates: USD/KZT between 100 and 1000" in result["summary"]
-    assert "2024-05-17" in inputs_passed(settings)
+    assert day not in inputs_passed(settings)  # checked at every gate while accepted
 
     tonight = _next_night(settings, clean)
-    assert "Earlier load" not in run_gate(settings, tonight)["summary"]
+    summary = run_gate(settings, tonight)["summary"]
+    assert (f"Earlier load {day}, in the build file, had not passed its input checks: "
+            "checked again, passed, its failures accepted") in summary
 
-    # extracted again, as wrong as before: the acceptance was for the partitions it saw
+    # a failure the acceptance does not list (the landing is not in the digest)
+    b.write_landing(settings, clean["raw"] + clean["raw"][:1], b.LOAD_DATE)
+    with pytest.raises(QualityGateError) as info:
+        run_gate(settings, tonight)
+    assert f"CRITICAL landing[{day}]/raw_pages: one row per URL per load" in str(info.value)
+    assert "other checks fail all the same" in str(info.value)
+    b.write_landing(settings, clean["raw"], b.LOAD_DATE)
+
+    failed_again = (f"Earlier load {day}, in the build file, had not passed its input checks: "
+                    "checked again, FAILED")
+    assert main(["accept", "--date", day, "--withdraw", *data]) == 0
+    assert main(["accept", "--date", day, "--withdraw", *data]) == 2  # none left
+    with pytest.raises(QualityGateError) as info:
+        run_gate(settings, tonight)
+    assert failed_again in str(info.value)
+
+    # accepted again, then extracted again as wrong as before: new partitions, checked afresh
+    accept_inputs(settings, b.LOAD_DATE, reason, "ops")
     rates_times_1000(settings, clean)
     _build_read_what_is_extracted(settings)
     with pytest.raises(QualityGateError) as info:
         run_gate(settings, tonight)
-    assert "Earlier load 2024-05-17, in the build file, had not passed its input checks: " \
-        "checked again, FAILED" in str(info.value)
-    assert "2024-05-17" not in inputs_passed(settings)
+    assert failed_again in str(info.value)
 
 
 def test_earlier_nights_are_fetched_and_digested_once(
@@ -445,6 +494,17 @@ def test_earlier_nights_are_fetched_and_digested_once(
     assert "the load landed at least one page" not in text  # pulled, not read as empty
     assert "USD/KZT between 100 and 1000" in text
     assert len(scans) == 4  # tonight before/after, the earlier dates before/after
+
+    # a landing gone from the bucket as well fails its date, with the reason
+    import shutil
+
+    first = nights[0].isoformat()
+    shutil.rmtree(tmp_path / "bucket" / "raw_pages" / f"load_date={first}")
+    (settings.raw_dir / f"load_date={first}" / "part-0.parquet").unlink()
+    with pytest.raises(QualityGateError) as info:
+        run_gate(settings, nights[3], fetch=fetch)
+    assert f"CRITICAL landing[{first}]/-: fetch the landing partition" in str(info.value)
+    assert "is neither here nor under" in str(info.value)
 
 
 def test_data_docs_keep_the_earlier_nights_checked_again(

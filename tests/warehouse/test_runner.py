@@ -397,12 +397,11 @@ def _build_model_by_model(s: Settings, load_date: date, monkeypatch) -> dict:
     from kznews import overlap
     from kznews.pipeline import build_plan_stage
     from kznews.warehouse.runner import (
+        build_model,
         dbt_env,
         dbt_path_args,
         end_build,
-        model_args,
         project_fingerprint,
-        run_dbt,
         target_dir,
     )
 
@@ -419,7 +418,7 @@ def _build_model_by_model(s: Settings, load_date: date, monkeypatch) -> dict:
         helper.submit(overlap._dbt_warm_up, dbt_path_args(s), dbt_env(s), str(s.dbt_dir),
                       project_fingerprint(s)).result()
         invoker = overlap._ForkedDbt(helper, lambda: project_fingerprint(s))
-        steps = [run_dbt(s, *model_args(plan, m), invoker=invoker) for m in order]
+        steps = [build_model(s, plan, m, invoker=invoker) for m in order]
     finally:
         helper.shutdown()
     assert invoker.commands == len(order) == len(models)
@@ -623,8 +622,7 @@ def test_a_model_task_keeps_the_run_dates_only_while_it_runs(
     night = date(2024, 5, 19)
     fixture_data.write_partition(s.extracted_dir, night,
                                  fixture_data.partition_rows()[fixture_data.LOAD_DATES[1]])
-    plan = runner.plan_build(s, load_date=night)
-    runner.begin_build(s, plan)
+    plan = runner.plan_build(s, load_date=night)  # the plan task, without begin_build
     seen: list[list[tuple]] = []
 
     def fake_dbt(settings: Settings, *args: str, **kwargs: object) -> dict:
@@ -640,4 +638,4 @@ def test_a_model_task_keeps_the_run_dates_only_while_it_runs(
     runner.build_model(s, plan, "fct_articles")  # the retry, or the next model
     dates = [(night, runner._day(plan["tests_from"]))]
     assert seen == [dates, dates]
-    assert _run_params(s.build_db) == dates  # end_build drops them
+    assert _run_params(s.build_db) == dates  # for the next model; end_build drops them

@@ -331,7 +331,7 @@ def _validate_stage(session: _Session, stage: str) -> dict[str, Any]:
 
 def _finish(session: _Session, stage_results: list[dict[str, Any]], name: str,
             build_docs: bool, others: tuple[_Session, ...] = (),
-            notes: tuple[str, ...] = ()) -> dict[str, Any]:
+            notes: tuple[str, ...] = (), extra: dict[str, Any] | None = None) -> dict[str, Any]:
     checks = [c for r in stage_results for c in r["checks"]]
     docs = session.build_docs(others) if build_docs else None
     title = f"Quality {name} for load {session.load_date.isoformat()}"
@@ -344,6 +344,7 @@ def _finish(session: _Session, stage_results: list[dict[str, Any]], name: str,
         "load_date": session.load_date.isoformat(),
         "stages": {r["stage"]: {"seconds": r["seconds"], "evaluated": len(r["checks"])}
                    for r in stage_results},
+        **(extra or {}),
     })
     _write_result(session.settings, session.load_date, name, out)
     return out
@@ -427,44 +428,83 @@ def _ledger_lock(settings: Settings) -> Iterator[None]:
         yield
 
 
+class _Unreadable(ValueError):
+    """A ledger file that exists but holds no JSON object."""
+
+
 def _read_json(path: Path) -> dict[str, Any] | None:
-    """The object in ``path``; None when there is no file, or it is not a JSON object."""
+    """The object in ``path``; None when there is no file; :class:`_Unreadable` otherwise."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None
-    except (OSError, ValueError):
-        log.warning("%s is unreadable: treated as absent", path)
-        return None
-    return data if isinstance(data, dict) else None
+    except (OSError, ValueError) as exc:
+        raise _Unreadable(f"{path} is unreadable: {exc}") from exc
+    if not isinstance(data, dict):
+        raise _Unreadable(f"{path} holds no JSON object")
+    return data
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
+    from kznews.fsutil import fsync_path
+
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    tmp.write_text(json.dumps(dict(sorted(data.items())), indent=1), encoding="utf-8")
-    tmp.replace(path)
+    try:
+        tmp.write_text(json.dumps(dict(sorted(data.items())), indent=1), encoding="utf-8")
+        fsync_path(tmp)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _newest_partition_write(settings: Settings, day: str) -> int:
+    """The newest mtime (ns) among the extracted files of load date ``day`` (0 if none)."""
+    return max((f.stat().st_mtime_ns
+                for f in settings.extracted_dir.glob(f"*/load_date={day}/*")
+                if f.is_file() and not f.name.startswith(".")), default=0)
 
 
 def _seed_passed(settings: Settings) -> dict[str, str]:
     """The ledger of a data folder that has none yet (a first night, or an upgrade from a
-    version without it): a load date the build file holds passed, as the build read it,
-    when its own night's gate passed (``results/load_date=D/gate.json``). Without this, the
-    first gate after an upgrade would check every load date ever built again."""
-    from kznews.warehouse.runner import read_partitions
+    version without it), from each night's own gate verdict
+    (``results/load_date=D/gate.json``): a load date the build file holds passed, as the
+    build read it, when that gate passed on these very partitions. A verdict names the
+    digest it checked (``inputs_digest``); one from before that counts only when the
+    partitions on disk are the ones the build read and none was written after it. Without
+    this, the first gate after an upgrade would check every load date ever built again."""
+    from kznews.warehouse.runner import partition_digests, read_partitions
 
+    on_disk: dict[str, str] | None = None  # scanned when a verdict needs it
     seeded = {}
     for day, digest in read_partitions(settings).items():
-        verdict = _read_json(settings.quality_dir / "results" / f"load_date={day}" / "gate.json")
-        if verdict and verdict.get("success") is True:
+        path = settings.quality_dir / "results" / f"load_date={day}" / "gate.json"
+        try:
+            verdict = _read_json(path)
+        except _Unreadable:
+            continue
+        if not verdict or verdict.get("success") is not True:
+            continue
+        if "inputs_digest" in verdict:
+            trusted = verdict["inputs_digest"] == digest
+        else:
+            on_disk = partition_digests(settings) if on_disk is None else on_disk
+            trusted = (on_disk.get(day) == digest
+                       and path.stat().st_mtime_ns > _newest_partition_write(settings, day))
+        if trusted:
             seeded[day] = digest
     return seeded
 
 
 def inputs_passed(settings: Settings) -> dict[str, str]:
     """Load date -> digest of its extracted partitions when its landing and extraction
-    checks last passed (or their failure was accepted, :func:`accept_inputs`)."""
-    passed = _read_json(settings.quality_dir / INPUTS_PASSED_NAME)
+    checks last passed. An unreadable ledger counts as empty (every date is checked again),
+    a missing one is seeded (:func:`_seed_passed`)."""
+    try:
+        passed = _read_json(settings.quality_dir / INPUTS_PASSED_NAME)
+    except _Unreadable as exc:
+        log.warning("%s: every load date the build holds is checked again", exc)
+        return {}
     return _seed_passed(settings) if passed is None else {str(k): str(v) for k, v in passed.items()}
 
 
@@ -480,19 +520,33 @@ def _update_passed(settings: Settings, changes: dict[str, str | None]) -> None:
         _write_json(settings.quality_dir / INPUTS_PASSED_NAME, passed)
 
 
-def inputs_accepted(settings: Settings) -> dict[str, dict[str, str]]:
-    """Load date -> the operator's acceptance of its failed input checks
-    (``digest``, ``reason``, ``by``, ``at``)."""
-    return _read_json(settings.quality_dir / INPUTS_ACCEPTED_NAME) or {}
+def inputs_accepted(settings: Settings) -> dict[str, dict[str, Any]]:
+    """Load date -> the operator's acceptance of its failed input checks (``digest``,
+    ``checks``, ``reason``, ``by``, ``at``); empty when none, or when unreadable."""
+    try:
+        return _read_json(settings.quality_dir / INPUTS_ACCEPTED_NAME) or {}
+    except _Unreadable as exc:
+        log.warning("%s: no acceptance holds", exc)
+        return {}
 
 
-def accept_inputs(settings: Settings, load_date: date, reason: str, by: str) -> dict[str, str]:
+def _check_key(c: dict[str, Any]) -> str:
+    """What names one check of a date's inputs across gates (stage without the date)."""
+    stage = c["stage"].split("[", 1)[0]
+    return f"{stage}/{c['frame']}/{c['expectation']}/{c['column']}: {c['why']}"
+
+
+def accept_inputs(settings: Settings, load_date: date, reason: str, by: str) -> dict[str, Any]:
     """Accept the failed input checks of ``load_date`` as its partitions are now: the way
     out when a landing or an extraction cannot be fixed (the source itself is odd) and its
-    rows should reach BI all the same. The gate still runs those checks and reports each
-    failure, as a warning naming this acceptance; the acceptance holds for these very
-    partitions only (their digest): a date extracted again is checked afresh. Returns the
-    record; raises ValueError without a reason or without extracted partitions."""
+    rows should reach BI all the same.
+
+    The date's input checks run now; the acceptance lists the critical checks that fail
+    and holds for those checks on these very partitions (their digest) only: the gate
+    still runs them and reports each failure as a warning naming this acceptance, a
+    check failing that was not accepted still fails, and a date extracted again is checked
+    afresh. Unreadable inputs cannot be accepted. Returns the record; raises ValueError
+    when there is no reason, no extracted partition, or nothing failing to accept."""
     from kznews.warehouse.runner import partition_digests
 
     day = load_date.isoformat()
@@ -501,7 +555,20 @@ def accept_inputs(settings: Settings, load_date: date, reason: str, by: str) -> 
     digest = partition_digests(settings).get(day)
     if digest is None:
         raise ValueError(f"load date {day} has no extracted partitions to accept")
-    record = {"digest": digest, "reason": reason.strip(), "by": by,
+    session = _Session(settings, load_date)
+    results = [_validate_stage(session, s) for s in INPUT_STAGES]
+    if partition_digests(settings).get(day) != digest:
+        raise ValueError(f"the partitions of {day} changed while they were checked: try again")
+    failing = [c for r in results for c in r["checks"]
+               if not c["success"] and c["severity"] == specs.CRITICAL]
+    if not failing:
+        raise ValueError(f"the input checks of {day} pass: nothing to accept")
+    unreadable = [c for c in failing if c["expectation"] == "inputs_readable"]
+    if unreadable:
+        raise ValueError(f"the inputs of {day} cannot be read, which cannot be accepted: "
+                         f"{unreadable[0]['observed']}")
+    record = {"digest": digest, "checks": sorted({_check_key(c) for c in failing}),
+              "reason": reason.strip(), "by": by,
               "at": datetime.now(UTC).isoformat(timespec="seconds")}
     with _ledger_lock(settings):
         accepted = inputs_accepted(settings)
@@ -511,62 +578,99 @@ def accept_inputs(settings: Settings, load_date: date, reason: str, by: str) -> 
     return record
 
 
+def withdraw_acceptance(settings: Settings, load_date: date) -> bool:
+    """Withdraw the acceptance of ``load_date``: the next gate fails on its checks again.
+    True when there was one."""
+    day = load_date.isoformat()
+    with _ledger_lock(settings):
+        accepted = inputs_accepted(settings)
+        found = accepted.pop(day, None) is not None
+        if found:
+            _write_json(settings.quality_dir / INPUTS_ACCEPTED_NAME, accepted)
+    return found
+
+
 def _critical_ok(stage_results: list[dict[str, Any]]) -> bool:
     return all(c["success"] or c["severity"] != specs.CRITICAL
                for r in stage_results for c in r["checks"])
 
 
 def _apply_acceptance(results: list[dict[str, Any]], day: str,
-                      acceptance: dict[str, str]) -> str:
-    """Demote the critical failures of an accepted date to warnings that say so."""
-    why = f"failure accepted by {acceptance.get('by', '?')} on {acceptance.get('at', '?')}: " \
-          f"{acceptance.get('reason', '')}"
+                      acceptance: dict[str, Any]) -> str | None:
+    """Demote the critical failures of ``day`` that the acceptance lists to warnings that
+    say so; returns a note for the summary (None when it lists none of them)."""
+    listed = set(acceptance.get("checks") or ())
+    why = (f"failure accepted by {acceptance.get('by', '?')} on {acceptance.get('at', '?')}: "
+           f"{acceptance.get('reason', '')}")
+    demoted = 0
     for r in results:
         for c in r["checks"]:
-            if not c["success"] and c["severity"] == specs.CRITICAL:
+            if (not c["success"] and c["severity"] == specs.CRITICAL
+                    and _check_key(c) in listed):
                 c["severity"] = specs.WARNING
                 c["why"] = f"{c['why']} ({why})"
                 c["accepted"] = dict(acceptance)
-    return f"Load {day}: input checks failed; {why}"
+                demoted += 1
+    if not demoted:
+        return None
+    rest = "" if _critical_ok(results) else "; other checks fail all the same"
+    return f"Load {day}: {demoted} failed input check(s) accepted; {why}{rest}"
+
+
+def _fetch_failure(results: list[dict[str, Any]], error: BaseException) -> None:
+    """A date whose inputs could not be fetched fails its landing stage, with the reason."""
+    landing = next(r for r in results if r["stage"] == "landing")
+    landing["checks"].append(_synthetic_failure("landing", "fetch the landing partition",
+                                                error))
 
 
 def _validate_inputs_of(
     sessions: list[_Session], fetch: Callable[[date], None] | None
-) -> tuple[dict[str, list[dict[str, Any]]], list[str]]:
-    """Validate landing and extraction of each session's load date, in one ledger update:
-    a date whose checks passed (or whose failure was accepted for these partitions), and
-    whose extracted partitions did not change while they were read, is recorded as passed;
-    a date whose checks failed is forgotten. Digests are scanned twice, whatever the number
-    of dates. Returns the stage results per date and notes for the summary."""
+) -> tuple[dict[str, list[dict[str, Any]]], list[str], dict[str, str]]:
+    """Validate landing and extraction of each session's load date, in one ledger update.
+
+    Returns the stage results per date, notes for the summary, and the digest of each date
+    that passed (or whose failures were all accepted for these partitions) and whose
+    extracted partitions did not change while they were read. Only a clean pass is
+    recorded in the ledger (an accepted date is checked at every gate, so withdrawing the
+    acceptance takes effect); a date that failed is forgotten. Digests are scanned twice,
+    whatever the number of dates."""
     from kznews.warehouse.runner import partition_digests
 
     if not sessions:
-        return {}, []
+        return {}, [], {}
     settings = sessions[0].settings
     before = partition_digests(settings)
     accepted = inputs_accepted(settings)
     by_day: dict[str, list[dict[str, Any]]] = {}
+    clean: dict[str, bool] = {}
     notes: list[str] = []
     for session in sessions:
         day = session.load_date.isoformat()
+        fetch_error = None
         if fetch is not None:
             try:
                 fetch(session.load_date)
-            except Exception:  # the landing check then fails, reading what is here
+            except Exception as exc:
                 log.exception("fetching the inputs of %s failed", day)
+                fetch_error = exc
         results = [_validate_stage(session, s) for s in INPUT_STAGES]
+        if fetch_error is not None:
+            _fetch_failure(results, fetch_error)
+        clean[day] = _critical_ok(results)
         acceptance = accepted.get(day)
-        if (not _critical_ok(results) and acceptance and before.get(day) is not None
+        if (not clean[day] and acceptance and before.get(day) is not None
                 and acceptance.get("digest") == before.get(day)):
-            notes.append(_apply_acceptance(results, day, acceptance))
+            note = _apply_acceptance(results, day, acceptance)
+            if note:
+                notes.append(note)
         by_day[day] = results
     after = partition_digests(settings)
-    _update_passed(settings, {
-        day: (before.get(day) if _critical_ok(results) and before.get(day) == after.get(day)
-              else None)
-        for day, results in by_day.items()
-    })
-    return by_day, notes
+    ok = {day: before[day] for day, results in by_day.items()
+          if _critical_ok(results) and before.get(day) is not None
+          and before.get(day) == after.get(day)}
+    _update_passed(settings, {day: ok.get(day) if clean[day] else None for day in by_day})
+    return by_day, notes, ok
 
 
 class GateRun:
@@ -594,6 +698,8 @@ class GateRun:
         self.fetch = fetch
         self.stage_results: list[dict[str, Any]] = []
         self.notes: list[str] = []
+        #: load date -> digest of the partitions whose checks passed in this run
+        self.ok: dict[str, str] = {}
 
     def _validate(self, stages: tuple[str, ...]) -> None:
         done = {r["stage"] for r in self.stage_results}
@@ -602,9 +708,10 @@ class GateRun:
     def validate_inputs(self) -> None:
         """Validate landing and extraction of the load date (they never read the build)."""
         if not any(r["stage"] in INPUT_STAGES for r in self.stage_results):
-            by_day, notes = _validate_inputs_of([self.session], self.fetch)
+            by_day, notes, ok = _validate_inputs_of([self.session], self.fetch)
             self.stage_results += by_day[self.session.load_date.isoformat()]
             self.notes += notes
+            self.ok.update(ok)
 
     def _earlier_loads(self) -> tuple[list[dict[str, Any]], tuple[_Session, ...]]:
         """Validate the inputs of the other load dates the build file holds that have not
@@ -617,27 +724,30 @@ class GateRun:
         passed = inputs_passed(settings)
         sessions = [_Session(settings, date.fromisoformat(day))
                     for day in sorted(built) if day != today and passed.get(day) != built[day]]
-        by_day, notes = _validate_inputs_of(sessions, self.fetch)
+        by_day, notes, ok = _validate_inputs_of(sessions, self.fetch)
+        self.ok.update(ok)
         results: list[dict[str, Any]] = []
         failed_now = set()
         for day, day_results in by_day.items():
+            accepted = any("accepted" in c for r in day_results for c in r["checks"])
             for r in day_results:
                 r["stage"] = f"{r['stage']}[{day}]"
                 for c in r["checks"]:
                     c["stage"] = r["stage"]
             results += day_results
-            verdict = "passed" if _critical_ok(day_results) else "FAILED"
+            verdict = ("FAILED" if not _critical_ok(day_results)
+                       else "passed, its failures accepted" if accepted else "passed")
             if verdict == "FAILED":
                 failed_now.add(day)
             self.notes.append(f"Earlier load {day}, in the build file, had not passed its "
                               f"input checks: checked again, {verdict}")
         self.notes += notes
-        # every date in the build must have passed as the build read it
-        passed = inputs_passed(settings)
+        # every date in the build must have passed (or been accepted) as the build read it
+        have = {**inputs_passed(settings), **self.ok}
         if not _critical_ok([r for r in self.stage_results if r["stage"] in INPUT_STAGES]):
             failed_now.add(today)
         stale = sorted(d for d, digest in built.items()
-                       if passed.get(d) != digest and d not in failed_now)
+                       if have.get(d) != digest and d not in failed_now)
         if stale:
             error = RuntimeError(
                 f"extracted partitions of load date(s) {', '.join(stale)} changed after the "
@@ -655,7 +765,8 @@ class GateRun:
         self._validate(specs.STAGES)  # INPUT_STAGES come first in STAGES: results in order
         earlier, sessions = self._earlier_loads()
         result = _finish(self.session, self.stage_results + earlier, "gate", build_docs=True,
-                         others=sessions, notes=tuple(self.notes))
+                         others=sessions, notes=tuple(self.notes),
+                         extra={"inputs_digest": self.ok.get(self.session.load_date.isoformat())})
         result["seconds"] = round(time.perf_counter() - self._t0, 3)
         log.info("%s", result["summary"])
         if not result["success"]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -31,6 +32,8 @@ from kznews import gatepass
 from kznews.config import Settings, memory_limit
 from kznews.extract.swap import finish_interrupted_swaps
 from kznews.schema import EXTRACTED_TABLES
+
+log = logging.getLogger(__name__)
 
 #: The BI-facing tables, in the order reports list them. dbt builds them in schema ``marts``.
 MARTS: tuple[str, ...] = (
@@ -572,15 +575,20 @@ def model_args(plan: dict[str, Any], model: str) -> list[str]:
     return args
 
 
-def build_model(settings: Settings, plan: dict[str, Any], model: str) -> dict[str, Any]:
+def build_model(
+    settings: Settings, plan: dict[str, Any], model: str, invoker: DbtInvoker | None = None
+) -> dict[str, Any]:
     """One model of ``plan`` (a per-model Airflow task): its dbt command, with the run's
     dates in the build file first, so a retry or a cleared task finds them; a failure drops
     them again, as :func:`run_build` does, so no dbt command run by hand later reads them."""
     write_run_params(settings, _day(plan["run_load_date"]), _day(plan["tests_from"]))
     try:
-        return run_dbt(settings, *model_args(plan, model))
+        return run_dbt(settings, *model_args(plan, model), invoker=invoker)
     except BaseException:
-        write_run_params(settings, None)
+        try:
+            write_run_params(settings, None)
+        except Exception:  # dbt's error is the one to report
+            log.exception("dropping the run parameters after a failed model failed")
         raise
 
 
