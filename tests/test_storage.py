@@ -115,6 +115,22 @@ def test_repush_replaces_files_and_drops_stale_ones(tmp_path, s3_url):
     assert [p.name for p in local.parent.iterdir()] == ["load_date=2026-01-01"]
 
 
+def test_a_pull_restores_files_lost_beside_a_matching_manifest(tmp_path) -> None:
+    """The local manifest says the partition is here; a file it lists is gone (deleted by
+    hand, a disk cleaned up): the pull downloads the partition again."""
+    store = ObjectStore((tmp_path / "bucket").as_uri())
+    part = tmp_path / "p"
+    part.mkdir()
+    (part / "part-0.parquet").write_bytes(b"landed")
+    store.push_partition(part, "raw_pages/load_date=2026-01-01")
+    local = tmp_path / "local" / "raw_pages" / "load_date=2026-01-01"
+    assert store.pull_partition("raw_pages/load_date=2026-01-01", local)["skipped"] is False
+    assert store.pull_partition("raw_pages/load_date=2026-01-01", local)["skipped"] is True
+    (local / "part-0.parquet").unlink()
+    assert store.pull_partition("raw_pages/load_date=2026-01-01", local)["skipped"] is False
+    assert (local / "part-0.parquet").read_bytes() == b"landed"
+
+
 @pytest.mark.parametrize("rel", ["../escape", "/abs/path", "a/../../b", "x/\x00y", ""])
 def test_partition_paths_cannot_escape_the_store(tmp_path, rel):
     store = ObjectStore((tmp_path / "bucket").as_uri())

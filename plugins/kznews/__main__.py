@@ -81,6 +81,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_accept(args: argparse.Namespace) -> int:
     import getpass
 
+    from kznews.pipeline import gate_fetch
     from kznews.quality.gate import accept_inputs, withdraw_acceptance
 
     settings = load_settings(data_dir=args.data_dir)
@@ -97,7 +98,8 @@ def cmd_accept(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     try:
-        record = accept_inputs(settings, args.date, args.reason, args.by or getpass.getuser())
+        record = accept_inputs(settings, args.date, args.reason, args.by or getpass.getuser(),
+                               gate_fetch(settings))
     except ValueError as exc:
         print(f"kznews accept: {exc}", file=sys.stderr)
         return 2

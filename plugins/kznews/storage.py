@@ -35,6 +35,13 @@ MANIFEST = "_MANIFEST.json"
 STAGING = ".kznews-staging"  # beside the table folders, on the same file system
 
 
+def _has_size(path: Path, size: int) -> bool:
+    try:
+        return path.stat().st_size == size
+    except OSError:
+        return False
+
+
 class ChecksumMismatch(OSError):
     """A downloaded file is not the one the manifest names (a concurrent push)."""
 
@@ -136,7 +143,9 @@ class ObjectStore:
         if manifest is None:
             raise FileNotFoundError(f"no pushed partition {rel} under {self.url}")
         local_manifest = local_dir / MANIFEST
-        if local_manifest.exists() and json.loads(local_manifest.read_text()) == manifest:
+        if (local_manifest.exists() and json.loads(local_manifest.read_text()) == manifest
+                and all(_has_size(local_dir / Path(_safe_rel(name)).name, meta["size"])
+                        for name, meta in manifest["files"].items())):
             return {"partition": rel, "files": 0, "skipped": True}
         # Staged outside the table folder: readers glob <table>/*/*.parquet and DuckDB's glob
         # matches hidden names, so a pull killed midway must leave nothing beside partitions.

@@ -506,6 +506,16 @@ def test_earlier_nights_are_fetched_and_digested_once(
     assert f"CRITICAL landing[{first}]/-: fetch the landing partition" in str(info.value)
     assert "is neither here nor under" in str(info.value)
 
+    # an acceptance reads what the gate reads: the landing from the bucket, or none at all
+    from kznews.quality import accept_inputs
+
+    with pytest.raises(ValueError, match="could not be fetched"):
+        accept_inputs(settings, nights[0], "lost", "ops", fetch)
+    second = nights[1].isoformat()
+    (settings.raw_dir / f"load_date={second}" / "part-0.parquet").unlink()
+    record = accept_inputs(settings, nights[1], "tiyn", "ops", fetch)
+    assert record["checks"] and all(c.startswith("extraction/") for c in record["checks"])
+
 
 def test_data_docs_keep_the_earlier_nights_checked_again(
     settings: Settings, clean: dict, monkeypatch: pytest.MonkeyPatch

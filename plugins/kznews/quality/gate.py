@@ -536,7 +536,8 @@ def _check_key(c: dict[str, Any]) -> str:
     return f"{stage}/{c['frame']}/{c['expectation']}/{c['column']}: {c['why']}"
 
 
-def accept_inputs(settings: Settings, load_date: date, reason: str, by: str) -> dict[str, Any]:
+def accept_inputs(settings: Settings, load_date: date, reason: str, by: str,
+                  fetch: Callable[[date], None] | None = None) -> dict[str, Any]:
     """Accept the failed input checks of ``load_date`` as its partitions are now: the way
     out when a landing or an extraction cannot be fixed (the source itself is odd) and its
     rows should reach BI all the same.
@@ -545,8 +546,9 @@ def accept_inputs(settings: Settings, load_date: date, reason: str, by: str) -> 
     and holds for those checks on these very partitions (their digest) only: the gate
     still runs them and reports each failure as a warning naming this acceptance, a
     check failing that was not accepted still fails, and a date extracted again is checked
-    afresh. Unreadable inputs cannot be accepted. Returns the record; raises ValueError
-    when there is no reason, no extracted partition, or nothing failing to accept."""
+    afresh. Unreadable inputs cannot be accepted. ``fetch`` as for :class:`GateRun`.
+    Returns the record; raises ValueError when there is no reason, no extracted partition,
+    no landing to fetch, or nothing failing to accept."""
     from kznews.warehouse.runner import partition_digests
 
     day = load_date.isoformat()
@@ -555,6 +557,12 @@ def accept_inputs(settings: Settings, load_date: date, reason: str, by: str) -> 
     digest = partition_digests(settings).get(day)
     if digest is None:
         raise ValueError(f"load date {day} has no extracted partitions to accept")
+    if fetch is not None:
+        try:
+            fetch(load_date)
+        except Exception as exc:
+            raise ValueError(f"the landing partition of {day} could not be fetched: "
+                             f"{exc}") from exc
     session = _Session(settings, load_date)
     results = [_validate_stage(session, s) for s in INPUT_STAGES]
     if partition_digests(settings).get(day) != digest:
