@@ -23,6 +23,22 @@ def fsync_path(path: Path) -> None:
         os.close(fd)
 
 
+def write_text_atomic(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` in one rename: a reader sees the old or the new file,
+    never half of one. The temporary file has a name of its own (two writers never share
+    it), is flushed to disk before the rename, and is removed if anything fails."""
+    import uuid
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        fsync_path(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def file_identity(path: Path) -> list[int]:
     """What changes whenever a file is written or replaced: inode, size, mtime (ns). A hard
     link or a read-only open changes none of them."""

@@ -14,13 +14,12 @@ command removes the record before it starts; any checkpointed write changes the 
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 from kznews.config import Settings
-from kznews.fsutil import file_identity
+from kznews.fsutil import file_identity, write_text_atomic
 
 RECORD_NAME = "gate_passed.json"
 T = TypeVar("T")
@@ -67,10 +66,8 @@ def validate_and_record(settings: Settings, validate: Callable[[], T]) -> T:
             f"{settings.build_db} changed while the quality gate read it (a build ran at the "
             "same time?); run the quality stage again"
         )
-    path = _record(settings)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps({"build_db": str(settings.build_db), "identity": before}))
-    os.replace(tmp, path)
+    write_text_atomic(_record(settings),
+                      json.dumps({"build_db": str(settings.build_db), "identity": before}))
     return result
 
 

@@ -21,7 +21,6 @@ import json
 import logging
 import shutil
 import time
-import uuid
 from collections.abc import Callable, Collection, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -351,12 +350,12 @@ def _finish(session: _Session, stage_results: list[dict[str, Any]], name: str,
 
 
 def _write_result(settings: Settings, load_date: date, name: str, result: dict[str, Any]) -> None:
+    from kznews.fsutil import write_text_atomic
+
     folder = settings.quality_dir / "results" / f"load_date={load_date.isoformat()}"
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder / f".{name}.json.tmp"
-        tmp.write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
-        tmp.replace(folder / f"{name}.json")
+        write_text_atomic(folder / f"{name}.json",
+                          json.dumps(result, ensure_ascii=False, indent=1))
     except OSError:
         log.exception("writing the quality result failed")
 
@@ -446,16 +445,9 @@ def _read_json(path: Path) -> dict[str, Any] | None:
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
-    from kznews.fsutil import fsync_path
+    from kznews.fsutil import write_text_atomic
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        tmp.write_text(json.dumps(dict(sorted(data.items())), indent=1), encoding="utf-8")
-        fsync_path(tmp)
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_text_atomic(path, json.dumps(dict(sorted(data.items())), indent=1))
 
 
 def _newest_partition_write(settings: Settings, day: str) -> int:
