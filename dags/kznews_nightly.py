@@ -287,26 +287,12 @@ def kznews_nightly():
         def land(run: dict) -> dict:
             """Acquire pages and write the landing partition (or reuse it, see reuse_landing)."""
             from kznews.land import PART_NAME, partition_dir
-            from kznews.pipeline import land_stage
+            from kznews.pipeline import land_stage, reuse_landing_stage
 
             settings, load_date = _settings(run), _load_date(run)
             part = partition_dir(settings.raw_dir, load_date) / PART_NAME
             if reuse_landing(run, part.exists()):
-                import pyarrow.parquet as pq
-
-                result = {
-                    "load_date": run["load_date"],
-                    "path": str(part),
-                    "rows": pq.read_metadata(part).num_rows,
-                    "bytes": part.stat().st_size,
-                    "reused": True,
-                    "seconds": 0.0,
-                }
-                from kznews.pipeline import share_landing
-
-                remote = share_landing(load_date, settings)  # a retry after a failed upload
-                if remote is not None:
-                    result["remote"] = remote
+                result = _timed(reuse_landing_stage, load_date, settings)
                 print(f"landing partition exists, not fetching again: {part}")
             else:
                 result = _timed(land_stage, run["source"], load_date, settings)

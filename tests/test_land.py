@@ -10,12 +10,14 @@ import pytest
 
 from kznews.acquire.base import RawRecord
 from kznews.land import (
+    PART_NAME,
     QUARANTINE_NAME,
     iter_partition_batches,
     land_records,
     landed_dates,
     partition_dir,
     read_partition,
+    recover_partition,
 )
 from kznews.schema import RAW_PAGES
 
@@ -130,3 +132,109 @@ def test_a_failed_rename_of_the_data_leaves_the_quarantine_as_it_was(
     assert read_partition(tmp_path, D).column("url").to_pylist() == ["http://x/1"]
     assert pq.read_table(q_file).to_pylist() == before
     assert not list(partition_dir(tmp_path, D).glob(".*.tmp"))
+
+
+def _killed_at(raw_dir: Path, records: list[RawRecord], at: str, **kw: object) -> None:
+    """Run ``land_records`` in a forked child that dies (``os._exit``, as a SIGKILL would: no
+    ``finally``) at the rename of its data file (``at="data"``) or of its quarantine
+    (``at="quarantine"``), leaving what a killed load leaves."""
+    import multiprocessing
+    import os
+
+    import kznews.land as land
+
+    def die(*_args: object) -> None:
+        os._exit(9)
+
+    def child() -> None:  # patches the child's own copy of the module
+        if at == "data":
+            real_replace = os.replace
+            land.os.replace = lambda src, dst: (
+                die() if Path(dst).name == PART_NAME else real_replace(src, dst))
+        else:
+            land._commit_quarantine = die
+        land_records(records, raw_dir, D, **kw)
+        os._exit(0)
+
+    proc = multiprocessing.get_context("fork").Process(target=child)
+    proc.start()
+    proc.join(60)
+    assert proc.exitcode == 9
+
+
+def _quarantined(raw_dir: Path) -> list[tuple[str, str]]:
+    q_file = partition_dir(raw_dir, D) / QUARANTINE_NAME
+    if not q_file.exists():
+        return []
+    return sorted((r["source"], r["reason"]) for r in pq.read_table(q_file).to_pylist())
+
+
+def test_a_load_killed_between_its_two_renames_is_finished_by_the_next(tmp_path: Path) -> None:
+    """Killed after its data's rename, before its quarantine's: the new data sits beside the
+    earlier quarantine. The next landing of the date finishes the quarantine first, so
+    neither the earlier rows nor the killed load's are lost, and says so."""
+    land_records([_rec("http://x/1", b"a"), _rec("http://x/1", b"b")], tmp_path, D)
+    earlier = [("http://x/1", "duplicate_url_in_load")]
+    assert _quarantined(tmp_path) == earlier
+    _killed_at(tmp_path, [_rec("http://x/2"), _rec("http://x/2"), _rec("http://x/1", b"c")],
+               "quarantine", keep_existing=True)
+    assert sorted(read_partition(tmp_path, D).column("url").to_pylist()) == [
+        "http://x/1", "http://x/2"]
+    assert _quarantined(tmp_path) == earlier  # the killed load's rows are not in place yet
+    result = land_records([_rec("http://x/3")], tmp_path, D, keep_existing=True)
+    assert [line.split(" load ")[0] for line in result.recovered] == [
+        "finished the quarantine of the"]
+    assert result.summary()["recovered"] == result.recovered
+    assert _quarantined(tmp_path) == [("http://x/1", "duplicate_url_in_load"),
+                                      ("http://x/2", "duplicate_url_in_load")]
+    assert sorted(read_partition(tmp_path, D).column("url").to_pylist()) == [
+        "http://x/1", "http://x/2", "http://x/3"]
+    assert not list(partition_dir(tmp_path, D).glob(".*"))
+    assert land_records([_rec("http://x/3")], tmp_path, D, keep_existing=True).recovered == []
+
+
+def test_a_load_killed_before_its_data_rename_never_happened(tmp_path: Path) -> None:
+    land_records([_rec("http://x/1", b"a"), _rec("http://x/1", b"b")], tmp_path, D)
+    before = (read_partition(tmp_path, D), _quarantined(tmp_path))
+    _killed_at(tmp_path, [_rec("http://x/2"), _rec("http://x/2")], "data")
+    assert len(list(partition_dir(tmp_path, D).glob(".*.tmp"))) == 2
+    assert recover_partition(tmp_path, D)[0].startswith("discarded the unfinished load")
+    assert (read_partition(tmp_path, D), _quarantined(tmp_path)) == before
+    assert not list(partition_dir(tmp_path, D).glob(".*"))
+
+
+def test_a_killed_load_without_duplicates_still_removes_the_replaced_quarantine(
+    tmp_path: Path,
+) -> None:
+    """Files replace the date: the earlier quarantine belonged to the data replaced, so
+    finishing a killed load that quarantined nothing removes it (as the load would have)."""
+    land_records([_rec("http://x/1", b"a"), _rec("http://x/1", b"b")], tmp_path, D)
+    _killed_at(tmp_path, [_rec("http://x/9")], "quarantine")
+    assert read_partition(tmp_path, D).column("url").to_pylist() == ["http://x/9"]
+    assert recover_partition(tmp_path, D) and _quarantined(tmp_path) == []
+    assert recover_partition(tmp_path, D) == []
+    assert recover_partition(tmp_path, date(2020, 1, 1)) == []  # never landed: nothing to do
+
+
+def test_a_failed_quarantine_rename_is_an_error_and_is_finished_later(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pages are in place when the quarantine's rename fails: the load raises and says
+    so, and keeps the quarantine's temporary file for the next landing to put in place."""
+    import kznews.land as land
+
+    real_replace = land.os.replace
+
+    def replace(src, dst):
+        if Path(dst).name == QUARANTINE_NAME:
+            raise OSError("disk gone")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(land.os, "replace", replace)
+    with pytest.raises(OSError, match="pages are landed but their quarantine could not"):
+        land_records([_rec("http://x/2"), _rec("http://x/2")], tmp_path, D)
+    monkeypatch.undo()
+    assert read_partition(tmp_path, D).column("url").to_pylist() == ["http://x/2"]
+    assert _quarantined(tmp_path) == []
+    land_records([_rec("http://x/4")], tmp_path, D, keep_existing=True)
+    assert _quarantined(tmp_path) == [("http://x/2", "duplicate_url_in_load")]

@@ -10,6 +10,7 @@ import hashlib
 import json
 from datetime import date
 
+import pyarrow.parquet as pq
 import pytest
 
 from kznews.config import load_settings
@@ -157,3 +158,30 @@ def test_a_reused_landing_reaches_the_store_it_missed(tmp_path) -> None:
     assert store.has_partition("raw_pages/load_date=2026-11-25")
     assert share_landing(day, settings) is None  # already there: nothing pushed again
     assert share_landing(day, load_settings(data_dir=tmp_path / "data")) is None  # no store
+
+
+def test_a_reused_landing_is_finished_before_it_is_shared(tmp_path) -> None:
+    """A crawl task killed between its landing's two renames, then retried: the retry reuses
+    the landing, finishes its quarantine first and pushes the finished partition."""
+    from kznews.acquire.warc import read_warc
+    from kznews.land import QUARANTINE_NAME, land_records, partition_dir
+    from kznews.pipeline import reuse_landing_stage
+    from tests.conftest import SAMPLE
+
+    bucket = tmp_path / "bucket"
+    bucket.mkdir()
+    settings = load_settings(data_dir=tmp_path / "data", remote_url=bucket.as_uri())
+    day = date(2026, 11, 25)
+    records = list(read_warc(SAMPLE / "site.warc.gz"))[:20]
+    land_records(records + records[:2], settings.raw_dir, day)
+    part = partition_dir(settings.raw_dir, day)
+    (part / QUARANTINE_NAME).rename(part / f".{QUARANTINE_NAME}.{'0' * 32}.tmp")
+    result = reuse_landing_stage(day, settings)
+    assert (result["rows"], result["reused"]) == (20, True)
+    assert result["recovered"][0].startswith("finished the quarantine")
+    assert result["remote"]["files"] == 2  # the data and its quarantine
+    pulled = tmp_path / "other" / "load_date=2026-11-25"
+    ObjectStore(bucket.as_uri()).pull_partition("raw_pages/load_date=2026-11-25", pulled)
+    assert pq.read_table(pulled / QUARANTINE_NAME).num_rows == 2
+    again = reuse_landing_stage(day, settings)
+    assert "recovered" not in again and "remote" not in again

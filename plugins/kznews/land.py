@@ -11,13 +11,15 @@ landing. A crawl emits only what changed since its last run, so its landing is m
 the date's (``keep_existing``): the pages it fetched replace theirs, the date's other pages
 and quarantine rows stay.
 
-Durability: the new files are fsync-ed before the rename and the folder after it, so a crash
-leaves either the old or the new partition. The data file is renamed first, then its
-quarantine: a crash between the two leaves the new data beside the earlier quarantine file
-(the earlier load's quarantine rows stay; this load's, duplicates of URLs it landed, are not
-written until the date is landed again). Renamed the other way round, such a crash lost the
-earlier rows with the earlier data kept. Stale temporary files of a crashed load are
-removed on the next one.
+Durability: a load writes its data file and its quarantine file (empty when it quarantined
+nothing) under temporary names and fsyncs both, then renames the data file into place, then
+the quarantine (an empty one removes the date's quarantine file), then fsyncs the folder.
+Loads of one date take a lock (``<raw_dir>/.locks/``), and each starts by finishing what a
+killed load left (:func:`recover_partition`): a data file never renamed is discarded with its
+quarantine (the partition is the earlier load's, whole); a quarantine left alone was its
+load's second rename, so it is renamed now. Nothing a load wrote is lost, and the data and
+its quarantine rows always come from the same load. A reused landing (a retried crawl task)
+and extraction also call :func:`recover_partition` before they read.
 Speed: the ``body`` column is written without dictionary encoding and without statistics
 (both are useless for page bytes and cost most of the time); see ``scripts/bench_land.py``.
 """
@@ -25,6 +27,7 @@ Speed: the ``body`` column is written without dictionary encoding and without st
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import uuid
 from collections.abc import Iterable, Iterator
@@ -59,6 +62,8 @@ class LandResult:
     quarantined: list[dict] = field(default_factory=list)
     #: rows of the date's earlier landing kept beside the new ones (``keep_existing``)
     kept: int = 0
+    #: what this load finished or discarded of a killed earlier load (:func:`recover_partition`)
+    recovered: list[str] = field(default_factory=list)
 
     def summary(self) -> dict[str, object]:
         out: dict[str, object] = {
@@ -70,6 +75,8 @@ class LandResult:
         }
         if self.kept:
             out["kept_from_earlier_landing"] = self.kept
+        if self.recovered:
+            out["recovered"] = self.recovered
         return out
 
 
@@ -77,8 +84,73 @@ def partition_dir(raw_dir: Path, load_date: date) -> Path:
     return Path(raw_dir) / f"load_date={load_date.isoformat()}"
 
 
-def _remove_stale_tmp(part_dir: Path) -> None:
-    remove_stale(part_dir.glob(".*.tmp"))
+def _tmp_names(token: str) -> tuple[str, str]:
+    """The temporary names of one load's data file and quarantine file."""
+    return f".{PART_NAME}.{token}.tmp", f".{QUARANTINE_NAME}.{token}.tmp"
+
+
+@contextlib.contextmanager
+def _partition_lock(raw_dir: Path, load_date: date) -> Iterator[None]:
+    """One date's landing lock (exclusive, blocking): loads and recoveries of a date take
+    turns, so the temporary files a recovery finds are a killed load's, never a live one's.
+    Beside the partitions, not in them: a partition folder holds only what readers read."""
+    locks = Path(raw_dir) / ".locks"
+    locks.mkdir(parents=True, exist_ok=True)
+    fd = os.open(locks / f"load_date={load_date.isoformat()}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _commit_quarantine(q_tmp: Path, q_target: Path) -> None:
+    """A load's second rename: its quarantine file into place, or, when it quarantined
+    nothing, the date's quarantine file removed (the rows belonged to the data replaced)."""
+    if pq.read_metadata(q_tmp).num_rows:
+        os.replace(q_tmp, q_target)
+        return
+    with contextlib.suppress(FileNotFoundError):
+        q_target.unlink()
+    q_tmp.unlink()
+
+
+def _recover_locked(part_dir: Path) -> list[str]:
+    data_tmps = {p.name.split(".")[-2] for p in part_dir.glob(f".{PART_NAME}.*.tmp")}
+    q_tmps = sorted(part_dir.glob(f".{QUARANTINE_NAME}.*.tmp"), key=lambda p: p.stat().st_mtime_ns)
+    done: list[str] = []
+    for token in sorted(data_tmps):  # killed before its data rename: the load never happened
+        for name in _tmp_names(token):
+            with contextlib.suppress(FileNotFoundError):
+                (part_dir / name).unlink()
+        done.append(f"discarded the unfinished load {token}")
+    alone = [p for p in q_tmps if p.name.split(".")[-2] not in data_tmps]
+    for older in alone[:-1]:  # not reachable unless a recovery itself was killed midway
+        older.unlink()
+        done.append(f"discarded the superseded quarantine {older.name}")
+    if alone:
+        try:
+            _commit_quarantine(alone[-1], part_dir / QUARANTINE_NAME)
+        except (OSError, pa.ArrowException) as exc:
+            raise OSError(
+                f"{part_dir}: cannot finish a killed load's quarantine {alone[-1].name}: {exc}"
+            ) from exc
+        done.append(f"finished the quarantine of the load {alone[-1].name.split('.')[-2]}")
+    if done:
+        fsync_path(part_dir)
+    # anything else hidden here is an earlier version's leftover
+    remove_stale(p for p in part_dir.glob(".*.tmp") if p.exists())
+    return done
+
+
+def recover_partition(raw_dir: Path, load_date: date) -> list[str]:
+    """Finish what a killed load of ``load_date`` left in its partition (see the module doc);
+    returns what was done, one line each (empty when the partition was whole)."""
+    part_dir = partition_dir(raw_dir, load_date)
+    if not part_dir.is_dir():
+        return []
+    with _partition_lock(raw_dir, load_date):
+        return _recover_locked(part_dir)
 
 
 def land_records(
@@ -93,12 +165,24 @@ def land_records(
     its quarantine rows, are kept (a crawl landing a date again; see the module doc)."""
     part_dir = partition_dir(raw_dir, load_date)
     part_dir.mkdir(parents=True, exist_ok=True)
-    _remove_stale_tmp(part_dir)
+    with _partition_lock(raw_dir, load_date):
+        recovered = _recover_locked(part_dir)
+        result = _land_locked(records, part_dir, load_date, batch_rows, keep_existing)
+    result.recovered = recovered
+    return result
+
+
+def _land_locked(
+    records: Iterable[RawRecord],
+    part_dir: Path,
+    load_date: date,
+    batch_rows: int,
+    keep_existing: bool,
+) -> LandResult:
     target = part_dir / PART_NAME
     q_target = part_dir / QUARANTINE_NAME
-    token = uuid.uuid4().hex
-    tmp = part_dir / f".{PART_NAME}.{token}.tmp"
-    q_tmp = part_dir / f".{QUARANTINE_NAME}.{token}.tmp"
+    tmp_name, q_tmp_name = _tmp_names(uuid.uuid4().hex)
+    tmp, q_tmp = part_dir / tmp_name, part_dir / q_tmp_name
     result = LandResult(load_date=load_date, path=target)
     seen: set[str] = set()
     batch: list[RawRecord] = []
@@ -108,6 +192,7 @@ def land_records(
             writer.write_table(_records_table(batch))
             batch.clear()
 
+    data_renamed = False
     try:
         with pq.ParquetWriter(tmp, RAW_PAGES, **_WRITE_OPTIONS) as writer:
             for rec in records:
@@ -127,22 +212,26 @@ def land_records(
                 result.rows += result.kept
                 result.bytes += kept_bytes
         fsync_path(tmp)
-        # The quarantine of a landing sits beside its data and is replaced with it.
+        # The quarantine of a landing sits beside its data and is replaced with it; it is
+        # written even when empty, so that a recovery knows the second rename's intent.
         quarantine = pa.Table.from_pylist(result.quarantined, QUARANTINE)
         if keep_existing and q_target.exists():
             quarantine = pa.concat_tables([quarantine, pq.read_table(q_target, schema=QUARANTINE)])
-        if quarantine.num_rows:
-            pq.write_table(quarantine, q_tmp, compression="zstd")
-            fsync_path(q_tmp)
+        pq.write_table(quarantine, q_tmp, compression="zstd")
+        fsync_path(q_tmp)
         os.replace(tmp, target)
-        if quarantine.num_rows:
-            os.replace(q_tmp, q_target)
-        else:
-            with contextlib.suppress(FileNotFoundError):
-                q_target.unlink()
+        data_renamed = True
+        try:
+            _commit_quarantine(q_tmp, q_target)
+        except OSError as exc:
+            raise OSError(
+                f"{part_dir}: the pages are landed but their quarantine could not be put in "
+                f"place ({exc}); the next landing of this date finishes it from {q_tmp.name}"
+            ) from exc
         fsync_path(part_dir)
     finally:
-        for t in (tmp, q_tmp):
+        # after the data's rename, the quarantine's temporary file is what a recovery needs
+        for t in (tmp,) if data_renamed else (tmp, q_tmp):
             with contextlib.suppress(FileNotFoundError):
                 t.unlink()
     return result

@@ -43,6 +43,33 @@ def land_stage(source: str | Path, load_date: date, settings: Settings | None = 
     return summary
 
 
+def reuse_landing_stage(load_date: date, settings: Settings | None = None) -> dict:
+    """Keep the date's landing as it is (a crawl task retried after its pages were landed)
+    instead of fetching again: finish what a killed load of it left
+    (:func:`kznews.land.recover_partition`), push it to the object store if the store
+    lacks it (:func:`share_landing`), and describe it like :func:`land_stage`."""
+    import pyarrow.parquet as pq
+
+    from kznews.land import PART_NAME, partition_dir, recover_partition
+
+    settings = settings or load_settings()
+    recovered = recover_partition(settings.raw_dir, load_date)
+    part = partition_dir(settings.raw_dir, load_date) / PART_NAME
+    summary: dict = {
+        "load_date": load_date.isoformat(),
+        "path": str(part),
+        "rows": pq.read_metadata(part).num_rows,
+        "bytes": part.stat().st_size,
+        "reused": True,
+    }
+    if recovered:
+        summary["recovered"] = recovered
+    remote = share_landing(load_date, settings)
+    if remote is not None:
+        summary["remote"] = remote
+    return summary
+
+
 def share_landing(load_date: date, settings: Settings | None = None) -> dict | None:
     """Push an existing landing partition to the object store if the store lacks it (a
     land task that reuses its partition after an earlier attempt failed to upload it);

@@ -369,3 +369,20 @@ def test_extract_partition_never_leaves_a_temp_root(tmp_path, landed_raw, monkey
         extract_partition(settings, DAY, workers=SHARDS)
     assert _no_temp_root(settings)
     assert _bytes(settings) == before
+
+
+def test_plan_finishes_a_landing_killed_before_its_quarantine_rename(
+    tmp_path, landed_raw, reference
+) -> None:
+    """A landing killed between its two renames leaves its quarantine under a temporary
+    name (and a retried crawl task reuses that landing): planning the extraction finishes
+    it first, so the landing's quarantine rows reach the extracted quarantine."""
+    from kznews.land import QUARANTINE_NAME
+
+    settings = _worker(tmp_path, "w", landed_raw)
+    part = settings.raw_dir / PARTITION
+    (part / QUARANTINE_NAME).rename(part / f".{QUARANTINE_NAME}.{'0' * 32}.tmp")
+    extract_partition(settings, DAY, workers=SHARDS)
+    assert _content(settings) == reference[1]
+    assert pq.read_table(part / QUARANTINE_NAME).num_rows == 3
+    assert not list(part.glob(".*"))

@@ -269,9 +269,14 @@ def plan_extraction(
     its size ``raw_bytes`` (each shard checks it reads that same file), ``started_at`` (epoch
     seconds: a commit on another machine can report the stage's wall time), ``shards`` and
     ``jobs`` (one :meth:`ShardJob.to_dict` per shard). Also sweeps the leftovers of killed
-    runs. The temporary root itself is created by the shards.
+    runs, and first finishes a killed landing of the date (its quarantine, which the commit
+    reads; :func:`kznews.land.recover_partition`). The temporary root itself is created by
+    the shards.
     """
+    from kznews.land import recover_partition
+
     started_at = time.time()
+    recover_partition(settings.raw_dir, load_date)
     raw_file = _raw_file(settings, load_date)
     n_groups = pq.ParquetFile(raw_file).metadata.num_row_groups
     raw_bytes = raw_file.stat().st_size
