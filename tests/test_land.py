@@ -238,3 +238,19 @@ def test_a_failed_quarantine_rename_is_an_error_and_is_finished_later(
     assert _quarantined(tmp_path) == []
     land_records([_rec("http://x/4")], tmp_path, D, keep_existing=True)
     assert _quarantined(tmp_path) == [("http://x/2", "duplicate_url_in_load")]
+
+
+def test_a_quarantine_older_than_the_data_is_never_put_back(tmp_path: Path) -> None:
+    """A leftover quarantine written before the partition's data file (an earlier version
+    left it, and a later load replaced the data) belongs to replaced data: discarded."""
+    import os
+
+    land_records([_rec("http://x/1"), _rec("http://x/1")], tmp_path, D)
+    part = partition_dir(tmp_path, D)
+    leftover = part / f".{QUARANTINE_NAME}.{'0' * 32}.tmp"
+    (part / QUARANTINE_NAME).rename(leftover)
+    data_written = (part / PART_NAME).stat().st_mtime_ns
+    os.utime(leftover, ns=(data_written - 10**9, data_written - 10**9))
+    assert recover_partition(tmp_path, D) == [
+        f"discarded the superseded quarantine {leftover.name}"]
+    assert _quarantined(tmp_path) == [] and not leftover.exists()

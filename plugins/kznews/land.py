@@ -125,17 +125,25 @@ def _recover_locked(part_dir: Path) -> list[str]:
                 (part_dir / name).unlink()
         done.append(f"discarded the unfinished load {token}")
     alone = [p for p in q_tmps if p.name.split(".")[-2] not in data_tmps]
-    for older in alone[:-1]:  # not reachable unless a recovery itself was killed midway
+    # A killed load wrote its quarantine after its data file, so the one to finish is not
+    # older than the partition's data. Older ones (an earlier version, which did not
+    # recover, left them behind) belong to data since replaced.
+    data = part_dir / PART_NAME
+    data_written = data.stat().st_mtime_ns if data.exists() else None
+    finish = None
+    if alone and data_written is not None and alone[-1].stat().st_mtime_ns >= data_written:
+        finish = alone.pop()
+    for older in alone:
         older.unlink()
         done.append(f"discarded the superseded quarantine {older.name}")
-    if alone:
+    if finish is not None:
         try:
-            _commit_quarantine(alone[-1], part_dir / QUARANTINE_NAME)
+            _commit_quarantine(finish, part_dir / QUARANTINE_NAME)
         except (OSError, pa.ArrowException) as exc:
             raise OSError(
-                f"{part_dir}: cannot finish a killed load's quarantine {alone[-1].name}: {exc}"
+                f"{part_dir}: cannot finish a killed load's quarantine {finish.name}: {exc}"
             ) from exc
-        done.append(f"finished the quarantine of the load {alone[-1].name.split('.')[-2]}")
+        done.append(f"finished the quarantine of the load {finish.name.split('.')[-2]}")
     if done:
         fsync_path(part_dir)
     # anything else hidden here is an earlier version's leftover
@@ -147,8 +155,8 @@ def recover_partition(raw_dir: Path, load_date: date) -> list[str]:
     """Finish what a killed load of ``load_date`` left in its partition (see the module doc);
     returns what was done, one line each (empty when the partition was whole)."""
     part_dir = partition_dir(raw_dir, load_date)
-    if not part_dir.is_dir():
-        return []
+    if not part_dir.is_dir() or not any(part_dir.glob(".*.tmp")):
+        return []  # whole (readers need not write the lock folder); a live load's are waited for
     with _partition_lock(raw_dir, load_date):
         return _recover_locked(part_dir)
 
