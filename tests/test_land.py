@@ -240,17 +240,53 @@ def test_a_failed_quarantine_rename_is_an_error_and_is_finished_later(
     assert _quarantined(tmp_path) == [("http://x/2", "duplicate_url_in_load")]
 
 
-def test_a_quarantine_older_than_the_data_is_never_put_back(tmp_path: Path) -> None:
-    """A leftover quarantine written before the partition's data file (an earlier version
-    left it, and a later load replaced the data) belongs to replaced data: discarded."""
-    import os
-
+def test_a_quarantine_left_by_another_load_is_never_put_back(tmp_path: Path) -> None:
+    """Only the quarantine of the load whose data is in place (the token in the data file's
+    metadata) is finished. One of a load that never landed (its data file's temporary file
+    already removed by a recovery killed midway), or one an earlier version left before a
+    later load replaced the data, is discarded, whatever the file times say."""
     land_records([_rec("http://x/1"), _rec("http://x/1")], tmp_path, D)
     part = partition_dir(tmp_path, D)
-    leftover = part / f".{QUARANTINE_NAME}.{'0' * 32}.tmp"
-    (part / QUARANTINE_NAME).rename(leftover)
-    data_written = (part / PART_NAME).stat().st_mtime_ns
-    os.utime(leftover, ns=(data_written - 10**9, data_written - 10**9))
+    stray = part / f".{QUARANTINE_NAME}.{'0' * 32}.tmp"
+    (part / QUARANTINE_NAME).rename(stray)  # newer than the data file, but not its load's
+    land_records([_rec("http://x/2")], tmp_path, D)  # replaces the data (no quarantine)
+    stray.touch()
     assert recover_partition(tmp_path, D) == [
-        f"discarded the superseded quarantine {leftover.name}"]
-    assert _quarantined(tmp_path) == [] and not leftover.exists()
+        f"discarded the quarantine of the superseded load {'0' * 32}"]
+    assert _quarantined(tmp_path) == [] and not stray.exists()
+
+
+def test_the_load_token_is_in_the_data_files_metadata_only(tmp_path: Path) -> None:
+    from kznews.land import load_token
+
+    land_records([_rec("http://x/1")], tmp_path, D)
+    data = partition_dir(tmp_path, D) / PART_NAME
+    first = load_token(data)
+    assert first and len(first) == 32
+    land_records([_rec("http://x/2")], tmp_path, D, keep_existing=True)
+    assert load_token(data) not in (None, first)
+    assert read_partition(tmp_path, D).schema.equals(RAW_PAGES)  # same columns and types
+
+
+def test_an_exception_just_after_the_data_rename_keeps_the_quarantine_for_recovery(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A signal handler (Airflow's SIGTERM, Ctrl-C) may raise right after the data's rename
+    returns: the load must still leave its quarantine for the next one to finish."""
+    import kznews.land as land
+
+    land_records([_rec("http://x/1"), _rec("http://x/1")], tmp_path, D)
+    real_replace = land.os.replace
+
+    def replace(src, dst):
+        real_replace(src, dst)
+        if Path(dst).name == PART_NAME:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(land.os, "replace", replace)
+    with pytest.raises(KeyboardInterrupt):
+        land_records([_rec("http://x/2"), _rec("http://x/2")], tmp_path, D, keep_existing=True)
+    monkeypatch.undo()
+    assert recover_partition(tmp_path, D)[0].startswith("finished the quarantine of the load")
+    assert _quarantined(tmp_path) == [("http://x/1", "duplicate_url_in_load"),
+                                      ("http://x/2", "duplicate_url_in_load")]

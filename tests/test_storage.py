@@ -164,7 +164,7 @@ def test_a_reused_landing_is_finished_before_it_is_shared(tmp_path) -> None:
     """A crawl task killed between its landing's two renames, then retried: the retry reuses
     the landing, finishes its quarantine first and pushes the finished partition."""
     from kznews.acquire.warc import read_warc
-    from kznews.land import QUARANTINE_NAME, land_records, partition_dir
+    from kznews.land import QUARANTINE_NAME, land_records, load_token, partition_dir
     from kznews.pipeline import reuse_landing_stage
     from tests.conftest import SAMPLE
 
@@ -175,7 +175,8 @@ def test_a_reused_landing_is_finished_before_it_is_shared(tmp_path) -> None:
     records = list(read_warc(SAMPLE / "site.warc.gz"))[:20]
     land_records(records + records[:2], settings.raw_dir, day)
     part = partition_dir(settings.raw_dir, day)
-    (part / QUARANTINE_NAME).rename(part / f".{QUARANTINE_NAME}.{'0' * 32}.tmp")
+    token = load_token(part / "part-0.parquet")
+    (part / QUARANTINE_NAME).rename(part / f".{QUARANTINE_NAME}.{token}.tmp")
     result = reuse_landing_stage(day, settings)
     assert (result["rows"], result["reused"]) == (20, True)
     assert result["recovered"][0].startswith("finished the quarantine")
@@ -185,3 +186,51 @@ def test_a_reused_landing_is_finished_before_it_is_shared(tmp_path) -> None:
     assert pq.read_table(pulled / QUARANTINE_NAME).num_rows == 2
     again = reuse_landing_stage(day, settings)
     assert "recovered" not in again and "remote" not in again
+
+
+def test_a_reused_landing_newer_than_the_stores_is_pushed_and_a_stale_one_is_not(
+    tmp_path, caplog
+) -> None:
+    """Worker B merged a crawl into the store's version of the date and was killed before
+    its upload (here: between its landing's renames): its retry reuses the landing, which
+    is a later version of the store's, so it is pushed. Worker C holds a copy of a version
+    the store has moved on from: reusing it pushes nothing over the store's."""
+    import shutil
+
+    from kznews.acquire.warc import read_warc
+    from kznews.land import QUARANTINE_NAME, land_records, load_token, partition_dir
+    from kznews.pipeline import reuse_landing_stage
+    from tests.conftest import SAMPLE
+
+    bucket = tmp_path / "bucket"
+    bucket.mkdir()
+    store = ObjectStore(bucket.as_uri())
+    rel = "raw_pages/load_date=2026-11-25"
+    day = date(2026, 11, 25)
+    records = list(read_warc(SAMPLE / "site.warc.gz"))[:20]
+    b = load_settings(data_dir=tmp_path / "b", remote_url=bucket.as_uri())
+    part = partition_dir(b.raw_dir, day)
+    land_records(records[:10], b.raw_dir, day)
+    assert store.compare(part, rel) == "absent"
+    store.push_partition(part, rel, record_locally=True)  # as land_stage does
+    assert store.compare(part, rel) == "same"
+    c_part = tmp_path / "c" / "data" / "raw_pages" / "load_date=2026-11-25"
+    shutil.copytree(part, c_part)  # C synced with this version
+    land_records(records[10:] + records[10:12], b.raw_dir, day, keep_existing=True)
+    token = load_token(part / "part-0.parquet")  # killed between the renames: see test_land
+    (part / QUARANTINE_NAME).rename(part / f".{QUARANTINE_NAME}.{token}.tmp")
+    result = reuse_landing_stage(day, b)
+    assert result["recovered"] and result["remote"]["files"] == 2
+    assert store.compare(part, rel) == "same"
+    pulled = tmp_path / "other" / "load_date=2026-11-25"
+    store.pull_partition(rel, pulled)
+    assert pq.read_metadata(pulled / "part-0.parquet").num_rows == 20
+    assert pq.read_table(pulled / QUARANTINE_NAME).num_rows == 2
+
+    c = load_settings(data_dir=tmp_path / "c" / "data", remote_url=bucket.as_uri())
+    assert store.compare(c_part, rel) == "other"
+    with caplog.at_level("WARNING", logger="kznews.pipeline"):
+        stale = reuse_landing_stage(day, c)
+    assert "remote" not in stale and stale["rows"] == 10
+    assert "holds another version" in caplog.text
+    assert store.compare(part, rel) == "same"  # the store still has B's version

@@ -11,15 +11,19 @@ landing. A crawl emits only what changed since its last run, so its landing is m
 the date's (``keep_existing``): the pages it fetched replace theirs, the date's other pages
 and quarantine rows stay.
 
-Durability: a load writes its data file and its quarantine file (empty when it quarantined
-nothing) under temporary names and fsyncs both, then renames the data file into place, then
-the quarantine (an empty one removes the date's quarantine file), then fsyncs the folder.
-Loads of one date take a lock (``<raw_dir>/.locks/``), and each starts by finishing what a
-killed load left (:func:`recover_partition`): a data file never renamed is discarded with its
-quarantine (the partition is the earlier load's, whole); a quarantine left alone was its
-load's second rename, so it is renamed now. Nothing a load wrote is lost, and the data and
-its quarantine rows always come from the same load. A reused landing (a retried crawl task)
-and extraction also call :func:`recover_partition` before they read.
+Durability: a load writes its data file (its token in the Parquet metadata,
+:func:`load_token`) and its quarantine file (empty when it quarantined nothing; the token in
+its temporary name) under temporary names and fsyncs both, then renames the data file into
+place, then the quarantine (an empty one removes the date's quarantine file), then fsyncs the
+folder. Loads and pulls of one date take a lock (:func:`partition_lock`), and a load starts
+by finishing what a killed one left (:func:`recover_partition`): a data file never renamed is
+discarded with its quarantine (the partition is the earlier load's, whole); a quarantine
+whose token is the data file's was its load's second rename, so it is renamed now; any other
+belongs to data since replaced and is discarded. So a killed load loses nothing it wrote,
+and once recovered, data and quarantine rows come from the same load. Readers take no lock:
+one that reads while a load is between its renames can see the new data with the earlier
+quarantine. A reused landing (a retried crawl task) and the extraction plan call
+:func:`recover_partition` before they read.
 Speed: the ``body`` column is written without dictionary encoding and without statistics
 (both are useless for page bytes and cost most of the time); see ``scripts/bench_land.py``.
 """
@@ -29,6 +33,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import threading
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -44,6 +49,9 @@ from kznews.schema import QUARANTINE, RAW_PAGES
 
 PART_NAME = "part-0.parquet"
 QUARANTINE_NAME = "quarantine.parquet"
+#: Parquet metadata key of a landing's data file: the token of the load that wrote it, which
+#: its quarantine's temporary name carries too (:func:`recover_partition` pairs them).
+LOAD_TOKEN_KEY = b"kznews.load_token"
 # Page bytes: no dictionary, no min/max statistics (slow and meaningless for HTML bodies).
 _WRITE_OPTIONS: dict = {
     "compression": "zstd",
@@ -89,19 +97,46 @@ def _tmp_names(token: str) -> tuple[str, str]:
     return f".{PART_NAME}.{token}.tmp", f".{QUARANTINE_NAME}.{token}.tmp"
 
 
+#: This process's held landing locks: (pid, thread, lock file) -> [fd, depth].
+_HELD: dict[tuple[int, int, str], list[int]] = {}
+
+
 @contextlib.contextmanager
-def _partition_lock(raw_dir: Path, load_date: date) -> Iterator[None]:
-    """One date's landing lock (exclusive, blocking): loads and recoveries of a date take
-    turns, so the temporary files a recovery finds are a killed load's, never a live one's.
-    Beside the partitions, not in them: a partition folder holds only what readers read."""
-    locks = Path(raw_dir) / ".locks"
-    locks.mkdir(parents=True, exist_ok=True)
-    fd = os.open(locks / f"load_date={load_date.isoformat()}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+def partition_lock(raw_dir: Path, load_date: date) -> Iterator[None]:
+    """One date's landing lock (exclusive, blocking; re-entrant within a thread): loads,
+    pulls and recoveries of a date take turns, so the temporary files a recovery finds are a
+    killed load's, never a live one's. The lock file sits beside the partitions
+    (``<raw_dir>/.locks/``), not in them: a pull swaps the partition folder whole."""
+    path = Path(raw_dir) / ".locks" / f"load_date={load_date.isoformat()}.lock"
+    key = (os.getpid(), threading.get_ident(), str(path))
+    held = _HELD.get(key)
+    if held is not None:  # this thread holds it already (land_stage around land_records)
+        held[1] += 1
+        try:
+            yield
+        finally:
+            held[1] -= 1
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
+        _HELD[key] = [fd, 1]
         yield
     finally:
+        _HELD.pop(key, None)
         os.close(fd)  # releases the lock
+
+
+def load_token(data_file: Path) -> str | None:
+    """The token of the load that wrote ``data_file`` (a landing's ``part-0.parquet``), kept
+    in its Parquet metadata; None for files written before it was recorded."""
+    value = (pq.read_schema(data_file).metadata or {}).get(LOAD_TOKEN_KEY)
+    return value.decode() if value else None
+
+
+def _token_of(tmp: Path) -> str:
+    return tmp.name.split(".")[-2]  # .<name>.<token>.tmp
 
 
 def _commit_quarantine(q_tmp: Path, q_target: Path) -> None:
@@ -116,34 +151,29 @@ def _commit_quarantine(q_tmp: Path, q_target: Path) -> None:
 
 
 def _recover_locked(part_dir: Path) -> list[str]:
-    data_tmps = {p.name.split(".")[-2] for p in part_dir.glob(f".{PART_NAME}.*.tmp")}
-    q_tmps = sorted(part_dir.glob(f".{QUARANTINE_NAME}.*.tmp"), key=lambda p: p.stat().st_mtime_ns)
     done: list[str] = []
-    for token in sorted(data_tmps):  # killed before its data rename: the load never happened
-        for name in _tmp_names(token):
+    for tmp in sorted(part_dir.glob(f".{PART_NAME}.*.tmp")):
+        # killed before its data's rename: the load never happened. Its quarantine goes
+        # first, so a recovery killed midway still leaves the mark of an unfinished load.
+        for name in reversed(_tmp_names(_token_of(tmp))):
             with contextlib.suppress(FileNotFoundError):
                 (part_dir / name).unlink()
-        done.append(f"discarded the unfinished load {token}")
-    alone = [p for p in q_tmps if p.name.split(".")[-2] not in data_tmps]
-    # A killed load wrote its quarantine after its data file, so the one to finish is not
-    # older than the partition's data. Older ones (an earlier version, which did not
-    # recover, left them behind) belong to data since replaced.
+        done.append(f"discarded the unfinished load {_token_of(tmp)}")
     data = part_dir / PART_NAME
-    data_written = data.stat().st_mtime_ns if data.exists() else None
-    finish = None
-    if alone and data_written is not None and alone[-1].stat().st_mtime_ns >= data_written:
-        finish = alone.pop()
-    for older in alone:
-        older.unlink()
-        done.append(f"discarded the superseded quarantine {older.name}")
-    if finish is not None:
-        try:
-            _commit_quarantine(finish, part_dir / QUARANTINE_NAME)
+    current = load_token(data) if data.exists() else None
+    for q_tmp in sorted(part_dir.glob(f".{QUARANTINE_NAME}.*.tmp")):
+        token = _token_of(q_tmp)
+        if token != current:  # its data was replaced since, or never landed
+            q_tmp.unlink()
+            done.append(f"discarded the quarantine of the superseded load {token}")
+            continue
+        try:  # the data in place is its load's: its second rename was not done
+            _commit_quarantine(q_tmp, part_dir / QUARANTINE_NAME)
         except (OSError, pa.ArrowException) as exc:
             raise OSError(
-                f"{part_dir}: cannot finish a killed load's quarantine {finish.name}: {exc}"
+                f"{part_dir}: cannot finish the quarantine of the killed load {token}: {exc}"
             ) from exc
-        done.append(f"finished the quarantine of the load {finish.name.split('.')[-2]}")
+        done.append(f"finished the quarantine of the load {token}")
     if done:
         fsync_path(part_dir)
     # anything else hidden here is an earlier version's leftover
@@ -157,7 +187,7 @@ def recover_partition(raw_dir: Path, load_date: date) -> list[str]:
     part_dir = partition_dir(raw_dir, load_date)
     if not part_dir.is_dir() or not any(part_dir.glob(".*.tmp")):
         return []  # whole (readers need not write the lock folder); a live load's are waited for
-    with _partition_lock(raw_dir, load_date):
+    with partition_lock(raw_dir, load_date):
         return _recover_locked(part_dir)
 
 
@@ -173,7 +203,7 @@ def land_records(
     its quarantine rows, are kept (a crawl landing a date again; see the module doc)."""
     part_dir = partition_dir(raw_dir, load_date)
     part_dir.mkdir(parents=True, exist_ok=True)
-    with _partition_lock(raw_dir, load_date):
+    with partition_lock(raw_dir, load_date):
         recovered = _recover_locked(part_dir)
         result = _land_locked(records, part_dir, load_date, batch_rows, keep_existing)
     result.recovered = recovered
@@ -189,7 +219,8 @@ def _land_locked(
 ) -> LandResult:
     target = part_dir / PART_NAME
     q_target = part_dir / QUARANTINE_NAME
-    tmp_name, q_tmp_name = _tmp_names(uuid.uuid4().hex)
+    token = uuid.uuid4().hex
+    tmp_name, q_tmp_name = _tmp_names(token)
     tmp, q_tmp = part_dir / tmp_name, part_dir / q_tmp_name
     result = LandResult(load_date=load_date, path=target)
     seen: set[str] = set()
@@ -200,9 +231,9 @@ def _land_locked(
             writer.write_table(_records_table(batch))
             batch.clear()
 
-    data_renamed = False
     try:
-        with pq.ParquetWriter(tmp, RAW_PAGES, **_WRITE_OPTIONS) as writer:
+        schema = RAW_PAGES.with_metadata({LOAD_TOKEN_KEY: token.encode()})
+        with pq.ParquetWriter(tmp, schema, **_WRITE_OPTIONS) as writer:
             for rec in records:
                 if rec.url in seen:
                     result.duplicates += 1
@@ -228,7 +259,6 @@ def _land_locked(
         pq.write_table(quarantine, q_tmp, compression="zstd")
         fsync_path(q_tmp)
         os.replace(tmp, target)
-        data_renamed = True
         try:
             _commit_quarantine(q_tmp, q_target)
         except OSError as exc:
@@ -238,10 +268,13 @@ def _land_locked(
             ) from exc
         fsync_path(part_dir)
     finally:
-        # after the data's rename, the quarantine's temporary file is what a recovery needs
-        for t in (tmp,) if data_renamed else (tmp, q_tmp):
-            with contextlib.suppress(FileNotFoundError):
-                t.unlink()
+        # Decided from the files, not a flag set after the rename (an exception can come
+        # between the two): once the data is in place, the quarantine's temporary file is
+        # what the recovery needs. Quarantine first, as in the recovery.
+        if tmp.exists():
+            for t in (q_tmp, tmp):
+                with contextlib.suppress(FileNotFoundError):
+                    t.unlink()
     return result
 
 

@@ -7,6 +7,7 @@ which is what Airflow passes between tasks. No stage keeps state in memory betwe
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from datetime import date
@@ -15,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from kznews import gatepass
 from kznews.config import Settings, load_settings
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from kznews.warehouse.runner import DbtInvoker
@@ -25,21 +28,24 @@ def land_stage(source: str | Path, load_date: date, settings: Settings | None = 
     replace the date's landing, a crawl (which emits only what changed) is merged into it.
     A crawl's state is saved once its pages are landed (:func:`kznews.acquire.commit_source`)."""
     from kznews.acquire import commit_source, is_crawl, open_source
-    from kznews.land import land_records, partition_dir
+    from kznews.land import land_records, partition_dir, partition_lock
 
     settings = settings or load_settings()
     merge = is_crawl(source)
     store = _store(settings)
     rel = f"raw_pages/{_partition(load_date)}"
-    if merge and store is not None and store.has_partition(rel):
-        # merge into the date's landing as the bucket has it (another worker may hold it)
-        store.pull_partition(rel, partition_dir(settings.raw_dir, load_date))
-    records = open_source(source, settings)
-    result = land_records(records, settings.raw_dir, load_date, keep_existing=merge)
+    part = partition_dir(settings.raw_dir, load_date)
+    with partition_lock(settings.raw_dir, load_date):  # the pull and the merge, as one
+        # merge into the date's landing as the bucket has it (another worker may hold it),
+        # unless this machine's copy is a later one the bucket never got
+        if merge and store is not None and store.compare(part, rel) in ("same", "other"):
+            store.pull_partition(rel, part)
+        records = open_source(source, settings)
+        result = land_records(records, settings.raw_dir, load_date, keep_existing=merge)
     commit_source(records)
     summary = result.summary()
     if store is not None:
-        summary["remote"] = store.push_partition(partition_dir(settings.raw_dir, load_date), rel)
+        summary["remote"] = store.push_partition(part, rel, record_locally=True)
     return summary
 
 
@@ -71,17 +77,26 @@ def reuse_landing_stage(load_date: date, settings: Settings | None = None) -> di
 
 
 def share_landing(load_date: date, settings: Settings | None = None) -> dict | None:
-    """Push an existing landing partition to the object store if the store lacks it (a
-    land task that reuses its partition after an earlier attempt failed to upload it);
-    None when there is no store or it already has the partition."""
+    """Push an existing landing partition to the object store when the store lacks it, or
+    when this machine's copy is a later version of the store's (changed here since it last
+    matched the store: a land task that reuses its partition after an earlier attempt
+    failed to upload it). None when there is no store or nothing to push. A copy the store
+    has moved on from is not pushed over the store's (logged)."""
     from kznews.land import partition_dir
 
     settings = settings or load_settings()
     store = _store(settings)
     rel = f"raw_pages/{_partition(load_date)}"
-    if store is None or store.has_partition(rel):
+    part = partition_dir(settings.raw_dir, load_date)
+    if store is None:
         return None
-    return store.push_partition(partition_dir(settings.raw_dir, load_date), rel)
+    state = store.compare(part, rel)
+    if state == "other":
+        log.warning("%s: the store holds another version of %s; this machine's copy is kept "
+                    "here and not pushed over it", part, rel)
+    if state in ("absent", "newer"):
+        return store.push_partition(part, rel, record_locally=True)
+    return None
 
 
 def _store(settings: Settings):
@@ -144,19 +159,15 @@ def _raw_matches(raw_file: Path, raw_bytes: int | None) -> bool:
 
 def _pull_raw(settings: Settings, store, load_date: date, raw_bytes: int | None = None) -> bool:
     """Pull the landing partition of ``load_date`` unless this machine already has it (as the
-    plan read it: same size). A lock file serialises the shard tasks of one machine, so they
-    do not download it side by side; whoever comes second finds it there. True = pulled."""
-    import fcntl
-
-    from kznews.land import PART_NAME, partition_dir
+    plan read it: same size). The date's landing lock serialises the shard tasks of one
+    machine, so they do not download it side by side (whoever comes second finds it there),
+    and keeps a pull from swapping the folder under a landing of the date. True = pulled."""
+    from kznews.land import PART_NAME, partition_dir, partition_lock
 
     raw_part = partition_dir(settings.raw_dir, load_date)
     if _raw_matches(raw_part / PART_NAME, raw_bytes):
         return False
-    locks = settings.state_dir / "locks"
-    locks.mkdir(parents=True, exist_ok=True)
-    with open(locks / f"pull-raw-{_partition(load_date)}.lock", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with partition_lock(settings.raw_dir, load_date):
         if _raw_matches(raw_part / PART_NAME, raw_bytes):
             return False
         store.pull_partition(f"raw_pages/{_partition(load_date)}", raw_part)

@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kznews.fsutil import write_text_atomic
+
 MANIFEST = "_MANIFEST.json"
 STAGING = ".kznews-staging"  # beside the table folders, on the same file system
 
@@ -44,6 +46,16 @@ def _has_size(path: Path, size: int) -> bool:
 
 class ChecksumMismatch(OSError):
     """A downloaded file is not the one the manifest names (a concurrent push)."""
+
+
+def _partition_files(local_dir: Path) -> list[Path]:
+    """The files a push uploads: the folder's own, not hidden ones, not the manifest."""
+    return sorted(p for p in Path(local_dir).iterdir()
+                  if p.is_file() and not p.name.startswith(".") and p.name != MANIFEST)
+
+
+def _listing(files: list[Path]) -> dict[str, dict[str, Any]]:
+    return {p.name: {"sha256": _sha256(p), "size": p.stat().st_size} for p in files}
 
 
 def _sha256(path: Path) -> str:
@@ -88,20 +100,26 @@ class ObjectStore:
         return f"{self.root}/{_safe_rel(rel)}"
 
     # --- push ------------------------------------------------------------------------------
-    def push_partition(self, local_dir: Path, rel: str) -> dict[str, Any]:
-        """Upload the Parquet files of ``local_dir`` as partition ``rel``; manifest last."""
+    def push_partition(
+        self, local_dir: Path, rel: str, record_locally: bool = False
+    ) -> dict[str, Any]:
+        """Upload the Parquet files of ``local_dir`` as partition ``rel``; manifest last.
+        ``record_locally``: also write the manifest into ``local_dir``, as a pull does, so
+        the folder says which version of the bucket's it last matched
+        (:meth:`compare`)."""
         local_dir = Path(local_dir)
-        files = sorted(p for p in local_dir.iterdir() if p.is_file() and not p.name.startswith("."))
-        files = [p for p in files if p.name != MANIFEST]
+        files = _partition_files(local_dir)
         prefix = self._key(rel)
         old = self._read_manifest(rel)
-        listing = {p.name: {"sha256": _sha256(p), "size": p.stat().st_size} for p in files}
+        listing = _listing(files)
         self.fs.makedirs(prefix, exist_ok=True)  # a no-op on object stores
         for p in files:
             self.fs.put_file(str(p), f"{prefix}/{p.name}")
         manifest = {"push_id": uuid.uuid4().hex, "files": listing}
         with self.fs.open(f"{prefix}/{MANIFEST}", "w") as fh:
             fh.write(json.dumps(manifest, sort_keys=True))
+        if record_locally:
+            write_text_atomic(local_dir / MANIFEST, json.dumps(manifest, sort_keys=True))
         stale = set((old or {}).get("files", {})) - set(listing)
         for name in sorted(stale):
             self.fs.rm_file(f"{prefix}/{name}")
@@ -123,6 +141,30 @@ class ObjectStore:
 
     def has_partition(self, rel: str) -> bool:
         return self._read_manifest(rel) is not None
+
+    def compare(self, local_dir: Path, rel: str) -> str:
+        """How ``local_dir`` stands to the bucket's partition ``rel``:
+
+        * ``"absent"``: the bucket has no such partition;
+        * ``"same"``: the folder holds the bucket's current version (its manifest, written by
+          the pull or push that synced it, is the bucket's, and its files are unchanged);
+        * ``"newer"``: it last matched the bucket's current version and changed since (a load
+          here whose upload never happened);
+        * ``"other"``: it last matched an older version (the bucket moved on), or was never
+          synced: the two cannot be ordered.
+        """
+        local_dir = Path(local_dir)
+        remote = self._read_manifest(rel)
+        if remote is None:
+            return "absent"
+        try:
+            local = json.loads((local_dir / MANIFEST).read_text())
+        except (OSError, ValueError):
+            return "other"
+        if local != remote:
+            return "other"
+        same = _listing(_partition_files(local_dir)) == remote.get("files")
+        return "same" if same else "newer"
 
     def pull_partition(self, rel: str, local_dir: Path) -> dict[str, Any]:
         """Make ``local_dir`` hold exactly the files of the pushed partition ``rel``.

@@ -377,11 +377,12 @@ def test_plan_finishes_a_landing_killed_before_its_quarantine_rename(
     """A landing killed between its two renames leaves its quarantine under a temporary
     name (and a retried crawl task reuses that landing): planning the extraction finishes
     it first, so the landing's quarantine rows reach the extracted quarantine."""
-    from kznews.land import QUARANTINE_NAME
+    from kznews.land import QUARANTINE_NAME, load_token
 
     settings = _worker(tmp_path, "w", landed_raw)
     part = settings.raw_dir / PARTITION
-    (part / QUARANTINE_NAME).rename(part / f".{QUARANTINE_NAME}.{'0' * 32}.tmp")
+    token = load_token(part / "part-0.parquet")
+    (part / QUARANTINE_NAME).rename(part / f".{QUARANTINE_NAME}.{token}.tmp")
     extract_partition(settings, DAY, workers=SHARDS)
     assert _content(settings) == reference[1]
     assert pq.read_table(part / QUARANTINE_NAME).num_rows == 3
