@@ -15,7 +15,7 @@ Durability: a load writes its data file (its token in the Parquet metadata,
 :func:`load_token`) and its quarantine file (empty when it quarantined nothing; the token in
 its temporary name) under temporary names and fsyncs both, then renames the data file into
 place, then the quarantine (an empty one removes the date's quarantine file), then fsyncs the
-folder. Loads and pulls of one date take a lock (:func:`partition_lock`), and a load starts
+folder. Loads, pulls and pushes of one date take a lock (:func:`partition_lock`); a load starts
 by finishing what a killed one left (:func:`recover_partition`): a data file never renamed is
 discarded with its quarantine (the partition is the earlier load's, whole); a quarantine
 whose token is the data file's was its load's second rename, so it is renamed now; any other
@@ -107,7 +107,7 @@ def partition_lock(raw_dir: Path, load_date: date) -> Iterator[None]:
     pulls and recoveries of a date take turns, so the temporary files a recovery finds are a
     killed load's, never a live one's. The lock file sits beside the partitions
     (``<raw_dir>/.locks/``), not in them: a pull swaps the partition folder whole."""
-    path = Path(raw_dir) / ".locks" / f"load_date={load_date.isoformat()}.lock"
+    path = Path(raw_dir) / ".locks" / f"land-{load_date.isoformat()}.lock"
     key = (os.getpid(), threading.get_ident(), str(path))
     held = _HELD.get(key)
     if held is not None:  # this thread holds it already (land_stage around land_records)
@@ -139,10 +139,13 @@ def _token_of(tmp: Path) -> str:
     return tmp.name.split(".")[-2]  # .<name>.<token>.tmp
 
 
-def _commit_quarantine(q_tmp: Path, q_target: Path) -> None:
+def _commit_quarantine(q_tmp: Path, q_target: Path, rows: int | None = None) -> None:
     """A load's second rename: its quarantine file into place, or, when it quarantined
-    nothing, the date's quarantine file removed (the rows belonged to the data replaced)."""
-    if pq.read_metadata(q_tmp).num_rows:
+    nothing, the date's quarantine file removed (the rows belonged to the data replaced).
+    ``rows``: the file's row count when known (the load itself); read from it otherwise."""
+    if rows is None:
+        rows = pq.read_metadata(q_tmp).num_rows
+    if rows:
         os.replace(q_tmp, q_target)
         return
     with contextlib.suppress(FileNotFoundError):
@@ -260,7 +263,7 @@ def _land_locked(
         fsync_path(q_tmp)
         os.replace(tmp, target)
         try:
-            _commit_quarantine(q_tmp, q_target)
+            _commit_quarantine(q_tmp, q_target, quarantine.num_rows)
         except OSError as exc:
             raise OSError(
                 f"{part_dir}: the pages are landed but their quarantine could not be put in "

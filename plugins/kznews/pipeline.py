@@ -35,44 +35,48 @@ def land_stage(source: str | Path, load_date: date, settings: Settings | None = 
     store = _store(settings)
     rel = f"raw_pages/{_partition(load_date)}"
     part = partition_dir(settings.raw_dir, load_date)
-    with partition_lock(settings.raw_dir, load_date):  # the pull and the merge, as one
+    # The pull, the merge and the push as one: no pull of the date on this machine (a gate,
+    # an extraction) swaps the folder between the landing and its upload.
+    with partition_lock(settings.raw_dir, load_date):
         # merge into the date's landing as the bucket has it (another worker may hold it),
         # unless this machine's copy is a later one the bucket never got
         if merge and store is not None and store.compare(part, rel) in ("same", "other"):
             store.pull_partition(rel, part)
         records = open_source(source, settings)
         result = land_records(records, settings.raw_dir, load_date, keep_existing=merge)
-    commit_source(records)
-    summary = result.summary()
-    if store is not None:
-        summary["remote"] = store.push_partition(part, rel, record_locally=True)
+        commit_source(records)
+        summary = result.summary()
+        if store is not None:
+            summary["remote"] = store.push_partition(part, rel, record_locally=True)
     return summary
 
 
 def reuse_landing_stage(load_date: date, settings: Settings | None = None) -> dict:
     """Keep the date's landing as it is (a crawl task retried after its pages were landed)
     instead of fetching again: finish what a killed load of it left
-    (:func:`kznews.land.recover_partition`), push it to the object store if the store
-    lacks it (:func:`share_landing`), and describe it like :func:`land_stage`."""
+    (:func:`kznews.land.recover_partition`), push it to the object store when the store
+    lacks it or holds an earlier version (:func:`share_landing`), and describe it like
+    :func:`land_stage`. All under the date's landing lock."""
     import pyarrow.parquet as pq
 
-    from kznews.land import PART_NAME, partition_dir, recover_partition
+    from kznews.land import PART_NAME, partition_dir, partition_lock, recover_partition
 
     settings = settings or load_settings()
-    recovered = recover_partition(settings.raw_dir, load_date)
-    part = partition_dir(settings.raw_dir, load_date) / PART_NAME
-    summary: dict = {
-        "load_date": load_date.isoformat(),
-        "path": str(part),
-        "rows": pq.read_metadata(part).num_rows,
-        "bytes": part.stat().st_size,
-        "reused": True,
-    }
-    if recovered:
-        summary["recovered"] = recovered
-    remote = share_landing(load_date, settings)
-    if remote is not None:
-        summary["remote"] = remote
+    with partition_lock(settings.raw_dir, load_date):
+        recovered = recover_partition(settings.raw_dir, load_date)
+        part = partition_dir(settings.raw_dir, load_date) / PART_NAME
+        summary: dict = {
+            "load_date": load_date.isoformat(),
+            "path": str(part),
+            "rows": pq.read_metadata(part).num_rows,
+            "bytes": part.stat().st_size,
+            "reused": True,
+        }
+        if recovered:
+            summary["recovered"] = recovered
+        remote = share_landing(load_date, settings)
+        if remote is not None:
+            summary["remote"] = remote
     return summary
 
 
@@ -82,7 +86,7 @@ def share_landing(load_date: date, settings: Settings | None = None) -> dict | N
     matched the store: a land task that reuses its partition after an earlier attempt
     failed to upload it). None when there is no store or nothing to push. A copy the store
     has moved on from is not pushed over the store's (logged)."""
-    from kznews.land import partition_dir
+    from kznews.land import partition_dir, partition_lock
 
     settings = settings or load_settings()
     store = _store(settings)
@@ -90,12 +94,13 @@ def share_landing(load_date: date, settings: Settings | None = None) -> dict | N
     part = partition_dir(settings.raw_dir, load_date)
     if store is None:
         return None
-    state = store.compare(part, rel)
-    if state == "other":
-        log.warning("%s: the store holds another version of %s; this machine's copy is kept "
-                    "here and not pushed over it", part, rel)
-    if state in ("absent", "newer"):
-        return store.push_partition(part, rel, record_locally=True)
+    with partition_lock(settings.raw_dir, load_date):  # no pull swaps the folder meanwhile
+        state = store.compare(part, rel)
+        if state == "other":
+            log.warning("%s: the store holds another version of %s; this machine's copy is "
+                        "kept here and not pushed over it", part, rel)
+        if state in ("absent", "newer"):
+            return store.push_partition(part, rel, record_locally=True)
     return None
 
 
@@ -120,7 +125,7 @@ def extract_stage(load_date: date, settings: Settings | None = None) -> dict:
     partition = _partition(load_date)
     raw_part = partition_dir(settings.raw_dir, load_date)
     if store is not None and not (raw_part / PART_NAME).exists():
-        store.pull_partition(f"raw_pages/{partition}", raw_part)  # landed on another worker
+        _pull_raw(settings, store, load_date)  # landed on another worker
     result = extract_partition(settings, load_date)
     if store is not None:
         result["remote"] = [

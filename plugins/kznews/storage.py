@@ -163,8 +163,12 @@ class ObjectStore:
             return "other"
         if local != remote:
             return "other"
-        same = _listing(_partition_files(local_dir)) == remote.get("files")
-        return "same" if same else "newer"
+        files = _partition_files(local_dir)
+        remote_files = remote.get("files", {})
+        sizes = {p.name: p.stat().st_size for p in files}
+        if sizes != {name: meta.get("size") for name, meta in remote_files.items()}:
+            return "newer"  # no need to hash what differs in size
+        return "same" if _listing(files) == remote_files else "newer"
 
     def pull_partition(self, rel: str, local_dir: Path) -> dict[str, Any]:
         """Make ``local_dir`` hold exactly the files of the pushed partition ``rel``.
