@@ -234,3 +234,27 @@ def test_a_reused_landing_newer_than_the_stores_is_pushed_and_a_stale_one_is_not
     assert "remote" not in stale and stale["rows"] == 10
     assert "holds another version" in caplog.text
     assert store.compare(part, rel) == "same"  # the store still has B's version
+
+
+def test_a_copy_pushed_before_manifests_were_recorded_is_the_same(tmp_path, caplog) -> None:
+    """Landings pushed by an earlier version have no local manifest: a copy whose files are
+    the bucket's is still "same" (no warning, no push, no download for a crawl's merge)."""
+    from kznews.acquire.warc import read_warc
+    from kznews.land import land_records, partition_dir
+    from kznews.pipeline import share_landing
+    from tests.conftest import SAMPLE
+
+    bucket = tmp_path / "bucket"
+    bucket.mkdir()
+    store = ObjectStore(bucket.as_uri())
+    settings = load_settings(data_dir=tmp_path / "data", remote_url=bucket.as_uri())
+    day, rel = date(2026, 11, 25), "raw_pages/load_date=2026-11-25"
+    land_records(list(read_warc(SAMPLE / "site.warc.gz"))[:5], settings.raw_dir, day)
+    part = partition_dir(settings.raw_dir, day)
+    store.push_partition(part, rel)  # as before: nothing recorded locally
+    assert store.compare(part, rel) == "same"
+    with caplog.at_level("WARNING", logger="kznews.pipeline"):
+        assert share_landing(day, settings) is None
+    assert "another version" not in caplog.text
+    land_records(list(read_warc(SAMPLE / "site.warc.gz"))[5:8], settings.raw_dir, day)
+    assert store.compare(part, rel) == "other"  # changed, and never synced: cannot order

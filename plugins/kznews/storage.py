@@ -146,29 +146,31 @@ class ObjectStore:
         """How ``local_dir`` stands to the bucket's partition ``rel``:
 
         * ``"absent"``: the bucket has no such partition;
-        * ``"same"``: the folder holds the bucket's current version (its manifest, written by
-          the pull or push that synced it, is the bucket's, and its files are unchanged);
-        * ``"newer"``: it last matched the bucket's current version and changed since (a load
-          here whose upload never happened);
-        * ``"other"``: it last matched an older version (the bucket moved on), or was never
-          synced: the two cannot be ordered.
+        * ``"same"``: the folder holds exactly the files of the bucket's current version;
+        * ``"newer"``: it last matched the bucket's current version (its manifest, written by
+          the pull or push that synced it, is the bucket's) and changed since (a load here
+          whose upload never happened);
+        * ``"other"``: its files differ, and it last matched an older version (the bucket
+          moved on) or was never synced (landed before pushes recorded the manifest): the
+          two cannot be ordered.
         """
         local_dir = Path(local_dir)
         remote = self._read_manifest(rel)
         if remote is None:
             return "absent"
+        files = _partition_files(local_dir)
+        remote_files = remote.get("files", {})
+        sizes = {p.name: p.stat().st_size for p in files}
+        # hash only what could be equal
+        if sizes == {name: meta.get("size") for name, meta in remote_files.items()} and (
+            _listing(files) == remote_files
+        ):
+            return "same"
         try:
             local = json.loads((local_dir / MANIFEST).read_text())
         except (OSError, ValueError):
             return "other"
-        if local != remote:
-            return "other"
-        files = _partition_files(local_dir)
-        remote_files = remote.get("files", {})
-        sizes = {p.name: p.stat().st_size for p in files}
-        if sizes != {name: meta.get("size") for name, meta in remote_files.items()}:
-            return "newer"  # no need to hash what differs in size
-        return "same" if _listing(files) == remote_files else "newer"
+        return "newer" if local == remote else "other"
 
     def pull_partition(self, rel: str, local_dir: Path) -> dict[str, Any]:
         """Make ``local_dir`` hold exactly the files of the pushed partition ``rel``.
