@@ -104,8 +104,8 @@ _HELD: dict[tuple[int, int, str], list[int]] = {}
 @contextlib.contextmanager
 def partition_lock(raw_dir: Path, load_date: date) -> Iterator[None]:
     """One date's landing lock (exclusive, blocking; re-entrant within a thread): loads,
-    pulls and recoveries of a date take turns, so the temporary files a recovery finds are a
-    killed load's, never a live one's. The lock file sits beside the partitions
+    pulls, pushes and recoveries of a date take turns, so the temporary files a recovery
+    finds are a killed load's, never a live one's. The lock file sits beside the partitions
     (``<raw_dir>/.locks/``), not in them: a pull swaps the partition folder whole."""
     path = Path(raw_dir) / ".locks" / f"land-{load_date.isoformat()}.lock"
     key = (os.getpid(), threading.get_ident(), str(path))
