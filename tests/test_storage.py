@@ -258,3 +258,4 @@ def test_a_copy_pushed_before_manifests_were_recorded_is_the_same(tmp_path, capl
     assert "another version" not in caplog.text
     land_records(list(read_warc(SAMPLE / "site.warc.gz"))[5:8], settings.raw_dir, day)
     assert store.compare(part, rel) == "other"  # changed, and never synced: cannot order
+    assert store.compare(tmp_path / "elsewhere" / "load_date=2026-11-25", rel) == "other"

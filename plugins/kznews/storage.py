@@ -158,7 +158,7 @@ class ObjectStore:
         remote = self._read_manifest(rel)
         if remote is None:
             return "absent"
-        files = _partition_files(local_dir)
+        files = _partition_files(local_dir) if local_dir.is_dir() else []
         remote_files = remote.get("files", {})
         sizes = {p.name: p.stat().st_size for p in files}
         # hash only what could be equal
