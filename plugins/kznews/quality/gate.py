@@ -26,6 +26,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kznews.fsutil import write_text_atomic
 from kznews.quality import specs
 from kznews.quality.errors import QualityGateError
 
@@ -350,8 +351,6 @@ def _finish(session: _Session, stage_results: list[dict[str, Any]], name: str,
 
 
 def _write_result(settings: Settings, load_date: date, name: str, result: dict[str, Any]) -> None:
-    from kznews.fsutil import write_text_atomic
-
     folder = settings.quality_dir / "results" / f"load_date={load_date.isoformat()}"
     try:
         write_text_atomic(folder / f"{name}.json",
@@ -445,8 +444,6 @@ def _read_json(path: Path) -> dict[str, Any] | None:
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
-    from kznews.fsutil import write_text_atomic
-
     write_text_atomic(path, json.dumps(dict(sorted(data.items())), indent=1))
 
 
