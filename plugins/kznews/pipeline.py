@@ -39,8 +39,8 @@ def land_stage(source: str | Path, load_date: date, settings: Settings | None = 
     # an extraction) swaps the folder between the landing and its upload.
     with partition_lock(settings.raw_dir, load_date):
         # merge into the date's landing as the bucket has it (another worker may hold it),
-        # unless this machine's copy is a later one the bucket never got
-        if merge and store is not None and store.compare(part, rel) in ("same", "other"):
+        # unless this machine's copy is that very one or a later one the bucket never got
+        if merge and store is not None and store.compare(part, rel) == "other":
             store.pull_partition(rel, part)
         records = open_source(source, settings)
         result = land_records(records, settings.raw_dir, load_date, keep_existing=merge)

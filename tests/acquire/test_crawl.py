@@ -266,3 +266,24 @@ def test_a_crawl_landing_again_merges_with_the_buckets_copy_of_the_date(
     elsewhere = tmp_path / "other-worker" / "load_date=2026-11-22"
     ObjectStore.from_settings(s).pull_partition(f"raw_pages/load_date={day}", elsewhere)
     assert read_partition(elsewhere.parent, day).num_rows == again["rows"]
+
+
+def test_a_crawl_merge_does_not_download_a_copy_it_already_holds(
+    site: Site, server: SiteServer, settings: Settings, tmp_path: Path, monkeypatch
+) -> None:
+    """A local landing with the bucket's very files (here one pushed before pushes recorded
+    the manifest locally) is merged into as it is: no download of the same bytes."""
+    from kznews.land import partition_dir
+    from kznews.pipeline import land_stage
+    from kznews.storage import MANIFEST, ObjectStore
+
+    day = date(2026, 11, 22)
+    s = settings.replace(remote_url=(tmp_path / "bucket").as_uri())
+    site.visible_old = site.n_old - 5
+    land_stage("crawl", day, s)
+    (partition_dir(s.raw_dir, day) / MANIFEST).unlink()
+    pulls = []
+    monkeypatch.setattr(ObjectStore, "pull_partition", lambda *a: pulls.append(a))
+    site.visible_old = site.n_old
+    again = land_stage("crawl", day, s)
+    assert pulls == [] and again["kept_from_earlier_landing"] > 0
