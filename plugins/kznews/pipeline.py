@@ -56,9 +56,13 @@ def reuse_landing_stage(load_date: date, settings: Settings | None = None) -> di
     instead of fetching again: finish what a killed load of it left
     (:func:`kznews.land.recover_partition`), push it to the object store when the store
     lacks it or holds an earlier version (:func:`share_landing`), and describe it like
-    :func:`land_stage`. All under the date's landing lock."""
+    :func:`land_stage`. A crawl task killed after its landing was in place but before the
+    crawl saved its state left pages the state does not know: they are recorded now
+    (:func:`kznews.acquire.crawl.record_landed_fetches`), so the next night does not fetch
+    them again. All under the date's landing lock."""
     import pyarrow.parquet as pq
 
+    from kznews.acquire.crawl import record_landed_fetches
     from kznews.land import PART_NAME, partition_dir, partition_lock, recover_partition
 
     settings = settings or load_settings()
@@ -74,6 +78,9 @@ def reuse_landing_stage(load_date: date, settings: Settings | None = None) -> di
         }
         if recovered:
             summary["recovered"] = recovered
+        caught_up = record_landed_fetches(part, settings)
+        if caught_up:
+            summary["crawl_state_caught_up"] = caught_up
         remote = share_landing(load_date, settings)
         if remote is not None:
             summary["remote"] = remote

@@ -115,6 +115,42 @@ def test_a_crawl_landing_that_fails_at_its_last_step_fetches_everything_again(
     assert (settings.state_dir / "crawl_state.parquet").exists()
 
 
+def test_a_retry_that_reuses_a_landed_crawl_records_its_fetches_in_the_state(
+    site: Site, server: SiteServer, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The land task dies after its partition is in place, before the crawl saved its state;
+    the retry reuses the landing (no second crawl). The next night must then fetch what a
+    night after an uninterrupted landing fetches, not every article again."""
+    import kznews.acquire
+    from kznews.pipeline import land_stage, reuse_landing_stage
+
+    day, next_day = date(2026, 11, 22), date(2026, 11, 23)
+    clean = settings.replace(home=settings.home / "clean")
+    site.visible_old = site.n_old - 5
+    land_stage("crawl", day, clean)
+
+    def killed(records) -> None:
+        raise KeyboardInterrupt("worker killed")
+
+    monkeypatch.setattr(kznews.acquire, "commit_source", killed)
+    with pytest.raises(KeyboardInterrupt):
+        land_stage("crawl", day, settings)
+    monkeypatch.undo()
+    assert not (settings.state_dir / "crawl_state.parquet").exists()
+    reused = reuse_landing_stage(day, settings)
+    assert reused["reused"] and reused["crawl_state_caught_up"] == reused["rows"] > 0
+    assert "crawl_state_caught_up" not in reuse_landing_stage(day, settings)  # nothing new
+
+    site.visible_old = site.n_old  # five new articles by the next night
+    n_requests = len(server.requests)
+    after_retry = land_stage("crawl", next_day, settings)
+    retry_requests = len(server.requests) - n_requests
+    n_requests = len(server.requests)
+    after_clean = land_stage("crawl", next_day, clean)
+    assert after_retry["rows"] == after_clean["rows"] > 0
+    assert retry_requests == len(server.requests) - n_requests
+
+
 def test_landing_a_crawl_date_again_keeps_the_pages_it_did_not_fetch_again(
     site: Site, server: SiteServer, settings: Settings
 ) -> None:

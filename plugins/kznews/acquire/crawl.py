@@ -691,6 +691,42 @@ class CrawlRecords:
         return self._crawler.commit_state()
 
 
+def record_landed_fetches(raw_file: Path, settings: Settings) -> int:
+    """Bring the crawl state up to what the landing ``raw_file`` holds; returns how many URLs
+    it changed (the state is saved only then).
+
+    A land task killed after its partition was renamed into place, before the crawl saved
+    its state (:meth:`CrawlRecords.commit`), leaves pages landed that the state does not
+    know; its retry reuses the landing instead of crawling again
+    (:func:`kznews.pipeline.reuse_landing_stage`), so without this the next night would
+    fetch them all again. Only rows a crawl landed count (their ``source`` names a crawl's
+    WARC), and only when the state has no later fetch of their URL: a backfill of an old
+    date changes nothing. Validators, content hashes and fetch times are taken from the
+    landed rows; URLs the killed crawl failed to fetch are not in the landing, so the next
+    night finds them as unseen.
+    """
+    import pyarrow.parquet as pq
+
+    columns = ["url", "status", "headers", "sha256", "fetched_at", "source"]
+    rows = pq.read_table(raw_file, columns=columns).to_pylist()
+    state = CrawlState.load(settings.state_dir)
+    changed = 0
+    for row in rows:
+        if not str(row["source"] or "").startswith("crawl-") or row["fetched_at"] is None:
+            continue
+        known = state.get(row["url"])
+        last = known.last_fetched if known is not None else None
+        if last is not None and last >= row["fetched_at"]:
+            continue
+        headers = json.loads(row["headers"] or "{}")
+        kind = policy.page_kind(row["url"])
+        state.update(row["url"], kind, row["status"], headers, row["sha256"], row["fetched_at"])
+        changed += 1
+    if changed:
+        state.save()
+    return changed
+
+
 def crawl_records(start: str | None, settings: Settings) -> CrawlRecords:
     """The records of a crawl from ``start``; see :class:`CrawlRecords` (call ``commit()``
     once they are landed)."""
