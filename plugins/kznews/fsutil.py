@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import stat
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -44,6 +45,16 @@ def file_identity(path: Path) -> list[int]:
     link or a read-only open changes none of them."""
     st = path.stat()
     return [st.st_ino, st.st_size, st.st_mtime_ns]
+
+
+def is_file_of_size(path: Path, size: int | None = None) -> bool:
+    """Whether ``path`` is a regular file (of ``size`` bytes when given); False, not an
+    error, when it is missing or unreadable."""
+    try:
+        st = path.stat()
+    except OSError:
+        return False
+    return stat.S_ISREG(st.st_mode) and (size is None or st.st_size == size)
 
 
 def remove_stale(paths: Iterable[Path], older_than_s: float = STALE_AFTER_S) -> int:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from kznews import gatepass
 from kznews.config import Settings, load_settings
+from kznews.fsutil import is_file_of_size
 
 log = logging.getLogger(__name__)
 
@@ -165,10 +166,6 @@ def _run_rel(run_name: str) -> str:
     return f"_runs/extract/{run_name.lstrip('.')}"
 
 
-def _raw_matches(raw_file: Path, raw_bytes: int | None) -> bool:
-    return raw_file.is_file() and (raw_bytes is None or raw_file.stat().st_size == raw_bytes)
-
-
 def _pull_raw(settings: Settings, store, load_date: date, raw_bytes: int | None = None) -> bool:
     """Pull the landing partition of ``load_date`` unless this machine already has it (as the
     plan read it: same size). The date's landing lock serialises the shard tasks of one
@@ -177,10 +174,10 @@ def _pull_raw(settings: Settings, store, load_date: date, raw_bytes: int | None 
     from kznews.land import PART_NAME, partition_dir, partition_lock
 
     raw_part = partition_dir(settings.raw_dir, load_date)
-    if _raw_matches(raw_part / PART_NAME, raw_bytes):
+    if is_file_of_size(raw_part / PART_NAME, raw_bytes):
         return False
     with partition_lock(settings.raw_dir, load_date):
-        if _raw_matches(raw_part / PART_NAME, raw_bytes):
+        if is_file_of_size(raw_part / PART_NAME, raw_bytes):
             return False
         store.pull_partition(f"raw_pages/{_partition(load_date)}", raw_part)
     return True
@@ -233,7 +230,7 @@ def extract_shard_stage(job: dict, load_date: date, settings: Settings | None = 
     raw_bytes = job.get("raw_bytes")
     raw_bytes = None if raw_bytes is None or int(raw_bytes) < 0 else int(raw_bytes)
     local = {**job, "raw_file": str(raw_file), "out_root": str(settings.extracted_dir / run_name)}
-    if not _raw_matches(raw_file, raw_bytes):
+    if not is_file_of_size(raw_file, raw_bytes):
         if store is None:
             raise FileNotFoundError(
                 f"shard {job['shard']}: {raw_file} is missing on this machine or is not the "

@@ -31,17 +31,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kznews.fsutil import write_text_atomic
+from kznews.fsutil import is_file_of_size, write_text_atomic
 
 MANIFEST = "_MANIFEST.json"
 STAGING = ".kznews-staging"  # beside the table folders, on the same file system
-
-
-def _has_size(path: Path, size: int) -> bool:
-    try:
-        return path.stat().st_size == size
-    except OSError:
-        return False
 
 
 class ChecksumMismatch(OSError):
@@ -192,7 +185,7 @@ class ObjectStore:
             raise FileNotFoundError(f"no pushed partition {rel} under {self.url}")
         local_manifest = local_dir / MANIFEST
         if (local_manifest.exists() and json.loads(local_manifest.read_text()) == manifest
-                and all(_has_size(local_dir / Path(_safe_rel(name)).name, meta["size"])
+                and all(is_file_of_size(local_dir / Path(_safe_rel(name)).name, meta["size"])
                         for name, meta in manifest["files"].items())):
             return {"partition": rel, "files": 0, "skipped": True}
         # Staged outside the table folder: readers glob <table>/*/*.parquet and DuckDB's glob
