@@ -161,3 +161,54 @@ def test_state_written_before_the_pending_columns_still_loads(tmp_path: Path) ->
     again = CrawlState.load(tmp_path)
     assert [r.url for r in again.pending()] == [row["url"]]
     assert again.get(row["url"]).sha256 == row["sha256"]  # what was known is kept
+
+
+def _emitted(*reports) -> set[str]:
+    return {r.url for report in reports for r in read_warc(report.warc_path)}
+
+
+def _linked(site: Site) -> set[str]:
+    """Every page reachable by discovery links (alternative article URLs are not linked)."""
+    return {site.url(k) for k in site.page_keys() if not (k[0] == "old_article" and k[2] != 0)}
+
+
+def test_a_host_asking_to_pause_past_the_retry_budget_is_left_to_the_next_run(
+    site: Site, server: SiteServer, settings: Settings
+) -> None:
+    """A Retry-After longer than the retry budget: the crawler stops asking that host for
+    the rest of the run (no request after the pause began, instead of coming back once the
+    budget has run out), leaves its URLs pending, and the next run fetches them."""
+    wp_cat = "https://exclusive.kz/category/novosti/"
+    server.inject(wp_cat, Fault("status", status=429, retry_after="3600"))
+    first = run_crawl(settings)  # retry budget: 10 s
+    assert first.hosts_closed == {"exclusive.kz": 3600.0}
+    wp = [r for r in server.requests if r["host"] == "exclusive.kz"]
+    refused_at = next(r["at"] for r in wp if r["path"] == "/category/novosti/")
+    assert [r for r in wp if r["at"] > refused_at + 0.5] == []  # in flight may land
+    assert any(r["host"] == "www.old.exclusive.kz" and r["at"] > refused_at for r in
+               server.requests)  # the other host went on
+    pending = {r.url for r in CrawlState.load(settings.state_dir).pending()}
+    assert wp_cat in pending
+    assert all(f["status"] == 429 for f in first.failures)
+
+    second = run_crawl(settings)
+    assert second.failed == 0 and second.hosts_closed == {}
+    assert _emitted(first, second) == _linked(site)
+    assert CrawlState.load(settings.state_dir).pending() == []
+
+
+def test_an_unreachable_robots_txt_leaves_its_hosts_pages_to_the_next_run(
+    site: Site, server: SiteServer, settings: Settings
+) -> None:
+    """robots.txt answering 503 (or 429) means "disallow everything for now" (RFC 9309): the
+    host's pages are not fetched, and are owed to the next run rather than dropped as
+    disallowed."""
+    attempts = settings.max_retries + 1
+    server.inject("https://exclusive.kz/robots.txt", Fault("status", status=503, times=attempts))
+    first = run_crawl(settings)
+    assert first.robots_disallowed == 0 and first.failed > 0
+    assert {f["reason"] for f in first.failures} == {"robots_unreachable"}
+    assert "https://exclusive.kz/" in {r.url for r in CrawlState.load(settings.state_dir).pending()}
+    second = run_crawl(settings)
+    assert second.failed == 0
+    assert _emitted(first, second) == _linked(site)

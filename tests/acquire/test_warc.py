@@ -95,6 +95,7 @@ def test_robots_and_page_kinds() -> None:
     assert rp.can_fetch("kznews", "http://www.old.exclusive.kz/a/b/1/")
     assert robots_parser(None, 404).can_fetch("kznews", "http://x/")
     assert not robots_parser(None, 503).can_fetch("kznews", "http://x/")
+    assert not robots_parser(None, 429).can_fetch("kznews", "http://x/")  # for now, not 4xx
     assert not robots_parser(None, None).can_fetch("kznews", "http://x/")
     assert page_kind("http://www.old.exclusive.kz/expertiza/smart/?PAGEN_1=3") == "listing"
     assert page_kind("http://www.old.exclusive.kz/expertiza/smart/13178/") == "article"

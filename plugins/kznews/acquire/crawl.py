@@ -5,7 +5,9 @@
 - robots.txt per host (and its Crawl-delay); a per-host delay and concurrency cap; a clear
   User-Agent. Retries with exponential backoff and jitter on timeouts, transport errors, 5xx
   and 429 (honouring Retry-After), bounded in count and in total time per URL. A 429, or
-  a 503 with Retry-After, pauses every request to that host for the time it asks.
+  a 503 with Retry-After, pauses every request to that host for the time it asks; a host
+  asking for longer than the retry budget gets no more requests this run (its URLs stay
+  pending for the next).
 - Redirects are followed by hand, each hop checked again (allowlist, robots, address): hosts
   resolving to private, loopback or link-local addresses are refused unless their network is
   in ``allowed_private_networks``. Connections go only to the addresses that check saw
@@ -174,6 +176,9 @@ class CrawlReport:
     retries: int = 0
     # 429s (and 503s with Retry-After) that paused every request to their host
     host_pauses: int = 0
+    # hosts whose Retry-After ran past the retry budget: not asked again this run (their
+    # URLs are left pending for the next run); host -> the seconds it asked for
+    hosts_closed: dict[str, float] = field(default_factory=dict)
     listings_fetched: int = 0
     articles_fetched: int = 0
     emitted: int = 0
@@ -321,6 +326,7 @@ class Crawler:
         self._seen: set[str] = set()
         self._scheduled = 0
         self._robots: dict[str, RobotFileParser] = {}
+        self._robots_status: dict[str, int | None] = {}  # origin -> its robots.txt's status
         self._robots_lock: dict[str, asyncio.Lock] = {}
         self._addr_ok: dict[str, str | None] = {}
         # connect host -> the addresses its check accepted (PinnedBackend connects to these)
@@ -328,6 +334,7 @@ class Crawler:
         self._host_sem: dict[str, asyncio.Semaphore] = {}
         self._host_lock: dict[str, asyncio.Lock] = {}
         self._host_next: dict[str, float] = {}
+        self._host_closed: set[str] = set()
         self._host_delay: dict[str, float] = {}
         self._sink: WarcSink | None = None
 
@@ -514,9 +521,22 @@ class Crawler:
                 self._pinned[connect_host] = addresses
         if self._addr_ok[host]:
             raise _Failure(self._addr_ok[host] or "private_address")
+        self._refuse_if_closed(host)
         rp = await self._robots_for(url)
+        self._refuse_if_closed(host)  # closed while its robots.txt was asked for
         if not rp.can_fetch(self.s.user_agent, url):
+            p = urlsplit(url)
+            status = self._robots_status.get(f"{p.scheme}://{p.netloc}")
+            if policy.robots_unreachable(status):
+                # disallowed for now, not for good: owed to the next run
+                raise _Failure("robots_unreachable", status)
             raise _Failure("robots_disallowed")
+
+    def _refuse_if_closed(self, host: str) -> None:
+        """Fail at once for a host closed for this run (:meth:`_pause_host`), as a 429: the
+        URL stays pending for the next run."""
+        if host in self._host_closed:
+            raise _Failure("host_closed: its Retry-After runs past this run", 429)
 
     async def _addresses(self, url: str) -> tuple[str, list[str]]:
         """The host a request for ``url`` connects to (its override target's, if any) and
@@ -548,6 +568,7 @@ class Crawler:
                     status = f.status
                 rp = policy.robots_parser(text, status)
                 self._robots[origin] = rp
+                self._robots_status[origin] = status
                 delay = rp.crawl_delay(self.s.user_agent) if status == 200 else None
                 host = (p.hostname or "").lower()
                 self._host_delay[host] = max(self.s.per_host_delay_s, min(float(delay or 0), 30.0))
@@ -558,8 +579,10 @@ class Crawler:
     ) -> _Response:
         t0 = time.monotonic()
         reason, status = "unknown", None
+        host = (urlsplit(url).hostname or "").lower()
         for attempt in range(self.s.max_retries + 1):
             retry_after = None
+            self._refuse_if_closed(host)
             try:
                 resp = await self._request(url, conditional, count=not robots)
             except httpx.TimeoutException:
@@ -626,9 +649,19 @@ class Crawler:
 
     def _pause_host(self, url: str, seconds: float) -> None:
         """A 429, or a 503 with Retry-After, speaks for the whole host: no request to it
-        starts before ``seconds`` from now (capped by ``retry_budget_s``), whichever URL
-        asks next. The failing URL's own retry waits at least as long (``_with_retries``)."""
+        starts before ``seconds`` from now, whichever URL asks next. The failing URL's own
+        retry waits at least as long (``_with_retries``). A host asking for longer than
+        ``retry_budget_s`` is closed for the rest of the run instead: its URLs fail at once
+        as pending, and the next run asks for them first."""
         host = (urlsplit(url).hostname or "").lower()
+        if seconds > self.s.retry_budget_s:
+            if host not in self._host_closed:
+                log.warning("%s asks for a pause of %.0f s, past the retry budget of %.0f s: "
+                            "no more requests to it this run", host, seconds,
+                            self.s.retry_budget_s)
+            self._host_closed.add(host)
+            self.report.hosts_closed[host] = max(seconds, self.report.hosts_closed.get(host, 0))
+            return
         until = time.monotonic() + min(seconds, self.s.retry_budget_s)
         self._host_next[host] = max(self._host_next.get(host, 0.0), until)
         self.report.host_pauses += 1

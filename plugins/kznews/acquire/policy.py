@@ -72,12 +72,26 @@ def parse_overrides(entries: Iterable[str]) -> dict[str, str]:
     return out
 
 
+def robots_unreachable(status: int | None) -> bool:
+    """Whether a robots.txt answer means "unreachable" (RFC 9309 2.3.1.4): no answer, a 5xx,
+    or a 429 (too many requests: a refusal for now, not a missing file). The crawler then
+    fetches nothing from that origin, and owes its URLs to the next run.
+
+    >>> robots_unreachable(None), robots_unreachable(503), robots_unreachable(429)
+    (True, True, True)
+    >>> robots_unreachable(200), robots_unreachable(404)
+    (False, False)
+    """
+    return status is None or status == 429 or status >= 500
+
+
 def robots_parser(text: str | None, status: int | None) -> RobotFileParser:
-    """A parser for a host's robots.txt. 4xx: allow all; 5xx or unreachable: disallow all."""
+    """A parser for a host's robots.txt. 4xx but 429: allow all; unreachable
+    (:func:`robots_unreachable`): disallow all."""
     rp = RobotFileParser()
     if status is not None and 200 <= status < 300 and text is not None:
         rp.parse(text.splitlines())
-    elif status is not None and 400 <= status < 500:
+    elif not robots_unreachable(status) and 400 <= status < 500:
         rp.allow_all = True
     else:
         rp.disallow_all = True
@@ -108,7 +122,13 @@ def should_retry(status: int) -> bool:
     return status == 429 or 500 <= status < 600
 
 
-_TRANSIENT_REASONS = ("timeout", "deadline_exceeded", "transport_error", "internal_error")
+_TRANSIENT_REASONS = (
+    "timeout",
+    "deadline_exceeded",
+    "transport_error",
+    "internal_error",
+    "robots_unreachable",
+)
 
 
 def retry_next_run(reason: str, status: int | None) -> bool:
