@@ -26,9 +26,11 @@ partitions in only when every shard has succeeded (a retried shard replaces its 
   `http(s)://` start URL (polite crawl). Default: the project's bundled `sample/` folder.
 * **load_date** – `YYYY-MM-DD`; empty = the run's logical date in Asia/Almaty.
 * **full_refresh** – rebuild the incremental dbt models from scratch.
-* **page_limit** – stop acquiring after this many pages (≥ 1).
-* **listing_depth** – crawl sources: `new` (default) walks each rubric's pager only until a
-  page lists nothing unseen; `all` re-walks every listing page (a periodic re-sweep).
+* **page_limit** – stop acquiring after this many pages (≥ 1); empty: `KZNEWS_MAX_PAGES`
+  (default 100000).
+* **listing_depth** – crawl sources: `new` walks each rubric's pager only until a
+  page lists nothing unseen; `all` re-walks every listing page (a periodic re-sweep);
+  empty: `KZNEWS_CRAWL_LISTING_DEPTH` (default `new`).
 * **reuse_landing** – for a crawl URL, reuse the landing partition of the load date when it
   exists instead of fetching again (what a backfill wants). Folder/WARC sources are re-landed:
   that is cheap and deterministic.
@@ -103,11 +105,18 @@ def _default_source() -> str:
 
 
 def _settings(run: dict):
+    """The run's settings: the deployment's (defaults, ``KZNEWS_*``), then the trigger's
+    params where given (None leaves the deployment's value)."""
     from kznews.config import load_settings
 
     return load_settings(
         max_pages=run.get("page_limit"), crawl_listing_depth=run.get("listing_depth")
     )
+
+
+def _optional(value, kind):
+    """A param's value as ``kind``, or None when empty (the deployment's setting applies)."""
+    return None if value in (None, "") else kind(value)
 
 
 def _load_date(run: dict):
@@ -235,20 +244,22 @@ def _timed(fn, *args, **kwargs) -> dict:
             False, type="boolean", title="Full refresh", description="dbt --full-refresh."
         ),
         "page_limit": Param(
-            100_000,
-            type="integer",
+            None,
+            type=["null", "integer"],
             minimum=1,
             title="Page limit",
             description="Crawls only: fetch at most this many pages (a folder or WARC "
-            "source is landed whole).",
+            "source is landed whole). Empty: the deployment's setting (KZNEWS_MAX_PAGES, "
+            "default 100000).",
         ),
         "listing_depth": Param(
-            "new",
-            type="string",
-            enum=["new", "all"],
+            None,
+            type=["null", "string"],
+            enum=[None, "new", "all"],
             title="Listing depth",
             description="Crawl sources only. new: walk each rubric's pager until a page lists "
-            "nothing unseen (nightly). all: walk every listing page again (a re-sweep).",
+            "nothing unseen (nightly). all: walk every listing page again (a re-sweep). "
+            "Empty: the deployment's setting (KZNEWS_CRAWL_LISTING_DEPTH, default new).",
         ),
         "reuse_landing": Param(
             True,
@@ -276,9 +287,10 @@ def kznews_nightly():
                 "load_date": load_date.isoformat(),
                 "source": str(params["source"]),
                 "full_refresh": bool(params["full_refresh"]),
-                "page_limit": int(params["page_limit"]),
+                # None: the deployment's setting (KZNEWS_MAX_PAGES, KZNEWS_CRAWL_LISTING_DEPTH)
+                "page_limit": _optional(params.get("page_limit"), int),
                 "reuse_landing": bool(params.get("reuse_landing", True)),
-                "listing_depth": str(params.get("listing_depth") or "new"),
+                "listing_depth": _optional(params.get("listing_depth"), str),
             }
             print(f"kznews run plan: {run}")
             return run

@@ -149,8 +149,8 @@ def test_nightly_params_validate(dagbag):
     assert defaults["full_refresh"] is False
     assert defaults["load_date"] is None
     assert defaults["source"].endswith("sample")
-    assert defaults["page_limit"] >= 1
-    assert defaults["listing_depth"] == "new"
+    # empty: the deployment's KZNEWS_MAX_PAGES / KZNEWS_CRAWL_LISTING_DEPTH apply
+    assert defaults["page_limit"] is None and defaults["listing_depth"] is None
 
     def with_(**conf):
         params = ParamsDict(dag.params)
@@ -163,6 +163,21 @@ def test_nightly_params_validate(dagbag):
                 {"listing_depth": "deep"}):
         with pytest.raises(Exception):  # noqa: B017 - ParamValidationError
             with_(**bad)
+
+
+def test_empty_crawl_params_leave_the_deployments_settings(monkeypatch):
+    """KZNEWS_MAX_PAGES and KZNEWS_CRAWL_LISTING_DEPTH (the deployment's environment) apply
+    to a run triggered with the params left empty; a param given wins."""
+    import runpy
+
+    module = runpy.run_path(str(DAGS / "kznews_nightly.py"))
+    settings, optional = module["_settings"], module["_optional"]
+    monkeypatch.setenv("KZNEWS_MAX_PAGES", "500")
+    monkeypatch.setenv("KZNEWS_CRAWL_LISTING_DEPTH", "all")
+    empty = {"page_limit": optional(None, int), "listing_depth": optional("", str)}
+    assert (settings(empty).max_pages, settings(empty).crawl_listing_depth) == (500, "all")
+    given = {"page_limit": optional(20, int), "listing_depth": optional("new", str)}
+    assert (settings(given).max_pages, settings(given).crawl_listing_depth) == (20, "new")
 
 
 def test_rates_report_scheduled_on_warehouse_asset(dagbag):
