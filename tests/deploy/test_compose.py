@@ -128,6 +128,27 @@ def test_env_example_defines_every_variable_without_secrets():
     assert ".env" in (ROOT / ".gitignore").read_text(encoding="utf-8").split()
 
 
+def test_pipeline_settings_file_reaches_every_airflow_service(services):
+    """KZNEWS_* tuning (shards, object store, crawl limits) goes in an optional kznews.env
+    that every Airflow container reads; its example names only real settings, none that
+    the compose file sets itself (those would win over the file), and the file stays out
+    of git and of the image."""
+    import dataclasses
+
+    from kznews.config import Settings
+
+    for name in AIRFLOW_SERVICES:
+        assert services[name]["env_file"] == [{"path": "kznews.env", "required": False}], name
+    example = (ROOT / "kznews.env.example").read_text(encoding="utf-8")
+    names = set(re.findall(r"^#?\s*KZNEWS_([A-Z0-9_]+)=", example, flags=re.MULTILINE))
+    fields = {f.name.upper() for f in dataclasses.fields(Settings)}
+    assert names and names <= fields | {"DBT_TASKS"}, sorted(names - fields)
+    set_by_compose = {k for k in _env(services["airflow-worker"]) if k.startswith("KZNEWS_")}
+    assert not {f"KZNEWS_{n}" for n in names} & set_by_compose
+    for ignore in (".gitignore", ".dockerignore"):
+        assert "kznews.env" in (ROOT / ignore).read_text(encoding="utf-8").split(), ignore
+
+
 def test_required_secrets_fail_fast(compose, services):
     """Secrets have no defaults: `${VAR:?message}` makes compose refuse to start without them."""
     env = _env(services["airflow-apiserver"])
