@@ -25,7 +25,7 @@ run: setup  ## the main job: kznews_nightly through Airflow over the bundled sam
 	@$(MAKE) --no-print-directory dag-run
 
 run-local: setup  ## the same pipeline without Airflow (python -m kznews run)
-	$(PY) -m kznews run --source sample --warehouse warehouse
+	$(PY) -m kznews run --source sample
 
 # pytest-xdist: one worker per core (TEST_WORKERS=0 runs in this process), whole test
 # files per worker so module fixtures are built once; tests/conftest.py hands out the

@@ -129,7 +129,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("run", help="the whole pipeline without Airflow")
     r.add_argument("--source", required=True, help="folder, .html, WARC or http(s):// URL")
-    r.add_argument("--warehouse", default=None, help="warehouse folder (default: ./warehouse)")
+    r.add_argument(
+        "--warehouse", default=None,
+        help="warehouse folder (default: KZNEWS_WAREHOUSE_DIR, else ./warehouse)",
+    )
     r.add_argument("--data-dir", default=None, help="data folder (default: ./data)")
     r.add_argument("--date", type=_date, default=_today_almaty(), help="load date")
     r.add_argument("--full-refresh", action="store_true", help="rebuild incremental models")
