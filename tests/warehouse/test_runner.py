@@ -542,6 +542,53 @@ def test_a_night_read_before_that_changed_rebuilds_everything(
     assert not run_build(s, load_date=later, docs=False, tests=False)["full_refresh"]
 
 
+def test_a_night_extracted_again_into_the_same_bytes_stays_incremental(
+    fixture_wh: builds.Built, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A night run again (its gate failed and was accepted, an Airflow run cleared) extracts
+    it again into the same bytes: new files, the same data. The digests are of contents,
+    so the build stays incremental and still equals a full refresh; a digest hashes only
+    files written since the last one."""
+    from kznews.warehouse import runner
+
+    s = builds.copy_of(fixture_wh, tmp_path / "wh", target=True)
+    night = fixture_data.LOAD_DATES[1]
+    before = runner.partition_digests(s)
+    for table in EXTRACTED_TABLES:  # extracted again: new files (new inodes, times)
+        shutil.rmtree(s.extracted_dir / table / f"load_date={night}")
+    fixture_data.write_partition(s.extracted_dir, night, fixture_data.partition_rows()[night])
+    hashed: list[Path] = []
+    real_hash = runner._file_sha256
+    monkeypatch.setattr(runner, "_file_sha256", lambda f: hashed.append(f) or real_hash(f))
+    assert runner.partition_digests(s) == before
+    assert {f.parent.name for f in hashed} == {f"load_date={night}"}  # only the new files
+    hashed.clear()
+    out = run_build(s, load_date=night, docs=False, tests=False)
+    assert not out["full_refresh"], out["full_refresh_reason"]
+    assert hashed == []  # cached since
+    assert builds.fingerprint(s.build_db) == _full_refresh_of(s, tmp_path / "ref")
+
+
+def test_a_record_of_read_partitions_from_before_content_digests_rebuilds_once(
+    fixture_wh: builds.Built, tmp_path: Path
+) -> None:
+    """A build file whose record holds the earlier digests (names, sizes, times) cannot be
+    compared with content digests: one full rebuild, saying why, then incremental again."""
+    from kznews.warehouse import runner
+
+    s = builds.copy_of(fixture_wh, tmp_path / "wh", target=True)
+    old = {d: digest.removeprefix(runner.DIGEST_PREFIX) for d, digest in
+           runner.read_partitions(s).items()}
+    runner._record_read_partitions(s, old)
+    later = date(2024, 5, 19)
+    fixture_data.write_partition(s.extracted_dir, later,
+                                 fixture_data.partition_rows()[fixture_data.LOAD_DATES[1]])
+    out = run_build(s, load_date=later, docs=False, tests=False)
+    assert out["full_refresh"] and "predates digests of file contents" in (
+        out["full_refresh_reason"])
+    assert not run_build(s, load_date=later, docs=False, tests=False)["full_refresh"]
+
+
 def test_a_late_partition_of_an_older_date_rebuilds_everything(
     fixture_wh: builds.Built, tmp_path: Path
 ) -> None:

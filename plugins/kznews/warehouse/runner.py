@@ -31,6 +31,7 @@ from typing import Any
 from kznews import gatepass
 from kznews.config import Settings, memory_limit
 from kznews.extract.swap import finish_interrupted_swaps
+from kznews.fsutil import write_text_atomic
 from kznews.schema import EXTRACTED_TABLES
 
 log = logging.getLogger(__name__)
@@ -315,13 +316,38 @@ def _views_present(settings: Settings) -> bool:
 #: Beside the build record: a digest per load date of the extracted partitions as the last
 #: build found them when it started (:func:`partition_digests`), written before dbt runs.
 READ_PARTITIONS_NAME = "kznews_read_partitions.json"
+#: Beside it, a cache: the content hash of each extracted file by inode, size and mtime, so
+#: that a digest hashes only the files written since the last one (losing it costs one
+#: pass over the files, never a wrong digest).
+FILE_HASHES_NAME = "kznews_file_hashes.json"
+#: Marks a digest of file contents; records without it (digests of names, sizes and times,
+#: before 2026-11-27) cannot be compared with one.
+DIGEST_PREFIX = "c1-"
+
+
+def _file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def partition_digests(settings: Settings) -> dict[str, str]:
     """A digest per load date of that date's extracted partitions as they are on disk: each
-    table's files (names, sizes, mtimes). It changes when the date is extracted again (new
-    files), deleted or edited in place, not when it is read or copied with its times (a
-    restored backup). Swap leftovers (hidden names) are not partitions."""
+    table's file names and contents. It changes when the date's data changes (extracted
+    again into other rows, deleted, edited in place), not when the date is extracted again
+    into the same bytes (extraction is deterministic: a night run again after its gate
+    failed and was accepted, an Airflow run cleared after a failed publish), so such a
+    re-run stays an incremental build. Content hashes are cached by inode, size and mtime
+    (:data:`FILE_HASHES_NAME`): a build hashes only the files written since the last
+    digest on this machine. Swap leftovers (hidden names) are not partitions."""
+    cache_path = target_dir(settings) / FILE_HASHES_NAME
+    try:
+        cache = dict(json.loads(cache_path.read_text("utf-8")))
+    except (OSError, ValueError, TypeError):
+        cache = {}
+    fresh: dict[str, list] = {}
     by_date: dict[str, list[str]] = {}
     for table in sorted(EXTRACTED_TABLES):
         folder = settings.extracted_dir / table
@@ -330,13 +356,24 @@ def partition_digests(settings: Settings) -> dict[str, str]:
         for part in folder.glob("load_date=*"):
             files = []
             for f in sorted(part.iterdir()):
-                if not f.name.startswith("."):
-                    st = f.stat()
-                    files.append((f.name, st.st_size, st.st_mtime_ns))
+                if f.name.startswith("."):
+                    continue
+                st = f.stat()
+                key = [st.st_ino, st.st_size, st.st_mtime_ns]
+                rel = f"{table}/{part.name}/{f.name}"
+                hit = cache.get(rel)
+                sha = hit[3] if isinstance(hit, list) and hit[:3] == key else _file_sha256(f)
+                fresh[rel] = [*key, sha]
+                files.append((f.name, sha))
             entry = json.dumps([table, files])
             by_date.setdefault(part.name.split("=", 1)[1], []).append(entry)
+    if fresh != cache:
+        try:
+            write_text_atomic(cache_path, json.dumps(fresh))
+        except OSError:  # a cache: the digests stand without it
+            log.warning("could not write %s", cache_path, exc_info=True)
     return {
-        day: hashlib.sha256("\n".join(entries).encode()).hexdigest()[:16]
+        day: DIGEST_PREFIX + hashlib.sha256("\n".join(entries).encode()).hexdigest()[:16]
         for day, entries in sorted(by_date.items())
     }
 
@@ -366,6 +403,11 @@ def _changed_partitions(settings: Settings, current: dict[str, str]) -> str | No
     read = read_partitions(settings)
     if not read:
         return None  # no build recorded what it read (a file built before this check)
+    if not all(digest.startswith(DIGEST_PREFIX) for digest in read.values()):
+        return (
+            "the record of the partitions the build read predates digests of file contents "
+            "(an upgrade): they cannot be compared with the partitions on disk"
+        )
     newest = max(read)
     changed = sorted(
         [d for d, digest in read.items() if current.get(d) != digest]
@@ -398,7 +440,8 @@ def rebuilds_everything(
     """Whether :func:`run_build` would rebuild every model from every partition (asked for,
     a first build, or forced as it explains) rather than add the new partitions. With
     ``load_date``, asked before that date is extracted: extracting a date a build already
-    read, or one older than the newest read, will force it (:func:`_changed_partitions`)."""
+    read, or one older than the newest read, may force it (:func:`_changed_partitions`; a
+    date extracted again into the same bytes does not), so this answers True then."""
     if full_refresh or not settings.build_db.exists():
         return True
     if load_date is not None:
@@ -436,8 +479,9 @@ def run_build(
       touches. Also when extracted partitions a build already read were extracted again,
       removed, or arrive late for an older date (:func:`partition_digests`, recorded before
       dbt runs): the incremental models only recompute the keys new rows bring, so rows a
-      date no longer brings would stay. A re-run of a night re-extracts it, so it rebuilds
-      everything. Every partition is kept, so a full refresh loses nothing.
+      date no longer brings would stay. A re-run of a night that extracts it into the same
+      bytes stays incremental (the digests are of file contents). Every partition is kept,
+      so a full refresh loses nothing.
     * Unit tests and ``dbt docs generate`` depend on the project, not on the data. With
       ``settings.dbt_recheck == "changed"`` (default) they are skipped when the last
       successful build ran them for the same project and this is not a full refresh;
