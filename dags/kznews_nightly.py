@@ -127,23 +127,37 @@ def _load_date(run: dict):
 
 def _dbt_models() -> dict[str, list[str]] | None:
     """Per-model dbt tasks (opt-in, ``KZNEWS_DBT_TASKS=per_model``): model -> parent models,
-    read from dbt's manifest.json (``KZNEWS_DBT_MANIFEST``, default
-    ``dbt_project/target/manifest.json`` from ``dbt parse``). None = one ``dbt_build`` task,
-    the default: no file is read at parse time then, and no run pays a dbt start-up per model.
+    read from dbt's manifest.json: ``KZNEWS_DBT_MANIFEST``, else
+    ``dbt_project/target/manifest.json`` (``dbt parse``), else the one every build writes
+    beside the build file (``warehouse/build/target/``). None = one ``dbt_build`` task, the
+    default (no file is read at parse time then, and no run pays a dbt start-up per model),
+    and the fallback while no manifest exists (the first night builds one).
     """
     if os.environ.get("KZNEWS_DBT_TASKS", "single").lower() != "per_model":
         return None
     import json
     from pathlib import Path
 
-    manifest = os.environ.get("KZNEWS_DBT_MANIFEST")
-    if not manifest:
+    if os.environ.get("KZNEWS_DBT_MANIFEST"):
+        candidates = [Path(os.environ["KZNEWS_DBT_MANIFEST"])]
+    else:
         from kznews.config import load_settings
 
-        manifest = str(load_settings().dbt_dir / "target" / "manifest.json")
-    if not Path(manifest).is_file():
-        return None  # no manifest yet: fall back to the single task
-    nodes = json.loads(Path(manifest).read_text(encoding="utf-8"))["nodes"]
+        settings = load_settings()
+        candidates = [
+            settings.dbt_dir / "target" / "manifest.json",
+            settings.build_db.parent / "target" / "manifest.json",
+        ]
+    manifest = next((path for path in candidates if path.is_file()), None)
+    if manifest is None:
+        import logging
+
+        logging.getLogger(__name__).warning(
+            "KZNEWS_DBT_TASKS=per_model but no dbt manifest at %s: one dbt_build task "
+            "until a build writes one", " or ".join(map(str, candidates))
+        )
+        return None
+    nodes = json.loads(manifest.read_text(encoding="utf-8"))["nodes"]
     models = {
         node["name"]: [
             nodes[parent]["name"]

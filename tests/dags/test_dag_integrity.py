@@ -251,6 +251,28 @@ def test_per_model_dbt_tasks_follow_the_manifest(tmp_path, monkeypatch):
     assert "warehouse.dbt_docs" in dag.get_task("quality.gate").upstream_task_ids
 
 
+def test_per_model_dbt_tasks_without_a_parsed_project_use_the_builds_manifest(
+    tmp_path, monkeypatch
+):
+    """No `dbt parse` in the project: the manifest every build writes beside the build file
+    gives the models; with neither, the single dbt_build task."""
+    import runpy
+
+    monkeypatch.setenv("KZNEWS_DBT_TASKS", "per_model")
+    monkeypatch.delenv("KZNEWS_DBT_MANIFEST", raising=False)
+    monkeypatch.setenv("KZNEWS_DBT_PROJECT_DIR", str(tmp_path / "project"))
+    monkeypatch.setenv("KZNEWS_WAREHOUSE_DIR", str(tmp_path / "warehouse"))
+    models = runpy.run_path(str(DAGS / "kznews_nightly.py"))["_dbt_models"]
+    assert models() is None
+    from kznews.config import load_settings
+
+    target = load_settings().build_db.parent / "target"
+    target.mkdir(parents=True)
+    node = {"name": "stg_a", "resource_type": "model", "depends_on": {"nodes": []}}
+    (target / "manifest.json").write_text(json.dumps({"nodes": {"model.kznews.stg_a": node}}))
+    assert models() == {"stg_a": []}
+
+
 def test_reuse_landing_only_for_crawls_with_an_existing_partition():
     import runpy
 
