@@ -12,7 +12,9 @@ must a clean fourth night, until the third is fixed and run again.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import shutil
+import signal
 import subprocess
 import sys
 from concurrent.futures import Future
@@ -125,6 +127,112 @@ def test_a_failed_gate_leaves_the_published_file_alone(nights: dict, tmp_path: P
     assert fixed["quality"]["success"] is True
     assert fixed["publish"]["path"] == str(settings.published_db)
     assert gatepass.require_pass(settings)  # the build that was published passed
+
+
+_NIGHT = """
+import sys
+from datetime import date
+from pathlib import Path
+from kznews.config import load_settings
+from kznews.pipeline import run_pipeline
+ws = Path(sys.argv[1])
+settings = load_settings(data_dir=ws / "data", warehouse_dir=ws / "warehouse",
+                         overlap_nightly=True)
+run_pipeline(Path(sys.argv[2]), date.fromisoformat(sys.argv[3]), settings)
+"""
+
+
+@linux_only
+@pytest.mark.slow
+def test_an_interrupted_night_stops_its_dbt_command_before_cleaning_up(
+    nights: dict, tmp_path: Path
+) -> None:
+    """SIGINT to the run alone (a supervisor stopping it) while the dbt command forked from
+    the helper builds: the command is stopped and gone before the build's clean-up opens
+    the build file, so the run ends with the interrupt, not with dbt's lock on the file,
+    and leaves neither the run's dates nor a running process behind."""
+    import time
+
+    import duckdb
+
+    ws = tmp_path / "ws"  # a copy of the overlapped workspace, a night after all of its
+    src = nights[True]["settings"]
+    shutil.copytree(src.path(src.data_dir), ws / "data")
+    shutil.copytree(src.path(src.warehouse_dir), ws / "warehouse")
+    night = _one_page_night(tmp_path / "night3")
+    log = tmp_path / "run.log"
+    with log.open("w") as out:
+        run = subprocess.Popen(
+            [sys.executable, "-c", _NIGHT, str(ws), str(night), "2026-11-28"],
+            stdout=out, stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 120
+        commands: list[int] = []  # a helper's child: the forked dbt command
+        while not commands and run.poll() is None and time.monotonic() < deadline:
+            commands = [c for helper in _children(run.pid) for c in _children(helper)]
+            time.sleep(0.01)
+        assert commands, "the night never forked a dbt command"
+        time.sleep(0.5)  # dbt under way: parsing done, the build file open
+        os.kill(run.pid, signal.SIGINT)
+        run.wait(timeout=120)
+    finally:
+        if run.poll() is None:
+            run.kill()
+    output = log.read_text()
+    assert run.returncode != 0 and "KeyboardInterrupt" in output, output[-3000:]
+    assert "Could not set lock" not in output, output[-3000:]
+    assert not any(overlap._running(pid) for pid in commands)
+    build_db = ws / "warehouse" / src.build_db.relative_to(src.path(src.warehouse_dir))
+    con = duckdb.connect(str(build_db), read_only=True)
+    try:
+        left = con.execute("select count(*) from duckdb_tables() "
+                           "where table_name = 'kznews_run_params'").fetchone()[0]
+    finally:
+        con.close()
+    assert left == 0
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+_STARTS_HELPERS = """
+import os, signal, sys, time
+from kznews import overlap
+pools = overlap._helper(), overlap._helper()
+for pool in pools:
+    pool.submit(time.sleep, 0)  # the first task spawns the helper
+print(" ".join(str(pid) for pool in pools for pid in pool._processes), flush=True)
+time.sleep(float(sys.argv[1]))
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+@linux_only
+@pytest.mark.parametrize("after_s", [0.0, 0.5])
+def test_helpers_die_with_a_run_killed_while_they_start(after_s: float, tmp_path: Path) -> None:
+    """The run SIGKILLed (the OOM killer) before or after its helpers finished starting:
+    no helper outlives it. A helper that found its starter gone when it armed its
+    parent-death signal would otherwise wait for work forever, adopted by init."""
+    import time
+
+    pids = tmp_path / "helpers.txt"
+    with pids.open("w") as out:  # a file: helpers left alive would hold a pipe open
+        subprocess.run([sys.executable, "-c", _STARTS_HELPERS, str(after_s)], stdout=out,
+                       stderr=subprocess.DEVNULL, timeout=60)
+    helpers = [int(pid) for pid in pids.read_text().split()]
+    assert len(helpers) == 2
+    deadline = time.monotonic() + 10
+    while any(overlap._running(pid) for pid in helpers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    alive = [pid for pid in helpers if overlap._running(pid)]
+    for pid in alive:  # do not leave them to the next test
+        os.kill(pid, signal.SIGKILL)
+    assert not alive
 
 
 # --- the parts, without whole runs ------------------------------------------------------------

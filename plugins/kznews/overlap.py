@@ -71,20 +71,22 @@ def wanted(settings: Settings) -> bool:
 # --- inside the helper processes ------------------------------------------------------------
 
 
-def _die_with_parent() -> None:
-    """Have the kernel kill this process when the process that started it dies (a run killed
-    alone, by the OOM killer or a plain ``kill``), so no helper or dbt command outlives it."""
-    parent = os.getppid()
+def _die_with_parent(parent: int) -> None:
+    """Have the kernel kill this process when ``parent``, the process that started it, dies
+    (a run killed alone, by the OOM killer or a plain ``kill``), so no helper or dbt command
+    outlives it. ``parent`` is the pid the starter recorded before starting this process: a
+    starter that died before this call (this process already adopted by init) is noticed
+    too, and this process leaves at once."""
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
-        return  # not fatal: the run still kills its process group on an ordinary exit
+        return  # not fatal: a helper then outlives a killed run until its queue closes
     if os.getppid() != parent:  # it died before the call took effect
         os._exit(1)
 
 
-def _helper_started() -> None:
-    """Pool initializer of both helpers."""
-    _die_with_parent()
+def _helper_started(parent: int) -> None:
+    """Pool initializer of both helpers; ``parent``: the run's pid."""
+    _die_with_parent(parent)
     # Skip the interpreter's teardown when the helper exits: tearing down the modules of
     # Great Expectations takes ~1 s, paid while the run waits for its helpers. Every result
     # has been sent by then (the pool's result queue writes synchronously).
@@ -142,21 +144,23 @@ def _close_dbt_connections() -> None:
 
 
 def _dbt_fork(
-    args: list[str], env: dict[str, str], cwd: str, fingerprint: str
+    args: list[str], env: dict[str, str], cwd: str, fingerprint: str, pid_file: str
 ) -> tuple[int, str, bool]:
     """Run one dbt command in a child forked from this process (dbt imported, the project
     parsed when :func:`_dbt_warm_up` succeeded): exit code, what it printed, and whether it
-    used the manifest parsed in advance."""
+    used the manifest parsed in advance. The child's pid goes to ``pid_file``, so that a
+    run interrupted meanwhile can wait for it to be gone (:func:`_stop_command`)."""
     manifest = _manifest_for(env, fingerprint, args)
     with tempfile.TemporaryFile() as out:
         sys.stdout.flush()
         sys.stderr.flush()
+        helper = os.getpid()
         pid = os.fork()
         if pid == 0:  # the child: never returns
             code = 2
             known = set(mp_util._finalizer_registry)
             try:
-                _die_with_parent()
+                _die_with_parent(helper)
                 os.dup2(out.fileno(), 1)
                 os.dup2(out.fileno(), 2)
                 os.chdir(cwd)
@@ -179,6 +183,7 @@ def _dbt_fork(
                 sys.stderr.flush()
                 os._exit(code)
         try:
+            Path(pid_file).write_text(str(pid), encoding="ascii")
             _, status = os.waitpid(pid, 0)
         except BaseException:  # interrupted: the command must not go on writing alone
             with contextlib.suppress(OSError):
@@ -230,6 +235,7 @@ def _helper() -> ProcessPoolExecutor:
         max_workers=1,
         mp_context=multiprocessing.get_context("spawn"),
         initializer=_helper_started,
+        initargs=(os.getpid(),),
     )
 
 
@@ -244,15 +250,62 @@ class _ForkedDbt:
 
     def __call__(self, args: list[str], env: dict[str, str], cwd: Path) -> tuple[int, str]:
         self.commands += 1
-        try:
-            future = self.pool.submit(_dbt_fork, args, env, str(cwd), self.fingerprint())
-        except (BrokenProcessPool, RuntimeError):  # the helper died before this command
-            from kznews.warehouse.runner import subprocess_invoker
+        with tempfile.TemporaryDirectory(prefix="kznews-dbt-") as tmp:
+            pid_file = Path(tmp) / "command.pid"
+            try:
+                future = self.pool.submit(
+                    _dbt_fork, args, env, str(cwd), self.fingerprint(), str(pid_file)
+                )
+            except (BrokenProcessPool, RuntimeError):  # the helper died before this command
+                from kznews.warehouse.runner import subprocess_invoker
 
-            return subprocess_invoker(args, env, cwd)
-        code, output, used = future.result()
+                return subprocess_invoker(args, env, cwd)
+            try:
+                code, output, used = future.result()
+            except BaseException:  # interrupted (Ctrl-C, SIGTERM), or the helper died
+                _stop_command(self.pool, future, pid_file)
+                raise
         self.with_manifest += used
         return code, output
+
+
+def _stop_command(pool: ProcessPoolExecutor, future: Future, pid_file: Path) -> None:
+    """The run stopped waiting for a forked dbt command: kill the dbt helper, so the
+    command dies with it (its parent-death signal), and return only once the command is
+    gone, so that nothing writes the build file while the run cleans up after it (or dbt
+    holds its lock then). A command that already ended is left alone."""
+    if future.done():
+        return
+    # ProcessPoolExecutor has no public way to stop a running worker before Python 3.14
+    # (kill_workers()); its worker processes are in _processes.
+    for proc in list((getattr(pool, "_processes", None) or {}).values()):
+        with contextlib.suppress(Exception):
+            proc.kill()
+    try:
+        pid = int(pid_file.read_text(encoding="ascii"))
+    except (OSError, ValueError):
+        return  # not forked yet: the helper's death stops the fork, or the child at once
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and _running(pid):
+        time.sleep(0.02)
+
+
+def _running(pid: int) -> bool:
+    """Whether any thread of process ``pid`` is still alive. A killed process's main thread
+    can be a zombie while its other threads (DuckDB's) still exit and hold its files (and
+    so the database's lock); once every thread is a zombie or gone, nothing is held."""
+    try:
+        threads = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return False
+    for tid in threads:
+        try:
+            stat = Path(f"/proc/{pid}/task/{tid}/stat").read_text("ascii", errors="replace")
+        except OSError:
+            continue
+        if stat.rsplit(")", 1)[-1].split()[0] not in ("Z", "X"):
+            return True
+    return False
 
 
 def run_overlapped(source: str | Path, load_date: date, settings: Settings) -> dict[str, Any]:

@@ -514,7 +514,10 @@ def run_build(
             # The build just wrote manifest.json to the same target/: no second compile.
             steps.append(run_dbt(settings, "docs", "generate", "--no-compile", invoker=invoker))
     except BaseException:
-        write_run_params(settings, None)  # a later dbt command by hand must not find it
+        try:
+            write_run_params(settings, None)  # a later dbt command by hand must not find it
+        except Exception:  # dbt's error (or the interrupt) is the one to report
+            log.exception("dropping the run parameters after a failed build failed")
         raise
     return end_build(settings, plan, steps)
 
