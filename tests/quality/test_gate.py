@@ -340,6 +340,58 @@ def _next_night(settings: Settings, clean: dict, days: int = 1):
     return night
 
 
+def _as_before_content_digests(settings: Settings) -> None:
+    """Rewrite every record of partition digests (the build's read record, the passed and
+    accepted ledgers) as the version before content digests left them."""
+    from kznews.quality.gate import INPUTS_ACCEPTED_NAME, INPUTS_PASSED_NAME
+    from kznews.warehouse import runner
+
+    legacy = runner._legacy_digests(settings)
+    runner._record_read_partitions(settings, dict(legacy))
+    passed = settings.quality_dir / INPUTS_PASSED_NAME
+    if passed.exists():
+        days = json.loads(passed.read_text(encoding="utf-8"))
+        passed.write_text(json.dumps({d: legacy[d] for d in days}), encoding="utf-8")
+    accepted = settings.quality_dir / INPUTS_ACCEPTED_NAME
+    if accepted.exists():
+        records = json.loads(accepted.read_text(encoding="utf-8"))
+        for day, record in records.items():
+            record["digest"] = legacy[day]
+        accepted.write_text(json.dumps(records), encoding="utf-8")
+
+
+def test_an_upgrade_to_content_digests_keeps_passes_and_acceptances(
+    settings: Settings, clean: dict
+) -> None:
+    """Records written before content digests (names, sizes, mtimes) that still describe
+    the partitions on disk carry over: the upgraded gate keeps the accepted date accepted
+    and the passed date passed, instead of failing or checking every date again. A date
+    whose partitions changed since its record counts as changed."""
+    from kznews.quality import accept_inputs
+    from kznews.quality.gate import inputs_passed
+
+    rates_times_1000(settings, clean)
+    _build_read_what_is_extracted(settings)
+    accept_inputs(settings, b.LOAD_DATE, "rates published in tiyn", "ops")
+    assert run_gate(settings, b.LOAD_DATE)["success"]
+    tonight = _next_night(settings, clean)
+    assert run_gate(settings, tonight)["success"]
+
+    _as_before_content_digests(settings)
+    summary = run_gate(settings, tonight)["summary"]
+    # an accepted date is checked at every gate, and stays accepted
+    assert (f"Earlier load {b.LOAD_DATE.isoformat()}, in the build file, had not passed its "
+            "input checks: checked again, passed, its failures accepted") in summary
+    assert sorted(inputs_passed(settings)) == [tonight.isoformat()]  # still passed
+
+    _as_before_content_digests(settings)
+    b.write_table(settings, "rates", clean["rates"][1:], tonight)  # changed since its record
+    with pytest.raises(QualityGateError) as info:
+        run_gate(settings, tonight)
+    assert f"load date(s) {tonight.isoformat()} changed after the build read them" in str(
+        info.value)
+
+
 def _as_before_the_ledger(settings: Settings, day: str) -> None:
     """Make ``day``'s gate verdict look written by a version that recorded no digest,
     keeping its file times."""

@@ -569,24 +569,29 @@ def test_a_night_extracted_again_into_the_same_bytes_stays_incremental(
     assert builds.fingerprint(s.build_db) == _full_refresh_of(s, tmp_path / "ref")
 
 
-def test_a_record_of_read_partitions_from_before_content_digests_rebuilds_once(
+def test_a_record_of_read_partitions_from_before_content_digests_carries_over(
     fixture_wh: builds.Built, tmp_path: Path
 ) -> None:
-    """A build file whose record holds the earlier digests (names, sizes, times) cannot be
-    compared with content digests: one full rebuild, saying why, then incremental again."""
+    """A build file whose record holds the earlier digests (names, sizes, mtimes): dates
+    whose partitions are still the ones recorded carry over (the next night stays
+    incremental); a date changed since counts as changed (a full rebuild, saying which)."""
     from kznews.warehouse import runner
 
     s = builds.copy_of(fixture_wh, tmp_path / "wh", target=True)
-    old = {d: digest.removeprefix(runner.DIGEST_PREFIX) for d, digest in
-           runner.read_partitions(s).items()}
-    runner._record_read_partitions(s, old)
+    runner._record_read_partitions(s, runner._legacy_digests(s))
+    assert runner.read_partitions(s) == runner.partition_digests(s)
     later = date(2024, 5, 19)
     fixture_data.write_partition(s.extracted_dir, later,
                                  fixture_data.partition_rows()[fixture_data.LOAD_DATES[1]])
-    out = run_build(s, load_date=later, docs=False, tests=False)
-    assert out["full_refresh"] and "predates digests of file contents" in (
-        out["full_refresh_reason"])
     assert not run_build(s, load_date=later, docs=False, tests=False)["full_refresh"]
+
+    runner._record_read_partitions(s, runner._legacy_digests(s))
+    night = fixture_data.LOAD_DATES[1]
+    rows = fixture_data.partition_rows()[night]
+    rows["rates"] = []
+    fixture_data.write_partition(s.extracted_dir, night, rows)  # changed since the record
+    out = run_build(s, load_date=later, docs=False, tests=False)
+    assert out["full_refresh"] and f"load date(s) {night}" in out["full_refresh_reason"]
 
 
 def test_a_late_partition_of_an_older_date_rebuilds_everything(

@@ -462,7 +462,7 @@ def _seed_passed(settings: Settings) -> dict[str, str]:
     digest it checked (``inputs_digest``); one from before that counts only when the
     partitions on disk are the ones the build read and none was written after it. Without
     this, the first gate after an upgrade would check every load date ever built again."""
-    from kznews.warehouse.runner import partition_digests, read_partitions
+    from kznews.warehouse.runner import partition_digests, read_partitions, upgrade_digests
 
     on_disk: dict[str, str] | None = None  # scanned when a verdict needs it
     seeded = {}
@@ -475,7 +475,8 @@ def _seed_passed(settings: Settings) -> dict[str, str]:
         if not verdict or verdict.get("success") is not True:
             continue
         if "inputs_digest" in verdict:
-            trusted = verdict["inputs_digest"] == digest
+            checked = upgrade_digests(settings, {day: str(verdict["inputs_digest"])})[day]
+            trusted = checked == digest
         else:
             on_disk = partition_digests(settings) if on_disk is None else on_disk
             trusted = (on_disk.get(day) == digest
@@ -494,7 +495,11 @@ def inputs_passed(settings: Settings) -> dict[str, str]:
     except _Unreadable as exc:
         log.warning("%s: every load date the build holds is checked again", exc)
         return {}
-    return _seed_passed(settings) if passed is None else {str(k): str(v) for k, v in passed.items()}
+    if passed is None:
+        return _seed_passed(settings)
+    from kznews.warehouse.runner import upgrade_digests
+
+    return upgrade_digests(settings, {str(k): str(v) for k, v in passed.items()})
 
 
 def _update_passed(settings: Settings, changes: dict[str, str | None]) -> None:
@@ -513,10 +518,17 @@ def inputs_accepted(settings: Settings) -> dict[str, dict[str, Any]]:
     """Load date -> the operator's acceptance of its failed input checks (``digest``,
     ``checks``, ``reason``, ``by``, ``at``); empty when none, or when unreadable."""
     try:
-        return _read_json(settings.quality_dir / INPUTS_ACCEPTED_NAME) or {}
+        accepted = _read_json(settings.quality_dir / INPUTS_ACCEPTED_NAME) or {}
     except _Unreadable as exc:
         log.warning("%s: no acceptance holds", exc)
         return {}
+    from kznews.warehouse.runner import upgrade_digests
+
+    digests = upgrade_digests(
+        settings, {day: str(a["digest"]) for day, a in accepted.items() if a.get("digest")}
+    )
+    return {day: {**a, "digest": digests[day]} if day in digests else a
+            for day, a in accepted.items()}
 
 
 def _check_key(c: dict[str, Any]) -> str:

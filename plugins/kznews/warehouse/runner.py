@@ -320,8 +320,8 @@ READ_PARTITIONS_NAME = "kznews_read_partitions.json"
 #: that a digest hashes only the files written since the last one (losing it costs one
 #: pass over the files, never a wrong digest).
 FILE_HASHES_NAME = "kznews_file_hashes.json"
-#: Marks a digest of file contents; records without it (digests of names, sizes and times,
-#: before 2026-11-27) cannot be compared with one.
+#: Marks a digest of file contents; records without it hold digests of names, sizes and
+#: mtimes (before 2026-11-27), which :func:`upgrade_digests` carries over.
 DIGEST_PREFIX = "c1-"
 
 
@@ -378,6 +378,44 @@ def partition_digests(settings: Settings) -> dict[str, str]:
     }
 
 
+def _legacy_digests(settings: Settings) -> dict[str, str]:
+    """The digests recorded before 2026-11-27 (each table's file names, sizes and mtimes) of
+    the partitions as they are now: what :func:`upgrade_digests` compares old records with."""
+    by_date: dict[str, list[str]] = {}
+    for table in sorted(EXTRACTED_TABLES):
+        folder = settings.extracted_dir / table
+        if not folder.is_dir():
+            continue
+        for part in folder.glob("load_date=*"):
+            files = [(f.name, f.stat().st_size, f.stat().st_mtime_ns)
+                     for f in sorted(part.iterdir()) if not f.name.startswith(".")]
+            entry = json.dumps([table, files])
+            by_date.setdefault(part.name.split("=", 1)[1], []).append(entry)
+    return {
+        day: hashlib.sha256("\n".join(entries).encode()).hexdigest()[:16]
+        for day, entries in sorted(by_date.items())
+    }
+
+
+def upgrade_digests(settings: Settings, recorded: dict[str, str]) -> dict[str, str]:
+    """``recorded`` (load date -> digest: a build's read record, the gate's ledgers) with
+    each digest of the earlier kind (names, sizes, mtimes) replaced by the content digest
+    of its date's partitions when they are still the ones it described; one whose
+    partitions changed since stays as it is, and so matches nothing (the date counts as
+    changed, as it would have before). An upgrade thus keeps what the records say instead
+    of rebuilding everything, checking every date again and dropping every acceptance.
+    Free when every digest is of the current kind."""
+    if all(str(d).startswith(DIGEST_PREFIX) for d in recorded.values()):
+        return dict(recorded)
+    legacy, now = _legacy_digests(settings), partition_digests(settings)
+    return {
+        day: now[day]
+        if not str(d).startswith(DIGEST_PREFIX) and day in now and legacy.get(day) == d
+        else d
+        for day, d in recorded.items()
+    }
+
+
 def _record_read_partitions(settings: Settings, digests: dict[str, str]) -> None:
     target_dir(settings).mkdir(parents=True, exist_ok=True)
     (target_dir(settings) / READ_PARTITIONS_NAME).write_text(json.dumps(digests), "utf-8")
@@ -387,9 +425,10 @@ def read_partitions(settings: Settings) -> dict[str, str]:
     """What the build file holds: the digest per load date of the partitions the builds
     that wrote it read (:func:`partition_digests`); empty when no build recorded it."""
     try:
-        return dict(json.loads((target_dir(settings) / READ_PARTITIONS_NAME).read_text("utf-8")))
+        read = dict(json.loads((target_dir(settings) / READ_PARTITIONS_NAME).read_text("utf-8")))
     except (OSError, ValueError):
         return {}
+    return upgrade_digests(settings, read)
 
 
 def _changed_partitions(settings: Settings, current: dict[str, str]) -> str | None:
@@ -403,11 +442,6 @@ def _changed_partitions(settings: Settings, current: dict[str, str]) -> str | No
     read = read_partitions(settings)
     if not read:
         return None  # no build recorded what it read (a file built before this check)
-    if not all(digest.startswith(DIGEST_PREFIX) for digest in read.values()):
-        return (
-            "the record of the partitions the build read predates digests of file contents "
-            "(an upgrade): they cannot be compared with the partitions on disk"
-        )
     newest = max(read)
     changed = sorted(
         [d for d, digest in read.items() if current.get(d) != digest]
