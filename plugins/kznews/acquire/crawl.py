@@ -622,6 +622,7 @@ class Crawler:
         sem = self._host_sem.setdefault(host, asyncio.Semaphore(self.s.per_host_concurrency))
         async with sem:
             await self._polite_wait(host)
+            self._refuse_if_closed(host)  # closed while this request waited its turn
             if count:
                 self.report.requests += 1
             async with asyncio.timeout(self.s.request_deadline_s):
