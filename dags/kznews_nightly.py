@@ -127,11 +127,13 @@ def _load_date(run: dict):
 
 def _dbt_models() -> dict[str, list[str]] | None:
     """Per-model dbt tasks (opt-in, ``KZNEWS_DBT_TASKS=per_model``): model -> parent models,
-    read from dbt's manifest.json: ``KZNEWS_DBT_MANIFEST``, else
-    ``dbt_project/target/manifest.json`` (``dbt parse``), else the one every build writes
-    beside the build file (``warehouse/build/target/``). None = one ``dbt_build`` task, the
+    from dbt's manifest.json (``KZNEWS_DBT_MANIFEST``, else
+    ``dbt_project/target/manifest.json`` from ``dbt parse``), else from the models file the
+    last successful build wrote beside the build file (``warehouse/build/target/
+    kznews_models.json``, replaced atomically: dbt rewrites manifest.json in place on every
+    command, which a parse must not read half-written). None = one ``dbt_build`` task, the
     default (no file is read at parse time then, and no run pays a dbt start-up per model),
-    and the fallback while no manifest exists (the first night builds one).
+    and the fallback while there is neither (the first night writes the models file).
     """
     if os.environ.get("KZNEWS_DBT_TASKS", "single").lower() != "per_model":
         return None
@@ -139,35 +141,35 @@ def _dbt_models() -> dict[str, list[str]] | None:
     from pathlib import Path
 
     if os.environ.get("KZNEWS_DBT_MANIFEST"):
-        candidates = [Path(os.environ["KZNEWS_DBT_MANIFEST"])]
+        manifests, models_file = [Path(os.environ["KZNEWS_DBT_MANIFEST"])], None
     else:
         from kznews.config import load_settings
 
         settings = load_settings()
-        candidates = [
-            settings.dbt_dir / "target" / "manifest.json",
-            settings.build_db.parent / "target" / "manifest.json",
-        ]
-    manifest = next((path for path in candidates if path.is_file()), None)
-    if manifest is None:
-        import logging
+        manifests = [settings.dbt_dir / "target" / "manifest.json"]
+        models_file = settings.build_db.parent / "target" / "kznews_models.json"
+    manifest = next((path for path in manifests if path.is_file()), None)
+    if manifest is not None:
+        nodes = json.loads(manifest.read_text(encoding="utf-8"))["nodes"]
+        models = {
+            node["name"]: [
+                nodes[parent]["name"]
+                for parent in node["depends_on"]["nodes"]
+                if parent.startswith("model.") and parent in nodes
+            ]
+            for node in nodes.values()
+            if node["resource_type"] == "model"
+        }
+        return dict(sorted(models.items()))
+    if models_file is not None and models_file.is_file():
+        return json.loads(models_file.read_text(encoding="utf-8"))
+    import logging
 
-        logging.getLogger(__name__).warning(
-            "KZNEWS_DBT_TASKS=per_model but no dbt manifest at %s: one dbt_build task "
-            "until a build writes one", " or ".join(map(str, candidates))
-        )
-        return None
-    nodes = json.loads(manifest.read_text(encoding="utf-8"))["nodes"]
-    models = {
-        node["name"]: [
-            nodes[parent]["name"]
-            for parent in node["depends_on"]["nodes"]
-            if parent.startswith("model.") and parent in nodes
-        ]
-        for node in nodes.values()
-        if node["resource_type"] == "model"
-    }
-    return dict(sorted(models.items()))
+    logging.getLogger(__name__).warning(
+        "KZNEWS_DBT_TASKS=per_model but no dbt manifest at %s and no %s: one dbt_build task "
+        "until a build writes it", " or ".join(map(str, manifests)), models_file
+    )
+    return None
 
 
 def _per_model_tasks(models: dict[str, list[str]], run, extracted):

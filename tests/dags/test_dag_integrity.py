@@ -251,11 +251,12 @@ def test_per_model_dbt_tasks_follow_the_manifest(tmp_path, monkeypatch):
     assert "warehouse.dbt_docs" in dag.get_task("quality.gate").upstream_task_ids
 
 
-def test_per_model_dbt_tasks_without_a_parsed_project_use_the_builds_manifest(
+def test_per_model_dbt_tasks_without_a_parsed_project_use_the_builds_models_file(
     tmp_path, monkeypatch
 ):
-    """No `dbt parse` in the project: the manifest every build writes beside the build file
-    gives the models; with neither, the single dbt_build task."""
+    """No `dbt parse` in the project: the models file every build writes beside the build
+    file (atomically: never manifest.json, which dbt rewrites in place) gives the models;
+    with neither, the single dbt_build task."""
     import runpy
 
     monkeypatch.setenv("KZNEWS_DBT_TASKS", "per_model")
@@ -268,9 +269,10 @@ def test_per_model_dbt_tasks_without_a_parsed_project_use_the_builds_manifest(
 
     target = load_settings().build_db.parent / "target"
     target.mkdir(parents=True)
-    node = {"name": "stg_a", "resource_type": "model", "depends_on": {"nodes": []}}
-    (target / "manifest.json").write_text(json.dumps({"nodes": {"model.kznews.stg_a": node}}))
-    assert models() == {"stg_a": []}
+    (target / "manifest.json").write_text("{half written")  # dbt mid-command: not read
+    assert models() is None
+    (target / "kznews_models.json").write_text(json.dumps({"stg_a": [], "fct_b": ["stg_a"]}))
+    assert models() == {"stg_a": [], "fct_b": ["stg_a"]}
 
 
 def test_reuse_landing_only_for_crawls_with_an_existing_partition():

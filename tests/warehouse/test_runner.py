@@ -15,7 +15,7 @@ import pytest
 from kznews.config import Settings
 from kznews.schema import EXTRACTED_TABLES
 from kznews.warehouse import MARTS, WarehouseBuildError, run_build
-from kznews.warehouse.runner import GATE_TWIN_TAG, run_dbt, target_dir
+from kznews.warehouse.runner import GATE_TWIN_TAG, MODELS_NAME, run_dbt, target_dir
 
 from . import builds, fixture_data
 
@@ -300,6 +300,11 @@ def test_nightly_build_skips_project_only_work_and_keeps_partial_parsing(
     manifest = json.loads((s.build_db.parent / "target" / "manifest.json").read_text())
     n_unit = len(manifest["unit_tests"])
     assert n_unit >= 4
+    # the model graph for the per-model DAG, as the manifest has it
+    models = json.loads((s.build_db.parent / "target" / MODELS_NAME).read_text())
+    n_models = sum(n["resource_type"] == "model" for n in manifest["nodes"].values())
+    assert len(models) == n_models and models["fct_articles"]
+    assert set().union(*models.values()) <= set(models)
     # an incremental build leaves the gate's twins (tag gx_gate) to the quality gate
     n_twins = sum(GATE_TWIN_TAG in n.get("tags", []) for n in manifest["nodes"].values()
                   if n["resource_type"] == "test")

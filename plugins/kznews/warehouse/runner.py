@@ -202,6 +202,10 @@ def mart_row_counts(db_path: Path, schema: str = MARTS_SCHEMA) -> dict[str, int]
 #: Written to dbt's target/ after every successful build: the project fingerprint it ran,
 #: whether unit tests and docs ran for that fingerprint, and the newest load date processed.
 LAST_BUILD_NAME = "kznews_last_build.json"
+#: Beside it: model -> parent models of the project the last successful build ran, replaced
+#: atomically (the per-model DAG reads it at parse time; dbt rewrites manifest.json in place
+#: on every command).
+MODELS_NAME = "kznews_models.json"
 _PROJECT_SUFFIXES = {".sql", ".yml", ".yaml", ".csv", ".md", ".jinja"}
 _DBT_DISTRIBUTIONS = ("dbt-core", "dbt-duckdb", "dbt-adapters", "dbt-common", "duckdb")
 
@@ -687,6 +691,26 @@ def begin_build(settings: Settings, plan: dict[str, Any]) -> None:
         _record_read_partitions(settings, plan["partitions"])
 
 
+def _record_models(settings: Settings) -> None:
+    """Write :data:`MODELS_NAME` from the manifest the build just wrote (logged, not
+    raised, when it cannot: only the opt-in per-model DAG reads it)."""
+    try:
+        nodes = json.loads((target_dir(settings) / "manifest.json").read_text("utf-8"))["nodes"]
+        models = {
+            node["name"]: sorted(
+                nodes[parent]["name"]
+                for parent in node["depends_on"]["nodes"]
+                if parent.startswith("model.") and parent in nodes
+            )
+            for node in nodes.values()
+            if node["resource_type"] == "model"
+        }
+        text = json.dumps(dict(sorted(models.items())))
+        write_text_atomic(target_dir(settings) / MODELS_NAME, text)
+    except (OSError, ValueError, KeyError, TypeError):
+        log.warning("could not write %s", target_dir(settings) / MODELS_NAME, exc_info=True)
+
+
 def end_build(
     settings: Settings, plan: dict[str, Any], steps: list[dict[str, Any]]
 ) -> dict[str, Any]:
@@ -698,6 +722,7 @@ def end_build(
         _record_read_partitions(settings, plan["partitions"])
     record = plan["record"]
     (target_dir(settings) / LAST_BUILD_NAME).write_text(json.dumps(record), encoding="utf-8")
+    _record_models(settings)
     return {
         "build_db": str(settings.build_db),
         "docs_dir": str(target_dir(settings)),
