@@ -129,28 +129,17 @@ def test_a_failed_gate_leaves_the_published_file_alone(nights: dict, tmp_path: P
     assert gatepass.require_pass(settings)  # the build that was published passed
 
 
-_NIGHT = """
-import sys
-from datetime import date
-from pathlib import Path
-from kznews.config import load_settings
-from kznews.pipeline import run_pipeline
-ws = Path(sys.argv[1])
-settings = load_settings(data_dir=ws / "data", warehouse_dir=ws / "warehouse",
-                         overlap_nightly=True)
-run_pipeline(Path(sys.argv[2]), date.fromisoformat(sys.argv[3]), settings)
-"""
-
-
 @linux_only
 @pytest.mark.slow
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_an_interrupted_night_stops_its_dbt_command_before_cleaning_up(
-    nights: dict, tmp_path: Path
+    nights: dict, tmp_path: Path, stop: signal.Signals
 ) -> None:
-    """SIGINT to the run alone (a supervisor stopping it) while the dbt command forked from
-    the helper builds: the command is stopped and gone before the build's clean-up opens
-    the build file, so the run ends with the interrupt, not with dbt's lock on the file,
-    and leaves neither the run's dates nor a running process behind."""
+    """SIGINT or SIGTERM to `kznews run` alone (Ctrl-C, a supervisor or container stopping
+    it) while the dbt command forked from the helper builds: the command is stopped and
+    gone before the build's clean-up opens the build file, so the run ends with the
+    interrupt, not with dbt's lock on the file, and leaves neither the run's dates nor a
+    running process behind."""
     import time
 
     import duckdb
@@ -163,8 +152,9 @@ def test_an_interrupted_night_stops_its_dbt_command_before_cleaning_up(
     log = tmp_path / "run.log"
     with log.open("w") as out:
         run = subprocess.Popen(
-            [sys.executable, "-c", _NIGHT, str(ws), str(night), "2026-11-28"],
-            stdout=out, stderr=subprocess.STDOUT,
+            [sys.executable, "-m", "kznews", "run", "--source", str(night), "--date",
+             "2026-11-28", "--data-dir", str(ws / "data"), "--warehouse", str(ws / "warehouse")],
+            stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "KZNEWS_OVERLAP_NIGHTLY": "1"},
         )
     try:
         deadline = time.monotonic() + 120
@@ -174,13 +164,16 @@ def test_an_interrupted_night_stops_its_dbt_command_before_cleaning_up(
             time.sleep(0.01)
         assert commands, "the night never forked a dbt command"
         time.sleep(0.5)  # dbt under way: parsing done, the build file open
-        os.kill(run.pid, signal.SIGINT)
+        os.kill(run.pid, stop)
         run.wait(timeout=120)
     finally:
         if run.poll() is None:
             run.kill()
     output = log.read_text()
-    assert run.returncode != 0 and "KeyboardInterrupt" in output, output[-3000:]
+    if stop == signal.SIGINT:
+        assert run.returncode != 0 and "KeyboardInterrupt" in output, output[-3000:]
+    else:
+        assert run.returncode == 128 + signal.SIGTERM, output[-3000:]
     assert "Could not set lock" not in output, output[-3000:]
     assert not any(overlap._running(pid) for pid in commands)
     build_db = ws / "warehouse" / src.build_db.relative_to(src.path(src.warehouse_dir))

@@ -59,10 +59,20 @@ def cmd_land(args: argparse.Namespace) -> int:
     return 0
 
 
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    import signal
+
     from kznews.pipeline import format_summary, run_pipeline
 
     settings = load_settings(data_dir=args.data_dir, warehouse_dir=args.warehouse)
+    # SIGTERM (a supervisor's or a container's stop, a timeout) unwinds the run as Ctrl-C
+    # does: each stage cleans up (the one-process night stops its dbt command first)
+    # instead of the process vanishing mid-write. Exit status 143.
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         summary = run_pipeline(args.source, args.date, settings, full_refresh=args.full_refresh)
     except Exception as exc:
@@ -74,6 +84,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                   file=sys.stderr)
             return 3
         raise
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     print(format_summary(summary))
     return 0
 
@@ -107,7 +119,8 @@ def cmd_accept(args: argparse.Namespace) -> int:
     print(f"Accepted, for the partitions of {day} as they are now, the failing checks listed "
           "above: the next quality gate reports them as warnings. Run the night's quality "
           "and publish tasks again (or wait for the next night) to publish. Extracting that "
-          "date again ends the acceptance; --withdraw takes it back.", file=sys.stderr)
+          "date again into other data ends the acceptance; --withdraw takes it back.",
+          file=sys.stderr)
     return 0
 
 

@@ -262,7 +262,7 @@ class _ForkedDbt:
                 return subprocess_invoker(args, env, cwd)
             try:
                 code, output, used = future.result()
-            except BaseException:  # interrupted (Ctrl-C, SIGTERM), or the helper died
+            except BaseException:  # interrupted (KeyboardInterrupt), or the helper died
                 _stop_command(self.pool, future, pid_file)
                 raise
         self.with_manifest += used
@@ -270,21 +270,22 @@ class _ForkedDbt:
 
 
 def _stop_command(pool: ProcessPoolExecutor, future: Future, pid_file: Path) -> None:
-    """The run stopped waiting for a forked dbt command: kill the dbt helper, so the
-    command dies with it (its parent-death signal), and return only once the command is
-    gone, so that nothing writes the build file while the run cleans up after it (or dbt
-    holds its lock then). A command that already ended is left alone."""
-    if future.done():
-        return
+    """The run stopped waiting for a forked dbt command (interrupted, or the helper died):
+    kill the dbt helper, so the command dies with it (its parent-death signal), and return
+    only once every thread of the command is gone, so that nothing writes the build file
+    while the run cleans up after it (or dbt holds its lock then)."""
     # ProcessPoolExecutor has no public way to stop a running worker before Python 3.14
     # (kill_workers()); its worker processes are in _processes.
     for proc in list((getattr(pool, "_processes", None) or {}).values()):
         with contextlib.suppress(Exception):
             proc.kill()
+            proc.join(5)  # dead before its pid file is read: it writes no more
     try:
         pid = int(pid_file.read_text(encoding="ascii"))
     except (OSError, ValueError):
-        return  # not forked yet: the helper's death stops the fork, or the child at once
+        # No command, or one forked a moment before the helper died, which has not
+        # reached dbt yet: its parent-death signal (or its own check) ends it at once.
+        return
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and _running(pid):
         time.sleep(0.02)
