@@ -734,21 +734,27 @@ What is left (the verdicts above say whether each shape met the 10% target):
   at 11:19 and 137.3 s at 11:41 UTC on 2026-11-26 (one-off runs, not a repository command),
   land alone 15.2 s and 18.6-19.8 s. Compare shares (nightly / full, measured back to
   back), not seconds across runs.
-* Earlier figures of the same script: at fa63d4b (2026-11-26, this machine, before
+* Earlier figures of the same script: at fa6fe0b (2026-11-27, speed reference 0.55 s, before
+  that day's robustness fixes: content digests, crawl state catch-up, the overlap's
+  interrupt handling) in one process 7.48 s against 77.65 s (9.63%), one process per stage
+  11.50 s against 78.12 s (14.72%), under Celery 15.5 s against 96.5 s (16.1%, preload) and
+  20.3 s against 98.5 s (20.6%); at 1f696cc (2026-11-26, speed reference 0.50 s, before the
+  quality gate's ledger of checked inputs) in one process 5.99 s against 63.14 s (9.49%),
+  one process per stage 11.42 s against 66.81 s (17.10%), under Celery 16.4 s against 73.2 s
+  (22.5%, preload) and 17.5 s against 75.2 s (23.2%); at fa63d4b (2026-11-26, before
   `in_keys`) in one process 6.58 s against 65.55 s (10.03%), one process per stage 11.35 s
   against 65.07 s (17.44%); at 8c43759 (2026-11-26, speed reference 1.05 s, before the
-  constraints) 12.2 s against 109.6 s (11.1%) and 18.8 s against 118.5 s (15.9%); at
-  commit eae0e3c,
-  2026-11-26, same machine, before a review's robustness fixes to `kznews.overlap`): in one
-  process 13.3 s against 128.5 s (10.3%), one process per stage 16.3 s against 95.8 s
-  (17.0%), the speed drift above falling between the two shapes' runs; 14.2 s against 73.2 s
-  (19.4%) at commit b855a67 (2026-11-26, speed reference 0.49 s, one process per stage,
-  before the one-process path); 40.8 s against 206.1 s (19.8%) on 2026-11-25's slower
-  machine (speed reference 0.95 s); 15.3 s against 85.9 s (17.8%) on the machine before it;
-  40.1 s against 112.9 s (35.5%) and 57.3 s against 140.6 s (40.8%) before the two sessions
-  before; 36.0 s against 195.3 s (18.5%) on a machine with speed reference 1.14 s (`--sizes
-  100000 --airflow-sizes --scheduler-sizes`); 16.9 s against 94.5 s (17.9%) (speed reference
-  0.73 s).
+  constraints) 12.2 s against 109.6 s (11.1%) and 18.8 s against 118.5 s (15.9%); at commit
+  eae0e3c, 2026-11-26, same machine, before a review's robustness fixes to
+  `kznews.overlap`): in one process 13.3 s against 128.5 s (10.3%), one process per stage
+  16.3 s against 95.8 s (17.0%), the speed drift above falling between the two shapes' runs;
+  14.2 s against 73.2 s (19.4%) at commit b855a67 (2026-11-26, speed reference 0.49 s, one
+  process per stage, before the one-process path); 40.8 s against 206.1 s (19.8%) on
+  2026-11-25's slower machine (speed reference 0.95 s); 15.3 s against 85.9 s (17.8%) on the
+  machine before it; 40.1 s against 112.9 s (35.5%) and 57.3 s against 140.6 s (40.8%)
+  before the two sessions before; 36.0 s against 195.3 s (18.5%) on a machine with speed
+  reference 1.14 s (`--sizes 100000 --airflow-sizes --scheduler-sizes`); 16.9 s against 94.5
+  s (17.9%) (speed reference 0.73 s).
 """
 
 
