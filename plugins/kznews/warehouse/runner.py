@@ -337,6 +337,25 @@ def _file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def _digests_by_date(settings: Settings, describe: Callable[[str, Path], Any]) -> dict[str, str]:
+    """A digest per load date over each table's partition files (hidden names, swap
+    leftovers, are not partitions), each file described by ``describe(table, path)``."""
+    by_date: dict[str, list[str]] = {}
+    for table in sorted(EXTRACTED_TABLES):
+        folder = settings.extracted_dir / table
+        if not folder.is_dir():
+            continue
+        for part in folder.glob("load_date=*"):
+            files = [describe(table, f) for f in sorted(part.iterdir())
+                     if not f.name.startswith(".")]
+            entry = json.dumps([table, files])
+            by_date.setdefault(part.name.split("=", 1)[1], []).append(entry)
+    return {
+        day: hashlib.sha256("\n".join(entries).encode()).hexdigest()[:16]
+        for day, entries in sorted(by_date.items())
+    }
+
+
 def partition_digests(settings: Settings) -> dict[str, str]:
     """A digest per load date of that date's extracted partitions as they are on disk: each
     table's file names and contents. It changes when the date's data changes (extracted
@@ -352,53 +371,34 @@ def partition_digests(settings: Settings) -> dict[str, str]:
     except (OSError, ValueError, TypeError):
         cache = {}
     fresh: dict[str, list] = {}
-    by_date: dict[str, list[str]] = {}
-    for table in sorted(EXTRACTED_TABLES):
-        folder = settings.extracted_dir / table
-        if not folder.is_dir():
-            continue
-        for part in folder.glob("load_date=*"):
-            files = []
-            for f in sorted(part.iterdir()):
-                if f.name.startswith("."):
-                    continue
-                st = f.stat()
-                key = [st.st_ino, st.st_size, st.st_mtime_ns]
-                rel = f"{table}/{part.name}/{f.name}"
-                hit = cache.get(rel)
-                sha = hit[3] if isinstance(hit, list) and hit[:3] == key else _file_sha256(f)
-                fresh[rel] = [*key, sha]
-                files.append((f.name, sha))
-            entry = json.dumps([table, files])
-            by_date.setdefault(part.name.split("=", 1)[1], []).append(entry)
+
+    def content(table: str, f: Path) -> tuple[str, str]:
+        st = f.stat()
+        key = [st.st_ino, st.st_size, st.st_mtime_ns]
+        rel = f"{table}/{f.parent.name}/{f.name}"
+        hit = cache.get(rel)
+        sha = hit[3] if isinstance(hit, list) and hit[:3] == key else _file_sha256(f)
+        fresh[rel] = [*key, sha]
+        return f.name, sha
+
+    digests = _digests_by_date(settings, content)
     if fresh != cache:
         try:
             write_text_atomic(cache_path, json.dumps(fresh))
         except OSError:  # a cache: the digests stand without it
             log.warning("could not write %s", cache_path, exc_info=True)
-    return {
-        day: DIGEST_PREFIX + hashlib.sha256("\n".join(entries).encode()).hexdigest()[:16]
-        for day, entries in sorted(by_date.items())
-    }
+    return {day: DIGEST_PREFIX + digest for day, digest in digests.items()}
 
 
 def _legacy_digests(settings: Settings) -> dict[str, str]:
     """The digests recorded before 2026-11-27 (each table's file names, sizes and mtimes) of
     the partitions as they are now: what :func:`upgrade_digests` compares old records with."""
-    by_date: dict[str, list[str]] = {}
-    for table in sorted(EXTRACTED_TABLES):
-        folder = settings.extracted_dir / table
-        if not folder.is_dir():
-            continue
-        for part in folder.glob("load_date=*"):
-            files = [(f.name, f.stat().st_size, f.stat().st_mtime_ns)
-                     for f in sorted(part.iterdir()) if not f.name.startswith(".")]
-            entry = json.dumps([table, files])
-            by_date.setdefault(part.name.split("=", 1)[1], []).append(entry)
-    return {
-        day: hashlib.sha256("\n".join(entries).encode()).hexdigest()[:16]
-        for day, entries in sorted(by_date.items())
-    }
+
+    def stat(table: str, f: Path) -> tuple[str, int, int]:
+        st = f.stat()
+        return f.name, st.st_size, st.st_mtime_ns
+
+    return _digests_by_date(settings, stat)
 
 
 def upgrade_digests(settings: Settings, recorded: dict[str, str]) -> dict[str, str]:
