@@ -49,6 +49,33 @@ def test_robots_txt_is_respected(site: Site, server: SiteServer, settings: Setti
     assert report.robots_disallowed > 0
 
 
+def test_a_redirected_robots_txt_is_followed(site: Site, server: SiteServer,
+                                            settings: Settings) -> None:
+    """RFC 9309: robots.txt answering with a redirect (an http -> https move, another host)
+    is followed, and the rules found there apply; a redirect loop leaves the origin's URLs
+    owed to the next run instead of dropping them."""
+    from kznews.acquire.state import CrawlState
+
+    server.robots["exclusive.kz"] = "User-agent: *\nDisallow: /expertiza/smart/\n"
+    old_robots = "http://www.old.exclusive.kz/robots.txt"
+    server.inject(old_robots, Fault("redirect", status=301,
+                                    location="https://exclusive.kz/robots.txt", times=1))
+    report = run_crawl(settings)
+    old = {r.url for r in read_warc(report.warc_path) if r.url.startswith("http://www.old.")}
+    assert old and not any("/expertiza/smart/" in u for u in old)
+    assert report.robots_disallowed > 0
+
+    looped = settings.replace(home=settings.home / "loop")
+    server.inject(old_robots, Fault("redirect", location=old_robots, times=0))
+    server.robots["exclusive.kz"] = "User-agent: *\nAllow: /\n"
+    report = run_crawl(looped)
+    assert server.paths_requested("www.old.exclusive.kz").count("/robots.txt") == 1 + 6
+    reasons = {f["reason"] for f in report.failures if f["url"].startswith("http://www.old.")}
+    assert reasons == {"robots_unreachable"}
+    pending = {r.url for r in CrawlState.load(looped.state_dir).pending()}
+    assert any(u.startswith("http://www.old.") for u in pending)
+
+
 def test_second_run_over_unchanged_site_fetches_listings_only(
     site: Site, server: SiteServer, settings: Settings
 ) -> None:

@@ -66,6 +66,7 @@ from kznews.config import Settings
 log = logging.getLogger(__name__)
 _DROP_HEADERS = {"content-encoding", "transfer-encoding", "content-length", "connection"}
 _REDIRECTS = (301, 302, 303, 307, 308)
+_ROBOTS_REDIRECTS = 5
 #: Content codings the crawler asks for and decodes itself (with a bounded output).
 _ACCEPT_ENCODING = "gzip, deflate"
 _MAX_CODINGS = 2
@@ -510,6 +511,21 @@ class Crawler:
         raise _Failure("too_many_redirects")
 
     async def _check(self, url: str) -> None:
+        host = await self._check_address(url)
+        self._refuse_if_closed(host)
+        rp = await self._robots_for(url)
+        self._refuse_if_closed(host)  # closed while its robots.txt was asked for
+        if not rp.can_fetch(self.s.user_agent, url):
+            p = urlsplit(url)
+            status = self._robots_status.get(f"{p.scheme}://{p.netloc}")
+            if policy.robots_unreachable(status):
+                # disallowed for now, not for good: owed to the next run
+                raise _Failure("robots_unreachable", status)
+            raise _Failure("robots_disallowed")
+
+    async def _check_address(self, url: str) -> str:
+        """Refuse ``url`` by the allowlist, or by the addresses its host resolves to (checked
+        once per host; connections then go to those addresses only). Returns the host."""
         refusal = policy.url_refusal(url, self.allowed_hosts)
         if refusal:
             raise _Failure(refusal)
@@ -521,16 +537,7 @@ class Crawler:
                 self._pinned[connect_host] = addresses
         if self._addr_ok[host]:
             raise _Failure(self._addr_ok[host] or "private_address")
-        self._refuse_if_closed(host)
-        rp = await self._robots_for(url)
-        self._refuse_if_closed(host)  # closed while its robots.txt was asked for
-        if not rp.can_fetch(self.s.user_agent, url):
-            p = urlsplit(url)
-            status = self._robots_status.get(f"{p.scheme}://{p.netloc}")
-            if policy.robots_unreachable(status):
-                # disallowed for now, not for good: owed to the next run
-                raise _Failure("robots_unreachable", status)
-            raise _Failure("robots_disallowed")
+        return host
 
     def _refuse_if_closed(self, host: str) -> None:
         """Fail at once for a host closed for this run (:meth:`_pause_host`), as a 429: the
@@ -560,8 +567,20 @@ class Crawler:
         async with lock:
             if origin not in self._robots:
                 text, status = None, None
+                target = origin + "/robots.txt"
                 try:
-                    resp = await self._with_retries(origin + "/robots.txt", {}, robots=True)
+                    # RFC 9309 2.3.1.2: follow at least five redirects (an http -> https
+                    # move, another host), each target checked like any URL; a sixth
+                    # redirect is left unfollowed, and so "unreachable"
+                    for hop in range(_ROBOTS_REDIRECTS + 1):
+                        resp = await self._with_retries(target, {}, robots=True)
+                        location = resp.headers.get("location") or resp.headers.get("Location")
+                        if resp.status not in _REDIRECTS or not location:
+                            break
+                        if hop == _ROBOTS_REDIRECTS:
+                            break
+                        target = policy.normalize_url(urljoin(target, location))
+                        await self._check_address(target)
                     status = resp.status
                     text = resp.body.decode("utf-8", errors="replace")
                 except _Failure as f:

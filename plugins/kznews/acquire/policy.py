@@ -74,15 +74,16 @@ def parse_overrides(entries: Iterable[str]) -> dict[str, str]:
 
 def robots_unreachable(status: int | None) -> bool:
     """Whether a robots.txt answer means "unreachable" (RFC 9309 2.3.1.4): no answer, a 5xx,
-    or a 429 (too many requests: a refusal for now, not a missing file). The crawler then
-    fetches nothing from that origin, and owes its URLs to the next run.
+    a 429 (too many requests: a refusal for now, not a missing file), or a redirect still
+    unfollowed after the five the crawler follows. The crawler then fetches nothing from
+    that origin, and owes its URLs to the next run.
 
     >>> robots_unreachable(None), robots_unreachable(503), robots_unreachable(429)
     (True, True, True)
-    >>> robots_unreachable(200), robots_unreachable(404)
-    (False, False)
+    >>> robots_unreachable(200), robots_unreachable(404), robots_unreachable(301)
+    (False, False, True)
     """
-    return status is None or status == 429 or status >= 500
+    return status is None or status == 429 or status >= 500 or 300 <= status < 400
 
 
 def robots_parser(text: str | None, status: int | None) -> RobotFileParser:
@@ -141,6 +142,8 @@ def retry_next_run(reason: str, status: int | None) -> bool:
     >>> retry_next_run("http_404", 404), retry_next_run("robots_disallowed", None)
     (False, False)
     """
+    if reason.startswith("robots_unreachable"):  # whatever robots.txt answered (3xx too)
+        return True
     if status is not None:
         return should_retry(status)
     return reason.startswith(_TRANSIENT_REASONS)
