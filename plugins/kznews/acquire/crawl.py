@@ -575,9 +575,8 @@ class Crawler:
                     for hop in range(_ROBOTS_REDIRECTS + 1):
                         resp = await self._with_retries(target, {}, robots=True)
                         location = resp.headers.get("location") or resp.headers.get("Location")
-                        if resp.status not in _REDIRECTS or not location:
-                            break
-                        if hop == _ROBOTS_REDIRECTS:
+                        if (resp.status not in _REDIRECTS or not location
+                                or hop == _ROBOTS_REDIRECTS):
                             break
                         target = policy.normalize_url(urljoin(target, location))
                         await self._check_address(target)
@@ -598,10 +597,8 @@ class Crawler:
     ) -> _Response:
         t0 = time.monotonic()
         reason, status = "unknown", None
-        host = (urlsplit(url).hostname or "").lower()
         for attempt in range(self.s.max_retries + 1):
             retry_after = None
-            self._refuse_if_closed(host)
             try:
                 resp = await self._request(url, conditional, count=not robots)
             except httpx.TimeoutException:
