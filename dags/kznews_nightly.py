@@ -150,17 +150,9 @@ def _dbt_models() -> dict[str, list[str]] | None:
         models_file = settings.build_db.parent / "target" / "kznews_models.json"
     manifest = next((path for path in manifests if path.is_file()), None)
     if manifest is not None:
-        nodes = json.loads(manifest.read_text(encoding="utf-8"))["nodes"]
-        models = {
-            node["name"]: [
-                nodes[parent]["name"]
-                for parent in node["depends_on"]["nodes"]
-                if parent.startswith("model.") and parent in nodes
-            ]
-            for node in nodes.values()
-            if node["resource_type"] == "model"
-        }
-        return dict(sorted(models.items()))
+        from kznews.dbtgraph import models_from_manifest
+
+        return models_from_manifest(json.loads(manifest.read_text(encoding="utf-8")))
     if models_file is not None and models_file.is_file():
         return json.loads(models_file.read_text(encoding="utf-8"))
     import logging

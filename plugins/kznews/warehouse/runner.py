@@ -694,18 +694,11 @@ def begin_build(settings: Settings, plan: dict[str, Any]) -> None:
 def _record_models(settings: Settings) -> None:
     """Write :data:`MODELS_NAME` from the manifest the build just wrote (logged, not
     raised, when it cannot: only the opt-in per-model DAG reads it)."""
+    from kznews.dbtgraph import models_from_manifest
+
     try:
-        nodes = json.loads((target_dir(settings) / "manifest.json").read_text("utf-8"))["nodes"]
-        models = {
-            node["name"]: sorted(
-                nodes[parent]["name"]
-                for parent in node["depends_on"]["nodes"]
-                if parent.startswith("model.") and parent in nodes
-            )
-            for node in nodes.values()
-            if node["resource_type"] == "model"
-        }
-        text = json.dumps(dict(sorted(models.items())))
+        manifest = json.loads((target_dir(settings) / "manifest.json").read_text("utf-8"))
+        text = json.dumps(models_from_manifest(manifest))
         write_text_atomic(target_dir(settings) / MODELS_NAME, text)
     except (OSError, ValueError, KeyError, TypeError):
         log.warning("could not write %s", target_dir(settings) / MODELS_NAME, exc_info=True)
