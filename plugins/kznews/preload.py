@@ -31,8 +31,9 @@ import kznews.warehouse.runner
 log = logging.getLogger(__name__)
 
 try:
-    import great_expectations  # noqa: F401  (the quality gate's import, ~3 s)
+    from kznews.quality.gximport import import_great_expectations
 
+    import_great_expectations()  # the quality gate's import, ~3 s
     import kznews.quality.gate  # noqa: F401
 except ImportError:
     log.exception("preloading Great Expectations failed; quality tasks will import it")

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from kznews.fsutil import write_text_atomic
 from kznews.quality import specs
 from kznews.quality.errors import QualityGateError
+from kznews.quality.gximport import import_great_expectations
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -55,10 +56,7 @@ def _validations_dir(settings: Settings) -> Path:
 
 def _context(settings: Settings) -> Any:
     """An ephemeral GX context whose validation results and Data Docs live on disk."""
-    import os
-
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-    import great_expectations as gx
+    gx = import_great_expectations()
     from great_expectations.data_context.types.base import (
         DataContextConfig,
         InMemoryStoreBackendDefaults,
@@ -222,6 +220,7 @@ class _Session:
     """One GX context and run id shared by the stages validated in one call."""
 
     def __init__(self, settings: Settings, load_date: date) -> None:
+        import_great_expectations()  # first: any import below would load all of GX eagerly
         from great_expectations.core.run_identifier import RunIdentifier
 
         self.settings = settings
