@@ -27,8 +27,9 @@ if TYPE_CHECKING:
 def land_stage(source: str | Path, load_date: date, settings: Settings | None = None) -> dict:
     """Acquire raw pages from ``source`` and land them as the ``load_date`` partition: files
     replace the date's landing, a crawl (which emits only what changed) is merged into it.
-    A crawl's state is saved once its pages are landed (:func:`kznews.acquire.commit_source`)."""
-    from kznews.acquire import commit_source, is_crawl, open_source
+    A crawl's state is saved once its pages are landed (:func:`kznews.acquire.commit_source`);
+    its lock is given back whatever happens (:func:`kznews.acquire.close_source`)."""
+    from kznews.acquire import close_source, commit_source, is_crawl, open_source
     from kznews.land import land_records, partition_dir, partition_lock
 
     settings = settings or load_settings()
@@ -44,8 +45,11 @@ def land_stage(source: str | Path, load_date: date, settings: Settings | None = 
         if merge and store is not None and store.compare(part, rel) == "other":
             store.pull_partition(rel, part)
         records = open_source(source, settings)
-        result = land_records(records, settings.raw_dir, load_date, keep_existing=merge)
-        commit_source(records)
+        try:
+            result = land_records(records, settings.raw_dir, load_date, keep_existing=merge)
+            commit_source(records)
+        finally:
+            close_source(records)
         summary = result.summary()
         if store is not None:
             summary["remote"] = store.push_partition(part, rel, record_locally=True)

@@ -113,7 +113,7 @@ def test_crawl_records_save_state_only_when_committed(
     with pytest.raises(RuntimeError, match="before every record"):
         records.commit()
     landed = list(records)
-    assert landed and not settings.state_dir.exists()  # read, not yet landed
+    assert landed and not (settings.state_dir / "crawl_state.parquet").exists()  # not landed yet
     records.commit()
     assert (settings.state_dir / "crawl_state.parquet").exists()
     with pytest.raises(RuntimeError, match="read once"):

@@ -84,3 +84,11 @@ def commit_source(records: Iterable[RawRecord]) -> None:
     commit = getattr(records, "commit", None)
     if commit is not None:
         commit()
+
+
+def close_source(records: Iterable[RawRecord]) -> None:
+    """Let a source go, committed or not: a crawl gives its state's lock back
+    (:meth:`~kznews.acquire.crawl.CrawlRecords.close`), a generator is closed."""
+    close = getattr(records, "close", None)
+    if close is not None:
+        close()

@@ -59,7 +59,7 @@ import httpx
 from kznews.acquire import policy
 from kznews.acquire.base import RawRecord
 from kznews.acquire.discover import discover
-from kznews.acquire.state import CrawlState
+from kznews.acquire.state import CrawlState, StateLock
 from kznews.acquire.warc import WarcSink, read_warc
 from kznews.config import Settings
 
@@ -701,11 +701,13 @@ def run_crawl(
     warc_path: Path | None = None,
     commit: bool = True,
 ) -> CrawlReport:
-    """Crawl, write the WARC, and (by default) save the incremental state."""
-    crawler = Crawler(settings, start_urls=start_urls, warc_path=warc_path)
-    report = crawler.run()
-    if commit:
-        crawler.commit_state()
+    """Crawl, write the WARC, and (by default) save the incremental state; holds the state's
+    lock throughout (:class:`~kznews.acquire.state.StateLock`)."""
+    with StateLock(settings.state_dir):
+        crawler = Crawler(settings, start_urls=start_urls, warc_path=warc_path)
+        report = crawler.run()
+        if commit:
+            crawler.commit_state()
     return report
 
 
@@ -718,16 +720,21 @@ class CrawlRecords:
     partition renamed into place, say. Having read every record is not enough: a landing
     that fails after its last record but before its file is in place would otherwise leave a
     state that calls every page known, and its retry would fetch nothing.
+
+    The crawl holds the state's lock (:class:`~kznews.acquire.state.StateLock`) from its
+    start to :meth:`commit`, or to :meth:`close` when the consumer gives up.
     """
 
     def __init__(self, start: str | None, settings: Settings) -> None:
         self._start, self._settings = start, settings
         self._crawler: Crawler | None = None
         self._read_all = False
+        self._lock = StateLock(settings.state_dir)
 
     def __iter__(self) -> Iterator[RawRecord]:
         if self._crawler is not None:
             raise RuntimeError("a crawl's records can be read once")
+        self._lock.acquire()  # before the state is loaded: CrawlStateBusy if another crawl runs
         self._crawler = Crawler(self._settings, start_urls=(self._start,) if self._start else None)
         report = self._crawler.run()
         log.info("crawl report: %s", json.dumps(report.summary(), ensure_ascii=False))
@@ -738,7 +745,14 @@ class CrawlRecords:
         """Save the crawl's incremental state; only after every record was read."""
         if self._crawler is None or not self._read_all:
             raise RuntimeError("commit() before every record of the crawl was read")
-        return self._crawler.commit_state()
+        try:
+            return self._crawler.commit_state()
+        finally:
+            self._lock.release()
+
+    def close(self) -> None:
+        """Give the state's lock back without saving (the landing failed); idempotent."""
+        self._lock.release()
 
 
 def record_landed_fetches(raw_file: Path, settings: Settings) -> int:
@@ -759,7 +773,12 @@ def record_landed_fetches(raw_file: Path, settings: Settings) -> int:
 
     columns = ["url", "status", "headers", "sha256", "fetched_at", "source"]
     rows = pq.read_table(raw_file, columns=columns).to_pylist()
-    state = CrawlState.load(settings.state_dir)
+    with StateLock(settings.state_dir):
+        return _record_fetches(rows, CrawlState.load(settings.state_dir))
+
+
+def _record_fetches(rows: list[dict], state: CrawlState) -> int:
+    """:func:`record_landed_fetches` on landed ``rows``, under the state's lock."""
     changed = 0
     for row in rows:
         if not str(row["source"] or "").startswith("crawl-") or row["fetched_at"] is None:

@@ -5,12 +5,21 @@ atomically, so the next nightly run knows what it has already got, and what it s
 a URL whose last fetch failed (5xx, timeout, ...) or that a run left for its page limit is
 *pending* (``pending_since``, ``pending_reason``) until a later run fetches it. Files written
 before these two columns existed load as they are (nothing pending).
+
+One crawl at a time owns the state: :class:`StateLock` (an exclusive ``flock`` on
+``crawl_state.lock`` beside it) is held from loading it to saving it. A second crawl would
+save a state without the first one's fetches, and both would hit the site at once; it
+stops at once with :class:`CrawlStateBusy`, which names the holder. The kernel releases the
+lock when its process dies, so a killed crawl never leaves it behind.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import json
 import os
+import socket
 import uuid
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -20,6 +29,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 STATE_NAME = "crawl_state.parquet"
+LOCK_NAME = "crawl_state.lock"
 TS = pa.timestamp("us", tz="UTC")
 STATE_SCHEMA = pa.schema(
     [
@@ -149,3 +159,73 @@ class CrawlState:
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
         return self.path
+
+
+class CrawlStateBusy(RuntimeError):
+    """Another crawl holds the crawl state (:class:`StateLock`)."""
+
+
+class StateLock:
+    """The exclusive right to load, change and save the crawl state in ``state_dir``.
+
+    ``acquire()`` takes it or raises :class:`CrawlStateBusy` at once, naming the process
+    that holds it (pid, host, since when: written into the lock file by its holder);
+    ``release()`` gives it back (idempotent). Also a context manager. The lock is an
+    ``flock`` on the lock file's open file description: a second ``StateLock`` of the same
+    directory conflicts even within one process, so every load-to-save span takes one."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.path = Path(state_dir) / LOCK_NAME
+        self._fd: int | None = None
+
+    def acquire(self) -> StateLock:
+        if self._fd is not None:
+            return self
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _holder(fd)
+            os.close(fd)
+            raise CrawlStateBusy(
+                f"another crawl holds the crawl state ({self.path}; {holder}). Two crawls at "
+                "once would each save a state without the other's fetches, and double the "
+                "load on the site: wait for that one to finish, or stop it."
+            ) from None
+        except BaseException:
+            os.close(fd)
+            raise
+        held = {"pid": os.getpid(), "host": socket.gethostname(),
+                "since": datetime.now(UTC).replace(microsecond=0).isoformat()}
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, json.dumps(held).encode(), 0)
+        self._fd = fd
+        return self
+
+    def release(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)  # releases the flock
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
+    def __enter__(self) -> StateLock:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    def __del__(self) -> None:  # a holder dropped without release(): do not keep the lock
+        self.release()
+
+
+def _holder(fd: int) -> str:
+    """Who holds the lock, as its holder wrote it; a best effort (it may be mid-write)."""
+    try:
+        info = json.loads(os.pread(fd, 4096, 0) or b"{}")
+        return f"pid {info['pid']} on {info['host']}, since {info['since']}"
+    except (OSError, ValueError, KeyError, TypeError):
+        return "holder unknown"
