@@ -75,3 +75,52 @@ def test_extract_refuses_a_site_to_crawl(tmp_path):
     assert proc.returncode == 2, proc.stderr
     assert "kznews land --source URL" in proc.stderr
     assert not (tmp_path / "out").exists() and not (tmp_path / "data").exists()
+
+
+def test_run_stops_at_its_time_limit_and_cleans_up(tmp_path):
+    """A source that never answers (a FIFO nobody writes: a hung mount, say) would hang
+    `kznews run` forever; with --timeout it unwinds like Ctrl-C and exits with 124."""
+    import shutil
+    import time
+
+    src = tmp_path / "src"
+    src.mkdir()
+    shutil.copy(SITE / "page_13178.html", src / "a.html")
+    os.mkfifo(src / "b.html")
+    data = tmp_path / "data"
+    t0 = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-m", "kznews", "run", "--source", str(src), "--date", "2026-11-28",
+         "--data-dir", str(data), "--warehouse", str(tmp_path / "wh"), "--timeout", "3"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert proc.returncode == 124, proc.stderr[-3000:]
+    assert time.monotonic() - t0 < 60
+    assert "stopped at its time limit of 3 s" in proc.stderr
+    part = data / "raw_pages" / "load_date=2026-11-28"
+    assert not part.exists() or not any(part.iterdir())  # the landing's temp files removed
+    assert not (tmp_path / "wh" / "kznews.duckdb").exists()
+
+
+def test_run_refuses_a_negative_time_limit():
+    proc = subprocess.run([sys.executable, "-m", "kznews", "run", "--source", "sample",
+                           "--timeout", "-1"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert proc.returncode == 2 and "not a number of seconds >= 0: -1" in proc.stderr
+
+
+def test_a_run_that_finishes_in_time_cancels_its_alarm(monkeypatch):
+    """The limit ends with the run: a caller of main() that lives on is not stopped later."""
+    import signal
+    import time
+
+    import kznews.__main__ as cli
+    import kznews.pipeline
+
+    monkeypatch.setattr(kznews.pipeline, "run_pipeline", lambda *a, **k: {"timings_s": {}})
+    monkeypatch.setattr(kznews.pipeline, "format_summary", lambda summary: "done")
+    before = signal.getsignal(signal.SIGALRM)
+    assert cli.main(["run", "--source", "sample", "--timeout", "0.5"]) == 0
+    time.sleep(0.8)  # an alarm still armed would raise here
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    assert signal.getsignal(signal.SIGALRM) is before

@@ -3,6 +3,7 @@
     python -m kznews extract --source PATH --out DIR     # pages -> Parquet tables
     python -m kznews land    --source URI  [--date D]    # raw pages -> landing partition
     python -m kznews run     --source URI  --warehouse DIR [--date D] [--full-refresh]
+                             [--timeout SECONDS]
     python -m kznews accept  --date D --reason TEXT         # accept a night's failed input checks
     python -m kznews accept  --date D --withdraw            # take the acceptance back
 """
@@ -63,18 +64,50 @@ def _exit_on_sigterm(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
+#: Exit status of a run stopped at its time limit (as coreutils' ``timeout``).
+TIMED_OUT = 124
+
+
+class _TimedOut(SystemExit):
+    """Raised in the main thread when ``kznews run`` reaches its time limit."""
+
+
+def _time_out(signum: int, frame: object) -> None:
+    raise _TimedOut(TIMED_OUT)
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"not a number of seconds >= 0: {text}")
+    return value
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     import signal
 
     from kznews.pipeline import format_summary, run_pipeline
 
     settings = load_settings(data_dir=args.data_dir, warehouse_dir=args.warehouse)
+    limit = settings.run_timeout_s if args.timeout is None else args.timeout
     # SIGTERM (a supervisor's or a container's stop, a timeout) unwinds the run as Ctrl-C
     # does: each stage cleans up (the one-process night stops its dbt command first)
-    # instead of the process vanishing mid-write. Exit status 143.
+    # instead of the process vanishing mid-write. Exit status 143. The run's own time
+    # limit (SIGALRM) unwinds it the same way, with exit status 124.
     previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    previous_alarm = signal.signal(signal.SIGALRM, _time_out)
+    if limit:
+        signal.setitimer(signal.ITIMER_REAL, limit)
     try:
         summary = run_pipeline(args.source, args.date, settings, full_refresh=args.full_refresh)
+    except _TimedOut:
+        print(f"kznews run: stopped at its time limit of {limit:g} s (--timeout, "
+              "KZNEWS_RUN_TIMEOUT_S); every stage cleaned up as on Ctrl-C, and the published "
+              "warehouse is what the last completed publish left", file=sys.stderr)
+        return TIMED_OUT
     except Exception as exc:
         from kznews.quality import QualityGateError
 
@@ -85,6 +118,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             return 3
         raise
     finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous_alarm)
         signal.signal(signal.SIGTERM, previous)
     print(format_summary(summary))
     return 0
@@ -149,6 +184,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--data-dir", default=None, help="data folder (default: ./data)")
     r.add_argument("--date", type=_date, default=_today_almaty(), help="load date")
     r.add_argument("--full-refresh", action="store_true", help="rebuild incremental models")
+    r.add_argument(
+        "--timeout", type=_seconds, default=None, metavar="SECONDS",
+        help="stop the run (cleanly, exit status 124) after this many seconds; 0 = no limit "
+        "(default: KZNEWS_RUN_TIMEOUT_S, else no limit)",
+    )
     r.set_defaults(func=cmd_run)
 
     a = sub.add_parser("accept", help="accept the failed input checks of a load date as they are")

@@ -104,6 +104,10 @@ class Settings:
     # stage (unless the dbt project changes while a night runs). Linux and the duckdb
     # backend only.
     overlap_nightly: bool = True
+    # `python -m kznews run` stops itself after this many seconds (0 = no limit; `--timeout`
+    # overrides it), as Airflow's execution_timeout stops a task: the run unwinds as on
+    # Ctrl-C (the dbt command and the helpers stopped, nothing half-published), exit 124.
+    run_timeout_s: float = 0.0
 
     # --- published warehouse -------------------------------------------------------------
     # "duckdb": one DuckDB file (warehouse/kznews.duckdb) swapped in atomically each night.
