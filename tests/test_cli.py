@@ -109,18 +109,93 @@ def test_run_refuses_a_negative_time_limit():
     assert proc.returncode == 2 and "not a number of seconds >= 0: -1" in proc.stderr
 
 
-def test_a_run_that_finishes_in_time_cancels_its_alarm(monkeypatch):
-    """The limit ends with the run: a caller of main() that lives on is not stopped later."""
+def test_a_time_limit_gives_the_callers_alarm_back(monkeypatch):
+    """The limit ends with the run, and a caller's own SIGALRM handler and timer (pytest's
+    timeout, say) go on as they were; a run without a limit leaves them alone."""
     import signal
     import time
 
     import kznews.__main__ as cli
     import kznews.pipeline
 
+    monkeypatch.delenv("KZNEWS_RUN_TIMEOUT_S", raising=False)
     monkeypatch.setattr(kznews.pipeline, "run_pipeline", lambda *a, **k: {"timings_s": {}})
     monkeypatch.setattr(kznews.pipeline, "format_summary", lambda summary: "done")
-    before = signal.getsignal(signal.SIGALRM)
-    assert cli.main(["run", "--source", "sample", "--timeout", "0.5"]) == 0
-    time.sleep(0.8)  # an alarm still armed would raise here
-    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
-    assert signal.getsignal(signal.SIGALRM) is before
+    fired: list[int] = []
+    saved_handler = signal.signal(signal.SIGALRM, lambda signum, frame: fired.append(signum))
+    outer = signal.getsignal(signal.SIGALRM)
+    saved_timer = signal.setitimer(signal.ITIMER_REAL, 30)
+    try:
+        assert cli.main(["run", "--source", "sample", "--timeout", "0.5"]) == 0
+        time.sleep(0.8)  # the run's alarm, were it still armed, would raise here
+        assert signal.getsignal(signal.SIGALRM) is outer
+        assert 25 < signal.getitimer(signal.ITIMER_REAL)[0] < 30
+        assert cli.main(["run", "--source", "sample"]) == 0
+        assert signal.getsignal(signal.SIGALRM) is outer
+        assert 25 < signal.getitimer(signal.ITIMER_REAL)[0] < 30
+        assert fired == []
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, saved_handler)
+        signal.setitimer(signal.ITIMER_REAL, *saved_timer)
+
+
+_CLEAN_UP_HANGS = r'''
+import subprocess, sys, time
+import kznews.__main__ as cli
+import kznews.pipeline as pipeline
+
+cli.KILL_AFTER_S = 1.0
+
+def run_pipeline(*args, **kwargs):
+    child = subprocess.Popen(["sleep", "600"])
+    print(child.pid, flush=True)
+    try:
+        time.sleep(600)
+    finally:
+        time.sleep(600)  # a clean-up waiting on something that hangs
+
+pipeline.run_pipeline = run_pipeline
+sys.exit(cli.main(["run", "--source", "sample", "--timeout", "1"]))
+'''
+
+
+def test_a_run_that_cannot_unwind_is_killed_after_its_grace(tmp_path):
+    from kznews.overlap import _running
+
+    proc = subprocess.run([sys.executable, "-c", _CLEAN_UP_HANGS], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 124, proc.stderr[-3000:]
+    assert "still unwinding 1 s after its time limit; killing its processes" in proc.stderr
+    child = int(proc.stdout.split()[0])
+    assert not _running(child)
+
+
+def test_a_time_limit_inside_a_duckdb_query_is_still_reported_as_one(tmp_path):
+    """DuckDB turns a signal that arrives mid-query into its own interrupt error."""
+    code = (
+        "import sys, duckdb\n"
+        "import kznews.__main__ as cli, kznews.pipeline as pipeline\n"
+        "def run_pipeline(*a, **k):\n"
+        "    duckdb.sql('select count(*) from range(1000000000000) t(i) where i % 7 = 3')"
+        ".fetchall()\n"
+        "pipeline.run_pipeline = run_pipeline\n"
+        "sys.exit(cli.main(['run', '--source', 'sample', '--timeout', '1']))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert proc.returncode == 124, proc.stderr[-3000:]
+    assert "stopped at its time limit of 1 s" in proc.stderr
+
+
+@pytest.mark.parametrize("given", [["--timeout", "nan"], ["--timeout", "inf"]])
+def test_run_refuses_a_time_limit_that_is_not_a_number_of_seconds(given):
+    proc = subprocess.run([sys.executable, "-m", "kznews", "run", "--source", "sample",
+                           *given], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert proc.returncode == 2 and "not a number of seconds >= 0" in proc.stderr
+    env = {**os.environ, "KZNEWS_RUN_TIMEOUT_S": "-5"}
+    proc = subprocess.run([sys.executable, "-m", "kznews", "run", "--source", "sample"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+                          env=env)
+    assert proc.returncode == 2 and "must be a number of seconds >= 0, not -5.0" in proc.stderr

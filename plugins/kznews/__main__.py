@@ -11,8 +11,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import math
+import os
+import signal
 import sys
+import time
 from datetime import date
 from pathlib import Path
 
@@ -66,14 +71,80 @@ def _exit_on_sigterm(signum: int, frame: object) -> None:
 
 #: Exit status of a run stopped at its time limit (as coreutils' ``timeout``).
 TIMED_OUT = 124
+#: Seconds a run stopped at its time limit has to unwind before its processes are killed
+#: (as ``timeout --kill-after``).
+KILL_AFTER_S = 60.0
 
 
 class _TimedOut(SystemExit):
     """Raised in the main thread when ``kznews run`` reaches its time limit."""
 
 
-def _time_out(signum: int, frame: object) -> None:
-    raise _TimedOut(TIMED_OUT)
+class _TimeLimit:
+    """The time limit of ``kznews run`` (SIGALRM, main thread). When it passes, the main
+    thread raises :class:`_TimedOut` and the run unwinds as on Ctrl-C. Clean-up can itself
+    wait on a process that hangs (an extraction worker, the gate's helper): if the run has
+    not finished unwinding :data:`KILL_AFTER_S` later, every process under it is killed and
+    it exits with 124 at once. On leaving, the caller's own SIGALRM handler and timer (less
+    the time spent here) are put back."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.fired = False
+
+    def __enter__(self) -> _TimeLimit:
+        self._t0 = time.monotonic()
+        self._handler = signal.signal(signal.SIGALRM, self._expire)
+        try:
+            self._timer = signal.setitimer(signal.ITIMER_REAL, self.seconds)
+        except BaseException:
+            self._restore_handler()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        self._restore_handler()
+        delay, interval = self._timer
+        if delay:
+            left = max(delay - (time.monotonic() - self._t0), 1e-3)
+            signal.setitimer(signal.ITIMER_REAL, left, interval)
+
+    def _restore_handler(self) -> None:
+        if self._handler is not None:  # None: a handler not installed from Python
+            signal.signal(signal.SIGALRM, self._handler)
+
+    def _expire(self, signum: int, frame: object) -> None:
+        if not self.fired:
+            self.fired = True
+            signal.setitimer(signal.ITIMER_REAL, KILL_AFTER_S)
+            raise _TimedOut(TIMED_OUT)
+        print(f"kznews run: still unwinding {KILL_AFTER_S:g} s after its time limit; "
+              "killing its processes", file=sys.stderr, flush=True)
+        for pid in _descendants(os.getpid()):
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        os._exit(TIMED_OUT)
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process under ``pid`` (Linux ``/proc``; elsewhere none)."""
+    found: list[int] = []
+    todo = [pid]
+    while todo:
+        parent = todo.pop()
+        try:
+            text = Path(f"/proc/{parent}/task/{parent}/children").read_text()
+        except OSError:
+            continue
+        children = [int(c) for c in text.split()]
+        found += children
+        todo += children
+    return found
+
+
+def _valid_seconds(value: float) -> bool:
+    return math.isfinite(value) and value >= 0
 
 
 def _seconds(text: str) -> float:
@@ -81,34 +152,43 @@ def _seconds(text: str) -> float:
         value = float(text)
     except ValueError:
         value = -1.0
-    if value < 0:
+    if not _valid_seconds(value):
         raise argparse.ArgumentTypeError(f"not a number of seconds >= 0: {text}")
     return value
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    import signal
+def _report_time_limit(limit: float) -> int:
+    print(f"kznews run: stopped at its time limit of {limit:g} s (--timeout, "
+          "KZNEWS_RUN_TIMEOUT_S); every stage cleaned up as on Ctrl-C, and the published "
+          "warehouse is what the last completed publish left", file=sys.stderr)
+    return TIMED_OUT
 
+
+def cmd_run(args: argparse.Namespace) -> int:
     from kznews.pipeline import format_summary, run_pipeline
 
     settings = load_settings(data_dir=args.data_dir, warehouse_dir=args.warehouse)
     limit = settings.run_timeout_s if args.timeout is None else args.timeout
+    if not _valid_seconds(limit):
+        print(f"kznews run: the time limit must be a number of seconds >= 0, not {limit} "
+              "(KZNEWS_RUN_TIMEOUT_S)", file=sys.stderr)
+        return 2
     # SIGTERM (a supervisor's or a container's stop, a timeout) unwinds the run as Ctrl-C
     # does: each stage cleans up (the one-process night stops its dbt command first)
     # instead of the process vanishing mid-write. Exit status 143. The run's own time
     # limit (SIGALRM) unwinds it the same way, with exit status 124.
     previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    previous_alarm = signal.signal(signal.SIGALRM, _time_out)
-    if limit:
-        signal.setitimer(signal.ITIMER_REAL, limit)
+    clock = _TimeLimit(limit) if limit else None
     try:
-        summary = run_pipeline(args.source, args.date, settings, full_refresh=args.full_refresh)
+        with clock or contextlib.nullcontext():
+            summary = run_pipeline(args.source, args.date, settings,
+                                   full_refresh=args.full_refresh)
     except _TimedOut:
-        print(f"kznews run: stopped at its time limit of {limit:g} s (--timeout, "
-              "KZNEWS_RUN_TIMEOUT_S); every stage cleaned up as on Ctrl-C, and the published "
-              "warehouse is what the last completed publish left", file=sys.stderr)
-        return TIMED_OUT
+        return _report_time_limit(limit)
     except Exception as exc:
+        if clock is not None and clock.fired:  # a library turned the alarm into its own error
+            print(f"kznews run: {type(exc).__name__}: {exc}", file=sys.stderr)
+            return _report_time_limit(limit)
         from kznews.quality import QualityGateError
 
         if isinstance(exc, QualityGateError):
@@ -118,8 +198,6 @@ def cmd_run(args: argparse.Namespace) -> int:
             return 3
         raise
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous_alarm)
         signal.signal(signal.SIGTERM, previous)
     print(format_summary(summary))
     return 0

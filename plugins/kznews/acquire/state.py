@@ -182,7 +182,10 @@ class StateLock:
         if self._fd is not None:
             return self
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o664)
+        except PermissionError:  # another user's lock file: lock it, without the holder note
+            fd = os.open(self.path, os.O_RDONLY)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -196,17 +199,20 @@ class StateLock:
         except BaseException:
             os.close(fd)
             raise
+        self._fd = fd  # held from here on: release() (or the garbage collector) gives it back
         held = {"pid": os.getpid(), "host": socket.gethostname(),
                 "since": datetime.now(UTC).replace(microsecond=0).isoformat()}
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, json.dumps(held).encode(), 0)
-        self._fd = fd
+        with contextlib.suppress(OSError):  # the note is for the error message only
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, json.dumps(held).encode(), 0)
         return self
 
     def release(self) -> None:
         fd, self._fd = self._fd, None
         if fd is not None:
-            os.close(fd)  # releases the flock
+            with contextlib.suppress(OSError):
+                fcntl.flock(fd, fcntl.LOCK_UN)  # even if a forked child still has the fd
+            os.close(fd)
 
     @property
     def held(self) -> bool:

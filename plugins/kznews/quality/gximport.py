@@ -9,7 +9,10 @@ exist, and the modules load on first attribute access, so an expectation that do
 them still works, one import later.
 
 Only the import of GX itself is affected: the finder is on ``sys.meta_path`` for its
-duration and removed after, and a module already imported stays as it is.
+duration and removed after, and a module already imported stays as it is. On Python 3.11
+a lazy module's first load is not thread-safe (fixed in 3.12); nothing of ours touches
+these modules at all, and the gate, the helper and the worker preload each import GX from
+one thread.
 """
 
 from __future__ import annotations
