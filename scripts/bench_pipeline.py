@@ -684,9 +684,8 @@ What keeps a night small (each change has tests; figures from this run unless da
 * Great Expectations' import binds SciPy's statistics and Altair lazily
   (`kznews.quality.gximport`): only its distribution expectations use them at module
   level, and the gate has none. The start-up floor table compares it with the plain
-  `import great_expectations` in the same run. (An earlier one-off attempt, 2026-11-26,
-  saw ~0.3 s of ~3 s and was not kept; 2026-11-27, on a machine with speed reference
-  ~1.3 s, one-off: 4.5-4.8 s against 6.8-7.0 s.)
+  `import great_expectations` in the same run (an earlier one-off attempt, 2026-11-26,
+  saw ~0.3 s of ~3 s and was not kept).
 * Warm Celery workers (docker-compose.yaml, `kznews.celery_config`): a worker imports
   Great Expectations and the kznews stages once and Airflow 3 forks each task from it, so
   the nightly quality task skips that import (the Celery tables compare it with Airflow's
@@ -750,7 +749,11 @@ What is left (the verdicts above say whether each shape met the 10% target):
   at 11:19 and 137.3 s at 11:41 UTC on 2026-11-26 (one-off runs, not a repository command),
   land alone 15.2 s and 18.6-19.8 s. Compare shares (nightly / full, measured back to
   back), not seconds across runs.
-* Earlier figures of the same script: at fa6fe0b (2026-11-27, speed reference 0.55 s, before
+* Earlier figures of the same script: at 9571d2e (2026-11-27, speed reference 0.83 s, before
+  the lazy import of SciPy and Altair under Great Expectations) in one process 10.37 s
+  against 95.48 s (10.86%), one process per stage 15.12 s against 92.40 s (16.36%), under
+  Celery 20.0 s against 112.1 s (17.8%, preload) and 25.0 s against 123.3 s (20.3%); at
+  fa6fe0b (2026-11-27, speed reference 0.55 s, before
   that day's robustness fixes: content digests, crawl state catch-up, the overlap's
   interrupt handling) in one process 7.48 s against 77.65 s (9.63%), one process per stage
   11.50 s against 78.12 s (14.72%), under Celery 15.5 s against 96.5 s (16.1%, preload) and
