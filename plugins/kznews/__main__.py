@@ -14,14 +14,13 @@ import argparse
 import contextlib
 import json
 import math
-import os
 import signal
 import sys
-import time
 from datetime import date
 from pathlib import Path
 
 from kznews.config import load_settings
+from kznews.timelimit import TIMED_OUT, TimedOut, TimeLimit
 
 
 def _date(text: str) -> date:
@@ -69,80 +68,6 @@ def _exit_on_sigterm(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
-#: Exit status of a run stopped at its time limit (as coreutils' ``timeout``).
-TIMED_OUT = 124
-#: Seconds a run stopped at its time limit has to unwind before its processes are killed
-#: (as ``timeout --kill-after``).
-KILL_AFTER_S = 60.0
-
-
-class _TimedOut(SystemExit):
-    """Raised in the main thread when ``kznews run`` reaches its time limit."""
-
-
-class _TimeLimit:
-    """The time limit of ``kznews run`` (SIGALRM, main thread). When it passes, the main
-    thread raises :class:`_TimedOut` and the run unwinds as on Ctrl-C. Clean-up can itself
-    wait on a process that hangs (an extraction worker, the gate's helper): if the run has
-    not finished unwinding :data:`KILL_AFTER_S` later, every process under it is killed and
-    it exits with 124 at once. On leaving, the caller's own SIGALRM handler and timer (less
-    the time spent here) are put back."""
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self.fired = False
-
-    def __enter__(self) -> _TimeLimit:
-        self._t0 = time.monotonic()
-        self._handler = signal.signal(signal.SIGALRM, self._expire)
-        try:
-            self._timer = signal.setitimer(signal.ITIMER_REAL, self.seconds)
-        except BaseException:
-            self._restore_handler()
-            raise
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        self._restore_handler()
-        delay, interval = self._timer
-        if delay:
-            left = max(delay - (time.monotonic() - self._t0), 1e-3)
-            signal.setitimer(signal.ITIMER_REAL, left, interval)
-
-    def _restore_handler(self) -> None:
-        if self._handler is not None:  # None: a handler not installed from Python
-            signal.signal(signal.SIGALRM, self._handler)
-
-    def _expire(self, signum: int, frame: object) -> None:
-        if not self.fired:
-            self.fired = True
-            signal.setitimer(signal.ITIMER_REAL, KILL_AFTER_S)
-            raise _TimedOut(TIMED_OUT)
-        print(f"kznews run: still unwinding {KILL_AFTER_S:g} s after its time limit; "
-              "killing its processes", file=sys.stderr, flush=True)
-        for pid in _descendants(os.getpid()):
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
-        os._exit(TIMED_OUT)
-
-
-def _descendants(pid: int) -> list[int]:
-    """Every process under ``pid`` (Linux ``/proc``; elsewhere none)."""
-    found: list[int] = []
-    todo = [pid]
-    while todo:
-        parent = todo.pop()
-        try:
-            text = Path(f"/proc/{parent}/task/{parent}/children").read_text()
-        except OSError:
-            continue
-        children = [int(c) for c in text.split()]
-        found += children
-        todo += children
-    return found
-
-
 def _valid_seconds(value: float) -> bool:
     return math.isfinite(value) and value >= 0
 
@@ -178,12 +103,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     # instead of the process vanishing mid-write. Exit status 143. The run's own time
     # limit (SIGALRM) unwinds it the same way, with exit status 124.
     previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    clock = _TimeLimit(limit) if limit else None
+    clock = TimeLimit(limit) if limit else None
     try:
         with clock or contextlib.nullcontext():
             summary = run_pipeline(args.source, args.date, settings,
                                    full_refresh=args.full_refresh)
-    except _TimedOut:
+    except TimedOut:
         return _report_time_limit(limit)
     except Exception as exc:
         if clock is not None and clock.fired:  # a library turned the alarm into its own error
