@@ -74,16 +74,22 @@ class TimeLimit:
 
 
 def _descendants(pid: int) -> list[int]:
-    """Every process under ``pid`` (Linux ``/proc``; elsewhere none)."""
+    """Every process under ``pid`` (Linux ``/proc``; elsewhere none). The kernel lists a
+    process's children per thread (the thread that forked each), so every thread is read."""
     found: list[int] = []
     todo = [pid]
     while todo:
         parent = todo.pop()
         try:
-            text = Path(f"/proc/{parent}/task/{parent}/children").read_text()
+            threads = os.listdir(f"/proc/{parent}/task")
         except OSError:
             continue
-        children = [int(c) for c in text.split()]
-        found += children
-        todo += children
+        for tid in threads:
+            try:
+                children = [int(c) for c in
+                            Path(f"/proc/{parent}/task/{tid}/children").read_text().split()]
+            except OSError:
+                continue
+            found += children
+            todo += children
     return found
