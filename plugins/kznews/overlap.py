@@ -10,7 +10,8 @@ processes next to the stages instead:
 * a dbt process that imports dbt and parses the project (which does not read data) while
   the main process lands and extracts. Each dbt command of the build stage is then forked
   from it and runs with the parsed manifest (unless the project changed meanwhile, or the
-  command is a full refresh: then it parses again); the command's process closes its DuckDB
+  command is a full refresh: then the forked process starts dbt afresh, see
+  :func:`_dbt_fork`); the command's process closes its DuckDB
   connection and exits with the command, as a ``dbt`` subprocess does. The build stage
   itself, and every check around dbt, still runs in the main process;
 * a Great Expectations process, at low priority (``nice``), that imports GX, validates the
@@ -105,6 +106,7 @@ def _dbt_warm_up(args: list[str], env: dict[str, str], cwd: str, fingerprint: st
     os.chdir(cwd)
     from dbt.cli.main import dbtRunner
 
+    _parsed["attempted"] = True  # from here on, a fork must not parse (see _dbt_fork)
     # quiet, and no manifest.json: the build writes its own
     res = dbtRunner().invoke(["parse", "--quiet", "--no-write-json", *args])
     if not res.success:  # the build's own command reports the parse error
@@ -149,8 +151,16 @@ def _dbt_fork(
     """Run one dbt command in a child forked from this process (dbt imported, the project
     parsed when :func:`_dbt_warm_up` succeeded): exit code, what it printed, and whether it
     used the manifest parsed in advance. The child's pid goes to ``pid_file``, so that a
-    run interrupted meanwhile can wait for it to be gone (:func:`_stop_command`)."""
+    run interrupted meanwhile can wait for it to be gone (:func:`_stop_command`).
+
+    A command that cannot use that manifest parses the project itself, and must not do so
+    in a fork of a process that parsed: dbt's parser (dbt_extractor, in Rust) hands work
+    to a thread pool that the first parse started, and a forked child has the pool's
+    bookkeeping without its threads, so it would wait for them forever. That child
+    starts the ``dbt`` executable instead (``exec``, same pid and output), as a
+    :func:`~kznews.warehouse.runner.subprocess_invoker` would."""
     manifest = _manifest_for(env, fingerprint, args)
+    fresh_dbt = manifest is None and "attempted" in _parsed
     with tempfile.TemporaryFile() as out:
         sys.stdout.flush()
         sys.stderr.flush()
@@ -166,6 +176,11 @@ def _dbt_fork(
                 os.chdir(cwd)
                 os.environ.clear()
                 os.environ.update(env)
+                if fresh_dbt:
+                    from kznews.warehouse.runner import dbt_command
+
+                    command = [*dbt_command(), *args]
+                    os.execve(command[0], command, env)  # noqa: S606 - dbt itself, fixed argv
                 from dbt.cli.main import dbtRunner
 
                 res = dbtRunner(manifest=manifest).invoke(args)

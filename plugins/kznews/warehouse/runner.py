@@ -95,7 +95,8 @@ def dbt_env(settings: Settings, threads: int | None = None) -> dict[str, str]:
     return env
 
 
-def _dbt_command() -> list[str]:
+def dbt_command() -> list[str]:
+    """How this environment starts dbt: its ``dbt`` executable."""
     exe = Path(sys.executable).with_name("dbt")
     if exe.exists():
         return [str(exe)]
@@ -123,7 +124,7 @@ DbtInvoker = Callable[[list[str], dict[str, str], Path], tuple[int, str]]
 def subprocess_invoker(args: list[str], env: dict[str, str], cwd: Path) -> tuple[int, str]:
     """The default :data:`DbtInvoker`: this environment's ``dbt`` executable."""
     proc = subprocess.run(  # noqa: S603 - fixed argv, no shell
-        [*_dbt_command(), *args], cwd=cwd, env=env, capture_output=True, text=True
+        [*dbt_command(), *args], cwd=cwd, env=env, capture_output=True, text=True
     )
     return proc.returncode, (proc.stdout or "") + (proc.stderr or "")
 
