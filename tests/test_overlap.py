@@ -365,3 +365,32 @@ def test_ducklake_and_the_switch_keep_the_sequential_path(monkeypatch: pytest.Mo
         pipeline.run_pipeline("sample", NIGHTS[1], s)
         assert calls == list(pipeline.STAGES)  # the gate before publish, stage after stage
     assert overlap.wanted(Settings()) is overlap.available()
+
+
+@linux_only
+@pytest.mark.timeout(120)  # the bug this guards against waits forever
+def test_a_command_that_must_parse_again_runs_in_a_fresh_dbt(tmp_path: Path) -> None:
+    """The helper parsed the whole project (no partial-parse file yet: a new dbt, a cleaned
+    target), then a model was edited before the build: the command cannot use the manifest
+    parsed in advance and parses again. Forked from the helper, that parse waited forever
+    for the thread pool of dbt's parser (dbt_extractor), which the helper's parse started
+    and a fork does not have; the command runs in a dbt started afresh instead."""
+    from tests.warehouse import fixture_data
+
+    project = tmp_path / "dbt_project"
+    shutil.copytree(ROOT / "dbt_project", project,
+                    ignore=shutil.ignore_patterns("target", "logs"))
+    s = Settings(home=tmp_path / "home", dbt_project_dir=project)
+    day = fixture_data.LOAD_DATES[0]
+    fixture_data.write_partition(s.extracted_dir, day, fixture_data.partition_rows()[day])
+    helper = overlap._helper()
+    try:
+        helper.submit(overlap._dbt_warm_up, runner.dbt_path_args(s), runner.dbt_env(s),
+                      str(s.dbt_dir), runner.project_fingerprint(s)).result()
+        model = project / "models" / "marts" / "dim_date.sql"
+        model.write_text(model.read_text(encoding="utf-8") + "\n-- edited\n", encoding="utf-8")
+        invoker = overlap._ForkedDbt(helper, lambda: runner.project_fingerprint(s))
+        assert runner.run_dbt(s, "parse", invoker=invoker)["command"] == "parse"
+    finally:
+        helper.shutdown()
+    assert invoker.commands == 1 and invoker.with_manifest == 0
