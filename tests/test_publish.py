@@ -20,15 +20,18 @@ from kznews.config import Settings, load_settings
 from kznews.fsutil import file_identity
 from kznews.publish import HEADER_VERSION, PublishError, header_version, publish
 from kznews.warehouse import MARTS, mart_row_counts
+from kznews.warehouse.runner import DbtInvoker
 from tests.warehouse import builds
 
 OLD_DUCKDB = os.environ.get("KZNEWS_OLD_DUCKDB", "1.1.3")
 
 
 @pytest.fixture
-def settings(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+def settings(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, forked_dbt: DbtInvoker
+) -> Settings:
     """A private copy of the session's fixture build file (tests here modify it)."""
-    built = builds.fixture_warehouse(tmp_path_factory)
+    built = builds.fixture_warehouse(tmp_path_factory, forked_dbt)
     s = builds.settings_for(tmp_path)
     s.build_db.parent.mkdir(parents=True)
     shutil.copy(built.settings.build_db, s.build_db)

@@ -1,7 +1,8 @@
 """Warehouses built once per test session and shared by tests/warehouse and test_publish.
 
 dbt invocations take seconds, so every test module asks these functions, which build on first
-use and then return the cached result (pytest runs one session per process).
+use and then return the cached result (pytest runs one session per process). Their dbt
+commands run through the ``forked_dbt`` fixture's invoker (tests/conftest.py).
 
 * :func:`fixture_warehouse`: the gold-page fixture (fixture_data.py) built incrementally,
   first the 2024-05-17 partition, then 2024-05-18 as a nightly run with ``load_date``
@@ -24,6 +25,7 @@ import pytest
 
 from kznews.config import Settings
 from kznews.warehouse import MARTS, MARTS_SCHEMA, build, run_build
+from kznews.warehouse.runner import DbtInvoker
 
 from . import fixture_data
 
@@ -80,22 +82,22 @@ def fingerprint(db_path: Path, schema: str = MARTS_SCHEMA) -> dict[str, tuple[in
         con.close()
 
 
-def fixture_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Built:
+def fixture_warehouse(tmp_path_factory: pytest.TempPathFactory, invoker: DbtInvoker) -> Built:
     if "fixture" not in _CACHE:
         s = settings_for(tmp_path_factory.mktemp("wh_fixture"))
         first, second = fixture_data.LOAD_DATES
         rows = fixture_data.partition_rows()
         fixture_data.write_partition(s.extracted_dir, first, rows[first])
-        run_build(s, docs=False, tests=False)
+        run_build(s, docs=False, tests=False, invoker=invoker)
         fixture_data.write_partition(s.extracted_dir, second, rows[second])
-        result = build(s, load_date=second)
+        result = build(s, load_date=second, invoker=invoker)
         _CACHE["fixture"] = Built(s, result, fingerprint(s.build_db))
     built = _CACHE["fixture"]
     assert isinstance(built, Built)
     return built
 
 
-def sample_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Built:
+def sample_warehouse(tmp_path_factory: pytest.TempPathFactory, invoker: DbtInvoker) -> Built:
     if "sample" not in _CACHE:
         s = settings_for(tmp_path_factory.mktemp("wh_sample"))
         proc = subprocess.run(
@@ -120,7 +122,7 @@ def sample_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Built:
         else:
             from kznews.publish import publish
 
-            result = run_build(s, docs=False)
+            result = run_build(s, docs=False, invoker=invoker)
             _CACHE["sample"] = Built(s, result, fingerprint(s.build_db), publish(s))
     built = _CACHE["sample"]
     if isinstance(built, str):

@@ -12,10 +12,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from kznews.config import Settings
 from kznews.schema import EXTRACTED_TABLES
 from kznews.warehouse import MARTS, WarehouseBuildError, run_build
-from kznews.warehouse.runner import GATE_TWIN_TAG, MODELS_NAME, run_dbt, target_dir
+from kznews.warehouse.runner import (
+    GATE_TWIN_TAG,
+    MODELS_NAME,
+    DbtInvoker,
+    run_dbt,
+    target_dir,
+)
 
 from . import builds, fixture_data
 
@@ -36,26 +41,28 @@ def test_build_returns_the_pipeline_contract(fixture_wh: builds.Built) -> None:
 
 
 def test_night_without_new_pages_changes_nothing(
-    fixture_wh: builds.Built, tmp_path: Path
+    fixture_wh: builds.Built, tmp_path: Path, forked_dbt: DbtInvoker
 ) -> None:
     """The next night lands nothing new: the same page fetches as the night before (landing
     deduplicates within a night, not across nights) in a new load-date partition."""
     s = builds.copy_of(fixture_wh, tmp_path, target=True)  # the session's fixture stays as built
     same_again = fixture_data.partition_rows()[fixture_data.LOAD_DATES[1]]
     fixture_data.write_partition(s.extracted_dir, date(2024, 5, 19), same_again)
-    run_build(s, load_date=date(2024, 5, 19), docs=False, tests=False)
+    run_build(s, invoker=forked_dbt, load_date=date(2024, 5, 19), docs=False, tests=False)
     assert builds.fingerprint(s.build_db) == fixture_wh.fingerprint
 
 
 def test_full_refresh_equals_incremental_history(
-    fixture_wh: builds.Built, tmp_path: Path
+    fixture_wh: builds.Built, tmp_path: Path, forked_dbt: DbtInvoker
 ) -> None:
     s = builds.copy_of(fixture_wh, tmp_path, target=True)
-    run_build(s, full_refresh=True, docs=False, tests=False)
+    run_build(s, invoker=forked_dbt, full_refresh=True, docs=False, tests=False)
     assert builds.fingerprint(s.build_db) == fixture_wh.fingerprint
 
 
-def test_failing_tests_are_named(fixture_wh: builds.Built, tmp_path: Path) -> None:
+def test_failing_tests_are_named(
+    fixture_wh: builds.Built, tmp_path: Path, forked_dbt: DbtInvoker
+) -> None:
     s = builds.settings_for(tmp_path)
     s.build_db.parent.mkdir(parents=True)
     shutil.copy(fixture_wh.settings.build_db, s.build_db)
@@ -65,14 +72,14 @@ def test_failing_tests_are_named(fixture_wh: builds.Built, tmp_path: Path) -> No
                 " select * from intermediate.int_articles_merged_across_urls limit 1")
     con.close()
     with pytest.raises(WarehouseBuildError) as err:
-        run_dbt(s, "test", "--select", "int_articles_merged_across_urls")
+        run_dbt(s, "test", "--select", "int_articles_merged_across_urls", invoker=forked_dbt)
     message = str(err.value)
     assert "unique_int_articles_merged_across_urls_article_id" in message
     assert err.value.failures and all(f["status"] == "fail" for f in err.value.failures)
 
 
 def test_a_missing_required_column_fails_its_staging_test(
-    fixture_wh: builds.Built, tmp_path: Path
+    fixture_wh: builds.Built, tmp_path: Path, forked_dbt: DbtInvoker
 ) -> None:
     """columns_not_null (one test for all of a staging model's required columns) names the
     model when one of them is null in the partition a build adds."""
@@ -89,13 +96,13 @@ def test_a_missing_required_column_fails_its_staging_test(
     pq.write_table(pa.Table.from_pylist(items, schema=relaxed),
                    s.extracted_dir / "listing_items" / f"load_date={night}" / "part-00000.parquet")
     with pytest.raises(WarehouseBuildError) as err:
-        run_build(s, load_date=night, docs=False)
+        run_build(s, invoker=forked_dbt, load_date=night, docs=False)
     assert "stg_kznews__listing_items_required_columns" in str(err.value)
     assert [f["status"] for f in err.value.failures] == ["fail"]
 
 
 def test_constraint_violation_fails_its_model_and_keeps_the_table(
-    fixture_wh: builds.Built, tmp_path: Path
+    fixture_wh: builds.Built, tmp_path: Path, forked_dbt: DbtInvoker
 ) -> None:
     """Headlines whose position was read as 0 break fct_headline_sightings' check constraint
     (positions count from 1): the build fails naming the model and the rule, and the mart
@@ -110,7 +117,7 @@ def test_constraint_violation_fails_its_model_and_keeps_the_table(
     fixture_data.write_partition(s.extracted_dir, night, rows)
     before = builds.fingerprint(s.build_db)
     with pytest.raises(WarehouseBuildError) as err:
-        run_build(s, load_date=night, docs=False)
+        run_build(s, invoker=forked_dbt, load_date=night, docs=False)
     message = str(err.value)
     assert "model.kznews.fct_headline_sightings" in message
     assert "CHECK constraint failed on table fct_headline_sightings" in message
@@ -118,7 +125,9 @@ def test_constraint_violation_fails_its_model_and_keeps_the_table(
     assert after["fct_headline_sightings"] == before["fct_headline_sightings"]
 
 
-def test_a_misread_rate_is_counted_not_voted(fixture_wh: builds.Built, tmp_path: Path) -> None:
+def test_a_misread_rate_is_counted_not_voted(
+    fixture_wh: builds.Built, tmp_path: Path, forked_dbt: DbtInvoker
+) -> None:
     """Later fetches of more pages than ever showed those dates' USD rates, every one read
     100 times too high (425.67 as 42567): they would win the vote. Implausible values take no
     part in it (macros/rates.sql): the dates keep their rates, counts and min/max, and the
@@ -154,7 +163,7 @@ def test_a_misread_rate_is_counted_not_voted(fixture_wh: builds.Built, tmp_path:
             con.close()
 
     before = usd_rates()
-    assert not run_build(s, load_date=night, docs=False)["full_refresh"]
+    assert not run_build(s, invoker=forked_dbt, load_date=night, docs=False)["full_refresh"]
     after = usd_rates()
     assert [r[:5] for r in after] == [r[:5] for r in before]
     assert sum(r[5] for r in after) == 5 * len(usd)  # every misread fetch, counted once
@@ -177,7 +186,11 @@ def test_a_misread_rate_is_counted_not_voted(fixture_wh: builds.Built, tmp_path:
     ids=["literal-keys", "subquery-above-in_keys_max"],
 )
 def test_dbt_run_by_hand_rereads_the_newest_held_partition(
-    fixture_wh: builds.Built, tmp_path: Path, args: list[str], touched_filter: str
+    fixture_wh: builds.Built,
+    tmp_path: Path,
+    args: list[str],
+    touched_filter: str,
+    forked_dbt: DbtInvoker,
 ) -> None:
     """`dbt run` by hand (no run parameters in the build file): the incremental models read
     from the newest load date they hold (macros/incremental.sql), which changes nothing on
@@ -201,7 +214,7 @@ def test_dbt_run_by_hand_rereads_the_newest_held_partition(
                        f"(select max(last_load_date) from {table})").fetchone()[0]
     con.close()
     assert lost > 0
-    run_dbt(s, "run", *args)
+    run_dbt(s, "run", *args, invoker=forked_dbt)
     assert builds.fingerprint(s.build_db) == before
     con = duckdb.connect(str(s.build_db), read_only=True)
     assert con.execute(digest).fetchone() == aggregated
@@ -213,60 +226,10 @@ def test_dbt_run_by_hand_rereads_the_newest_held_partition(
     assert touched_filter in sql
 
 
-def test_missing_extracted_data_is_a_clear_error(tmp_path: Path) -> None:
+def test_missing_extracted_data_is_a_clear_error(tmp_path: Path, forked_dbt: DbtInvoker) -> None:
     s = builds.settings_for(tmp_path)
     with pytest.raises(WarehouseBuildError, match="no extracted Parquet"):
-        run_build(s)
-
-
-def test_refetched_article_is_recomputed_equal_to_full_refresh(tmp_path: Path) -> None:
-    """A later night fetches a known article (13178) under a new URL form with a new title,
-    plus a brand-new article: the incremental articles model recomputes only those ids, each
-    from its rows in every partition, and the marts equal a full refresh."""
-    from datetime import UTC, datetime
-
-    from kznews.schema import EXTRACTED_TABLES
-
-    s = builds.settings_for(tmp_path)
-    rows = fixture_data.partition_rows()
-    for d in fixture_data.LOAD_DATES:
-        fixture_data.write_partition(s.extracted_dir, d, rows[d])
-    run_build(s, docs=False, tests=False)
-    held = duckdb.connect(str(s.build_db), read_only=True)
-    before = dict(held.execute(
-        "select article_id, title from intermediate.int_articles_merged_across_urls"
-    ).fetchall())
-    held.close()
-
-    night, fetched = date(2024, 5, 21), datetime(2024, 5, 21, 6, 0, tzinfo=UTC)
-    gold = fixture_data.load_gold()
-    vote = "https://exclusive.kz/expertiza/smart/13178?id=13258&post_action=like"
-    fresh = "http://www.old.exclusive.kz/expertiza/smart/13999/"
-    tables: dict[str, list[dict]] = {t: [] for t in EXTRACTED_TABLES}
-    for url, aid, title in ((vote, "13178", "Обновлённый заголовок"), (fresh, "13999", "Новая")):
-        tables["pages"].append(fixture_data._page(url, night, fetched, article_id=aid,
-                                                  has_article=True))
-        tables["articles"].append(fixture_data._article(url, gold["article"], night, fetched,
-                                                        article_id=aid, title=title))
-    fixture_data.write_partition(s.extracted_dir, night, tables)
-    run_build(s, load_date=night, docs=False, tests=False)
-
-    con = duckdb.connect(str(s.build_db), read_only=True)
-    merged = {r[0]: r[1:] for r in con.execute(
-        "select article_id, title, n_url_forms, n_fetches, last_load_date, word_count "
-        "from intermediate.int_articles_merged_across_urls"
-    ).fetchall()}
-    con.close()
-    assert merged["13178"][0] == "Обновлённый заголовок"
-    assert merged["13178"][1] == 3  # www/slash, bare, comment-vote form
-    assert merged["13178"][3] == night
-    assert merged["13999"][0] == "Новая" and merged["13999"][4] > 0
-    assert {k: v[0] for k, v in merged.items() if k not in ("13178", "13999")} == {
-        k: v for k, v in before.items() if k != "13178"
-    }
-    incremental = builds.fingerprint(s.build_db)
-    run_build(s, full_refresh=True, docs=False, tests=False)
-    assert builds.fingerprint(s.build_db) == incremental
+        run_build(s, invoker=forked_dbt)
 
 
 def _last_invocation_log(s) -> str:
@@ -281,14 +244,14 @@ def _compiled_test_sql(s, name: str) -> str:
 
 
 def test_nightly_build_skips_project_only_work_and_keeps_partial_parsing(
-    fixture_wh: builds.Built, tmp_path: Path
+    fixture_wh: builds.Built, tmp_path: Path, forked_dbt: DbtInvoker
 ) -> None:
     """Unit tests and the docs catalog depend on the project, not on data: a night with an
     unchanged project skips them; the load date reaches the models without --vars, so a
     new date does not make dbt parse the project again."""
     shutil.copytree(fixture_wh.settings.home, tmp_path / "home")
     s = builds.settings_for(tmp_path / "home")
-    first = run_build(s, load_date=fixture_data.LOAD_DATES[1])
+    first = run_build(s, invoker=forked_dbt, load_date=fixture_data.LOAD_DATES[1])
     assert first["unit_tests"].startswith("skipped") and first["docs"] == "reused"
     # the copy's views read the original extracted folder: they must be re-created
     assert first["views"] == "created"
@@ -316,7 +279,7 @@ def test_nightly_build_skips_project_only_work_and_keeps_partial_parsing(
     night = date(2024, 5, 19)
     same_again = fixture_data.partition_rows()[fixture_data.LOAD_DATES[1]]
     fixture_data.write_partition(s.extracted_dir, night, same_again)
-    nightly = run_build(s, load_date=night)
+    nightly = run_build(s, invoker=forked_dbt, load_date=night)
     assert "Unable to do partial parsing" not in _last_invocation_log(s)
     # Views are definitions: same project and folder, so they are kept (their tests run);
     # source-level tests read the new partition, tests of marts the whole table.
@@ -341,7 +304,7 @@ def test_nightly_build_skips_project_only_work_and_keeps_partial_parsing(
     con = duckdb.connect(str(s.build_db))
     con.execute("drop view staging.stg_kznews__pages")  # e.g. dropped by hand
     con.close()
-    full = run_build(s, full_refresh=True, load_date=night, docs=False)
+    full = run_build(s, invoker=forked_dbt, full_refresh=True, load_date=night, docs=False)
     assert full["views"] == "created" and full["threads"] == 1
     assert full["source_tests_from"] == "every partition"
     staging = _compiled_test_sql(s, "stg_kznews__pages_required_columns")
@@ -370,7 +333,7 @@ def test_views_are_recreated_when_one_is_missing(tmp_path: Path) -> None:
 
 
 def test_changed_project_runs_unit_tests_and_docs_again(
-    fixture_wh: builds.Built, tmp_path: Path
+    fixture_wh: builds.Built, tmp_path: Path, forked_dbt: DbtInvoker
 ) -> None:
     shutil.copytree(fixture_wh.settings.home, tmp_path / "home")
     project = tmp_path / "dbt_project"
@@ -379,7 +342,7 @@ def test_changed_project_runs_unit_tests_and_docs_again(
     model = project / "models" / "marts" / "dim_date.sql"
     model.write_text(model.read_text(encoding="utf-8") + "\n-- edited\n", encoding="utf-8")
     s = builds.settings_for(tmp_path / "home").replace(dbt_project_dir=project)
-    result = run_build(s, load_date=fixture_data.LOAD_DATES[1])
+    result = run_build(s, invoker=forked_dbt, load_date=fixture_data.LOAD_DATES[1])
     assert result["unit_tests"] == "run" and result["docs"] == "generated"
     # new model logic must reach every row, not only those a night touches
     assert result["full_refresh"] is True
@@ -387,86 +350,9 @@ def test_changed_project_runs_unit_tests_and_docs_again(
         "the dbt project changed since the last successful build"
     )
     assert result["dbt"][0]["statuses"].get("pass", 0) > 0
-    always = run_build(s.replace(dbt_recheck="always"), load_date=fixture_data.LOAD_DATES[1])
+    always = run_build(s.replace(dbt_recheck="always"), invoker=forked_dbt,
+                       load_date=fixture_data.LOAD_DATES[1])
     assert always["unit_tests"] == "run" and always["docs"] == "generated"
-
-
-def _build_model_by_model(s: Settings, load_date: date, monkeypatch) -> dict:
-    """What the per-model Airflow tasks run (KZNEWS_DBT_TASKS=per_model), in one process:
-    the plan, one dbt command per model in the DAG's order, the closing record. The
-    commands are forked from one parsed dbt (kznews.overlap's helper) rather than started
-    18 times: same commands, a minute less."""
-    import graphlib
-    import runpy
-
-    from kznews import overlap
-    from kznews.pipeline import build_plan_stage
-    from kznews.warehouse.runner import (
-        build_model,
-        dbt_env,
-        dbt_path_args,
-        end_build,
-        project_fingerprint,
-        target_dir,
-    )
-
-    monkeypatch.setenv("KZNEWS_DBT_TASKS", "per_model")
-    monkeypatch.setenv("KZNEWS_DBT_MANIFEST", str(target_dir(s) / "manifest.json"))
-    dag_module = runpy.run_path(str(Path(__file__).resolve().parents[2] / "dags"
-                                    / "kznews_nightly.py"))
-    models = dag_module["_dbt_models"]()
-    assert models and "fct_articles" in models
-    plan = build_plan_stage(s, load_date=load_date)
-    order = list(graphlib.TopologicalSorter(models).static_order())
-    helper = overlap._helper()
-    try:
-        helper.submit(overlap._dbt_warm_up, dbt_path_args(s), dbt_env(s), str(s.dbt_dir),
-                      project_fingerprint(s)).result()
-        invoker = overlap._ForkedDbt(helper, lambda: project_fingerprint(s))
-        steps = [build_model(s, plan, m, invoker=invoker) for m in order]
-    finally:
-        helper.shutdown()
-    assert invoker.commands == len(order) == len(models)
-    return end_build(s, plan, steps)
-
-
-@pytest.mark.parametrize("per_model", [False, True], ids=["one_command", "per_model"])
-def test_night_after_a_failed_build_catches_up(
-    fixture_wh: builds.Built, tmp_path: Path, per_model: bool, monkeypatch
-) -> None:
-    """Night 2024-05-19 landed an article but its build never succeeded (nothing recorded);
-    the 2024-05-20 build must still bring that article into the marts, also when the
-    opt-in per-model tasks build it."""
-    from datetime import UTC, datetime
-
-    from kznews.schema import EXTRACTED_TABLES
-    from kznews.warehouse.runner import LAST_BUILD_NAME, target_dir
-
-    shutil.copytree(fixture_wh.settings.home, tmp_path / "home")
-    s = builds.settings_for(tmp_path / "home")
-    # the state after 2024-05-18 succeeded (other tests may have built later nights)
-    record = target_dir(s) / LAST_BUILD_NAME
-    record.write_text(json.dumps({**json.loads(record.read_text()), "load_date": "2024-05-18"}))
-    gold = fixture_data.load_gold()
-    for night, aid in ((date(2024, 5, 19), "14001"), (date(2024, 5, 20), "14002")):
-        fetched = datetime(night.year, night.month, night.day, 6, 0, tzinfo=UTC)
-        url = f"http://www.old.exclusive.kz/expertiza/smart/{aid}/"
-        tables: dict[str, list[dict]] = {t: [] for t in EXTRACTED_TABLES}
-        tables["pages"].append(fixture_data._page(url, night, fetched, article_id=aid,
-                                                  has_article=True))
-        tables["articles"].append(fixture_data._article(url, gold["article"], night, fetched,
-                                                        article_id=aid, title=f"Статья {aid}"))
-        fixture_data.write_partition(s.extracted_dir, night, tables)
-    if per_model:
-        result = _build_model_by_model(s, date(2024, 5, 20), monkeypatch)
-    else:
-        result = run_build(s, load_date=date(2024, 5, 20), docs=False)
-    assert result["run_load_date"] == "2024-05-19"  # the day after the last night that succeeded
-    assert result["full_refresh"] is False
-    con = duckdb.connect(str(s.build_db), read_only=True)
-    ids = {r[0] for r in con.execute("select article_id from marts.fct_articles").fetchall()}
-    con.close()
-    assert {"14001", "14002"} <= ids
 
 
 def test_dbt_threads_follow_the_kind_of_build(tmp_path: Path) -> None:
@@ -486,7 +372,7 @@ def test_dbt_threads_follow_the_kind_of_build(tmp_path: Path) -> None:
 
 
 def test_dim_date_reaches_back_to_almaty_summer_time(
-    fixture_wh: builds.Built, tmp_path: Path
+    fixture_wh: builds.Built, tmp_path: Path, forked_dbt: DbtInvoker
 ) -> None:
     """An archive article listed as published on 10 July 2003, when Almaty kept summer time
     (UTC+7 until March 2005): the date dimension takes its day with that offset instead of
@@ -502,197 +388,10 @@ def test_dim_date_reaches_back_to_almaty_summer_time(
         "published_on": date(2003, 7, 10),
     })  # fmt: skip
     fixture_data.write_partition(s.extracted_dir, night, rows)
-    run_build(s, load_date=night, docs=False)
+    run_build(s, invoker=forked_dbt, load_date=night, docs=False)
     con = duckdb.connect(str(s.build_db), read_only=True)
     offsets = dict(con.execute(
         "select date_day, almaty_utc_offset_hours from marts.dim_date where date_day in "
         "('2003-07-10', '2005-07-10', '2024-05-17')").fetchall())
     con.close()
     assert offsets == {date(2003, 7, 10): 7, date(2005, 7, 10): 6, date(2024, 5, 17): 5}
-
-
-def _full_refresh_of(s, home: Path) -> dict:
-    """The marts a full refresh builds from ``s``'s extracted partitions, as they are now."""
-    ref = builds.settings_for(home)
-    shutil.copytree(s.extracted_dir, ref.extracted_dir)
-    run_build(ref, full_refresh=True, docs=False, tests=False)
-    return builds.fingerprint(ref.build_db)
-
-
-@pytest.mark.parametrize("change", ["rates_removed", "night_deleted"])
-def test_a_night_read_before_that_changed_rebuilds_everything(
-    fixture_wh: builds.Built, tmp_path: Path, change: str
-) -> None:
-    """The second night is extracted again and no longer brings its rates (they were
-    misread, say), or is deleted outright. The incremental models only recompute the keys
-    new rows bring, so the old rates would stay; the build sees that a partition it read
-    before changed, rebuilds everything and equals a full refresh of what is there now."""
-    s = builds.copy_of(fixture_wh, tmp_path / "wh", target=True)
-    night = fixture_data.LOAD_DATES[1]
-    if change == "rates_removed":
-        rows = fixture_data.partition_rows()[night]
-        assert rows["rates"], "the fixture night shows rates"
-        rows["rates"] = []
-        fixture_data.write_partition(s.extracted_dir, night, rows)
-    else:
-        for table in EXTRACTED_TABLES:
-            shutil.rmtree(s.extracted_dir / table / f"load_date={night}")
-    out = run_build(s, load_date=night, docs=False, tests=False)
-    assert out["full_refresh"], out["full_refresh_reason"]
-    assert f"load date(s) {night}" in out["full_refresh_reason"]
-    assert builds.fingerprint(s.build_db) == _full_refresh_of(s, tmp_path / "ref")
-    # what it read is recorded again: the next night with nothing changed is incremental
-    later = date(2024, 5, 19)
-    fixture_data.write_partition(s.extracted_dir, later, fixture_data.partition_rows()[night])
-    assert not run_build(s, load_date=later, docs=False, tests=False)["full_refresh"]
-
-
-def test_a_night_extracted_again_into_the_same_bytes_stays_incremental(
-    fixture_wh: builds.Built, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A night run again (its gate failed and was accepted, an Airflow run cleared) extracts
-    it again into the same bytes: new files, the same data. The digests are of contents,
-    so the build stays incremental and still equals a full refresh; a digest hashes only
-    files written since the last one."""
-    from kznews.warehouse import runner
-
-    s = builds.copy_of(fixture_wh, tmp_path / "wh", target=True)
-    night = fixture_data.LOAD_DATES[1]
-    before = runner.partition_digests(s)
-    for table in EXTRACTED_TABLES:  # extracted again: new files (new inodes, times)
-        shutil.rmtree(s.extracted_dir / table / f"load_date={night}")
-    fixture_data.write_partition(s.extracted_dir, night, fixture_data.partition_rows()[night])
-    hashed: list[Path] = []
-    real_hash = runner._file_sha256
-    monkeypatch.setattr(runner, "_file_sha256", lambda f: hashed.append(f) or real_hash(f))
-    assert runner.partition_digests(s) == before
-    assert {f.parent.name for f in hashed} == {f"load_date={night}"}  # only the new files
-    hashed.clear()
-    out = run_build(s, load_date=night, docs=False, tests=False)
-    assert not out["full_refresh"], out["full_refresh_reason"]
-    assert hashed == []  # cached since
-    assert builds.fingerprint(s.build_db) == _full_refresh_of(s, tmp_path / "ref")
-
-
-def test_a_record_of_read_partitions_from_before_content_digests_carries_over(
-    fixture_wh: builds.Built, tmp_path: Path
-) -> None:
-    """A build file whose record holds the earlier digests (names, sizes, mtimes): dates
-    whose partitions are still the ones recorded carry over (the next night stays
-    incremental); a date changed since counts as changed (a full rebuild, saying which)."""
-    from kznews.warehouse import runner
-
-    s = builds.copy_of(fixture_wh, tmp_path / "wh", target=True)
-    runner._record_read_partitions(s, runner._legacy_digests(s))
-    assert runner.read_partitions(s) == runner.partition_digests(s)
-    later = date(2024, 5, 19)
-    fixture_data.write_partition(s.extracted_dir, later,
-                                 fixture_data.partition_rows()[fixture_data.LOAD_DATES[1]])
-    assert not run_build(s, load_date=later, docs=False, tests=False)["full_refresh"]
-
-    runner._record_read_partitions(s, runner._legacy_digests(s))
-    night = fixture_data.LOAD_DATES[1]
-    rows = fixture_data.partition_rows()[night]
-    rows["rates"] = []
-    fixture_data.write_partition(s.extracted_dir, night, rows)  # changed since the record
-    out = run_build(s, load_date=later, docs=False, tests=False)
-    assert out["full_refresh"] and f"load date(s) {night}" in out["full_refresh_reason"]
-
-
-def test_a_late_partition_of_an_older_date_rebuilds_everything(
-    fixture_wh: builds.Built, tmp_path: Path
-) -> None:
-    """A date older than the newest one read arrives (a backfill extracted later): a nightly
-    run reading from the day after its last build would never read it."""
-    s = builds.copy_of(fixture_wh, tmp_path / "wh", target=True)
-    early = date(2024, 5, 10)
-    fixture_data.write_partition(
-        s.extracted_dir, early, fixture_data.partition_rows()[fixture_data.LOAD_DATES[0]]
-    )
-    out = run_build(s, load_date=date(2024, 5, 19), docs=False, tests=False)
-    assert out["full_refresh"] and "2024-05-10" in out["full_refresh_reason"]
-    assert builds.fingerprint(s.build_db) == _full_refresh_of(s, tmp_path / "ref")
-
-
-def test_a_forced_rebuild_that_fails_is_forced_again(
-    fixture_wh: builds.Built, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A full rebuild forced by a changed partition fails half-way (killed, out of memory):
-    the models it had not rebuilt still hold the stale rows, so the next build, with nothing
-    changed since, must rebuild everything again rather than trust the partitions as read."""
-    import kznews.warehouse.runner as runner
-
-    s = builds.copy_of(fixture_wh, tmp_path / "wh", target=True)
-    night = fixture_data.LOAD_DATES[1]
-    rows = fixture_data.partition_rows()[night]
-    rows["rates"] = []
-    fixture_data.write_partition(s.extracted_dir, night, rows)
-    real_run_dbt = runner.run_dbt
-
-    def killed(*args, **kwargs):
-        raise WarehouseBuildError("dbt build failed: killed")
-
-    monkeypatch.setattr(runner, "run_dbt", killed)
-    with pytest.raises(WarehouseBuildError, match="killed"):
-        run_build(s, load_date=night, docs=False, tests=False)
-    monkeypatch.setattr(runner, "run_dbt", real_run_dbt)
-    out = run_build(s, load_date=night, docs=False, tests=False)
-    assert out["full_refresh"] and f"load date(s) {night}" in out["full_refresh_reason"]
-    assert builds.fingerprint(s.build_db) == _full_refresh_of(s, tmp_path / "ref")
-
-
-def test_rebuilds_everything_knows_a_night_read_before_will_be_extracted_again(
-    fixture_wh: builds.Built, tmp_path: Path
-) -> None:
-    """Asked before the night is extracted (the one-process run decides then whether to
-    start its helpers): a load date a build already read, or an older one, will force a
-    full rebuild once extracted; a new night will not."""
-    from kznews.warehouse.runner import rebuilds_everything
-
-    s = builds.copy_of(fixture_wh, tmp_path, target=True)
-    second = fixture_data.LOAD_DATES[1]
-    assert not rebuilds_everything(s, load_date=date(2024, 5, 19))
-    assert not rebuilds_everything(s)
-    assert rebuilds_everything(s, load_date=second)
-    assert rebuilds_everything(s, load_date=date(2024, 5, 1))
-
-
-def _run_params(build_db: Path) -> list[tuple]:
-    con = duckdb.connect(str(build_db), read_only=True)
-    try:
-        if not con.execute("select count(*) from duckdb_tables() where table_name = "
-                           "'kznews_run_params'").fetchone()[0]:
-            return []
-        return con.execute("select load_date, tests_from from main.kznews_run_params").fetchall()
-    finally:
-        con.close()
-
-
-def test_a_model_task_keeps_the_run_dates_only_while_it_runs(
-    fixture_wh: builds.Built, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The per-model DAG: each model's task finds the run's dates (a retry too, after a
-    failure dropped them), and a failed model leaves none behind for a dbt run by hand."""
-    from kznews.warehouse import runner
-
-    s = builds.copy_of(fixture_wh, tmp_path)
-    night = date(2024, 5, 19)
-    fixture_data.write_partition(s.extracted_dir, night,
-                                 fixture_data.partition_rows()[fixture_data.LOAD_DATES[1]])
-    plan = runner.plan_build(s, load_date=night)  # the plan task, without begin_build
-    seen: list[list[tuple]] = []
-
-    def fake_dbt(settings: Settings, *args: str, **kwargs: object) -> dict:
-        seen.append(_run_params(settings.build_db))
-        if "broken_model" in args:
-            raise WarehouseBuildError("dbt build failed")
-        return {"command": args[0]}
-
-    monkeypatch.setattr(runner, "run_dbt", fake_dbt)
-    with pytest.raises(WarehouseBuildError):
-        runner.build_model(s, plan, "broken_model")
-    assert _run_params(s.build_db) == []
-    runner.build_model(s, plan, "fct_articles")  # the retry, or the next model
-    dates = [(night, runner._day(plan["tests_from"]))]
-    assert seen == [dates, dates]
-    assert _run_params(s.build_db) == dates  # for the next model; end_build drops them
