@@ -2,8 +2,9 @@
 started in helper processes while the pages land and extract.
 
 Two workspaces run the same nights, one with ``overlap_nightly`` and one without: the
-full first night runs stage after stage in both; the incremental second night overlaps in
-the first only, and both must publish the same marts. A third night whose exchange rates
+full first night runs stage after stage either way (it runs once; the second workspace
+starts as a copy); the incremental second night overlaps in the first only, and both
+must publish the same marts. A third night whose exchange rates
 are wrong by a factor of 100 must fail the gate in the overlapped run and leave the
 published file as it was, with no temporary file and no helper process left behind; so
 must a clean fourth night, until the third is fixed and run again.
@@ -54,13 +55,18 @@ def nights(tmp_path_factory) -> dict:
     the published marts, whether a pass is recorded for the build file as it is)."""
     root = tmp_path_factory.mktemp("overlap")
     second = _one_page_night(root / "night2")
+    spaces = {True: root / "overlapped", False: root / "sequential"}
+
+    def settings_of(overlapped: bool) -> Settings:
+        ws = spaces[overlapped]
+        return load_settings(data_dir=ws / "data", warehouse_dir=ws / "warehouse",
+                             overlap_nightly=overlapped)
+
+    first = run_pipeline(SAMPLE, NIGHTS[0], settings_of(True))
+    shutil.copytree(spaces[True], spaces[False])  # the same night: stage after stage either way
     out = {}
     for overlapped in (True, False):
-        ws = root / ("overlapped" if overlapped else "sequential")
-        settings = load_settings(
-            data_dir=ws / "data", warehouse_dir=ws / "warehouse", overlap_nightly=overlapped
-        )
-        first = run_pipeline(SAMPLE, NIGHTS[0], settings)
+        settings = settings_of(overlapped)
         summary = run_pipeline(second, NIGHTS[1], settings)
         passed = gatepass.require_pass(settings)["identity"] == file_identity(settings.build_db)
         out[overlapped] = {"settings": settings, "first": first, "second": summary,
