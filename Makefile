@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.kznews-installed
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help setup run run-local test test-fast lint bench bench-extract bench-scaleout fuzz clean
+.PHONY: help setup run run-local test test-fast test-durations lint bench bench-extract bench-scaleout fuzz clean
 
 help:  ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
@@ -29,9 +29,9 @@ run-local: setup  ## the same pipeline without Airflow (python -m kznews run)
 
 # pytest-xdist: one worker per core (TEST_WORKERS=0 runs in this process), whole test
 # files per worker so module fixtures are built once; tests/conftest.py hands out the
-# longest files first.
+# longest files first (tests/durations.json), and xdist keeps that order.
 TEST_WORKERS ?= auto
-PYTEST := $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
+PYTEST := $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 test: setup  ## lint, then the whole test suite (on every core)
 	$(VENV)/bin/ruff check .
@@ -39,6 +39,9 @@ test: setup  ## lint, then the whole test suite (on every core)
 
 test-fast: setup  ## the suite without the slow end-to-end tests
 	$(PYTEST) -m "not slow"
+
+test-durations: setup  ## run the suite and store each file's seconds (tests/durations.json: make test's order)
+	$(PYTEST) --record-durations
 
 lint: setup  ## ruff
 	$(VENV)/bin/ruff check .

@@ -74,19 +74,44 @@ def fail_landing_renames(monkeypatch: pytest.MonkeyPatch, message: str) -> None:
     monkeypatch.setattr(land.os, "replace", replace)
 
 
-def _file_rank(item: pytest.Item) -> int:
-    """0: the real-Airflow deployments (minutes each), 1: other slow tests (whole
-    pipelines), 2: the rest."""
-    if item.path.parent.name == "deploy" and item.get_closest_marker("slow"):
-        return 0
-    return 1 if item.get_closest_marker("slow") else 2
+#: Seconds each test file took, all of its tests on one worker, as ``make test-durations``
+#: last measured them (on one machine: only their order matters).
+DURATIONS = ROOT / "tests" / "durations.json"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--record-durations", action="store_true",
+                     help=f"write each test file's seconds to {DURATIONS.relative_to(ROOT)}")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Longest test files first (order within a file kept): with `make test`'s workers
-    (pytest-xdist, a whole file per worker) the minutes-long files start at once instead
-    of one of them running alone at the end."""
-    rank: dict[Path, int] = {}
-    for item in items:
-        rank[item.path] = min(rank.get(item.path, 2), _file_rank(item))
-    items.sort(key=lambda item: rank[item.path])  # stable: files stay contiguous
+    """Longest test files first, by :data:`DURATIONS` (a file's tests stay together and in
+    their order; a file it does not know yet goes last). `make test`'s workers
+    (pytest-xdist, a whole file per worker, ``--no-loadscope-reorder``) then take the
+    files as a greedy longest-first schedule, and end close together."""
+    known = json.loads(DURATIONS.read_text(encoding="utf-8")) if DURATIONS.exists() else {}
+    items.sort(key=lambda item: -known.get(_file_of(item.nodeid), 0.0))  # stable
+
+
+def _file_of(nodeid: str) -> str:
+    return nodeid.split("::", 1)[0]
+
+
+_measured: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Sum each file's set-up, call and tear-down times (with workers: in the controller,
+    which gets every worker's reports)."""
+    name = _file_of(report.nodeid)
+    _measured[name] = _measured.get(name, 0.0) + report.duration
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    config = session.config
+    if not config.getoption("record_durations") or hasattr(config, "workerinput"):
+        return
+    known = json.loads(DURATIONS.read_text(encoding="utf-8")) if DURATIONS.exists() else {}
+    known.update({name: round(s, 1) for name, s in _measured.items()})
+    DURATIONS.write_text(json.dumps(dict(sorted(known.items())), indent=1) + "\n",
+                         encoding="utf-8")
