@@ -77,7 +77,7 @@ def main(db: str, mode: str, out: str, stop: str) -> int:
             fh.flush()
             if last:
                 return 0
-            time.sleep(0.01)
+            time.sleep(0.1)  # leaves the cores to the loads it watches (docs/reliability.md)
 
 
 if __name__ == "__main__":
