@@ -29,6 +29,7 @@ from kznews.config import Settings, load_settings
 from kznews.fsutil import file_identity
 from kznews.pipeline import format_summary, run_pipeline
 from kznews.quality import QualityGateError
+from kznews.timelimit import children
 from kznews.warehouse import runner
 from tests.conftest import SAMPLE
 from tests.reliability.checks import mart_checksums
@@ -176,7 +177,7 @@ def test_an_interrupted_night_stops_its_dbt_command_before_cleaning_up(
         deadline = time.monotonic() + 120
         commands: list[int] = []  # a helper's child: the forked dbt command
         while not commands and run.poll() is None and time.monotonic() < deadline:
-            commands = [c for helper in _children(run.pid) for c in _children(helper)
+            commands = [c for helper in children(run.pid) for c in children(helper)
                         if "resource_tracker" not in _cmdline(c)]
             time.sleep(0.01)
         assert commands, "the night never forked a dbt command"
@@ -210,13 +211,6 @@ def _cmdline(pid: int) -> str:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
     except OSError:
         return ""
-
-
-def _children(pid: int) -> list[int]:
-    try:
-        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError:
-        return []
 
 
 _STARTS_HELPERS = """

@@ -73,23 +73,27 @@ class TimeLimit:
         os._exit(TIMED_OUT)
 
 
+def children(pid: int) -> list[int]:
+    """The processes ``pid`` started and that still run (Linux ``/proc``; elsewhere none).
+    The kernel lists a process's children per thread (the thread that forked each), so
+    every thread is read."""
+    try:
+        threads = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return []
+    found: list[int] = []
+    for tid in threads:
+        with contextlib.suppress(OSError):
+            found += [int(c) for c in Path(f"/proc/{pid}/task/{tid}/children").read_text().split()]
+    return found
+
+
 def _descendants(pid: int) -> list[int]:
-    """Every process under ``pid`` (Linux ``/proc``; elsewhere none). The kernel lists a
-    process's children per thread (the thread that forked each), so every thread is read."""
+    """Every process under ``pid`` (see :func:`children`)."""
     found: list[int] = []
     todo = [pid]
     while todo:
-        parent = todo.pop()
-        try:
-            threads = os.listdir(f"/proc/{parent}/task")
-        except OSError:
-            continue
-        for tid in threads:
-            try:
-                children = [int(c) for c in
-                            Path(f"/proc/{parent}/task/{tid}/children").read_text().split()]
-            except OSError:
-                continue
-            found += children
-            todo += children
+        below = children(todo.pop())
+        found += below
+        todo += below
     return found
