@@ -89,8 +89,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     their order; a file it does not know yet goes last). `make test`'s workers
     (pytest-xdist, a whole file per worker, ``--no-loadscope-reorder``) then take the
     files as a greedy longest-first schedule, and end close together."""
-    known = json.loads(DURATIONS.read_text(encoding="utf-8")) if DURATIONS.exists() else {}
+    known = _known_durations()
     items.sort(key=lambda item: -known.get(_file_of(item.nodeid), 0.0))  # stable
+
+
+def _known_durations() -> dict[str, float]:
+    return json.loads(DURATIONS.read_text(encoding="utf-8")) if DURATIONS.exists() else {}
 
 
 def _file_of(nodeid: str) -> str:
@@ -111,7 +115,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
     if not config.getoption("record_durations") or hasattr(config, "workerinput"):
         return
-    known = json.loads(DURATIONS.read_text(encoding="utf-8")) if DURATIONS.exists() else {}
+    known = _known_durations()
     known.update({name: round(s, 1) for name, s in _measured.items()})
     DURATIONS.write_text(json.dumps(dict(sorted(known.items())), indent=1) + "\n",
                          encoding="utf-8")
