@@ -14,8 +14,8 @@ import pytest
 
 from kznews.config import Settings
 from kznews.schema import EXTRACTED_TABLES
-from kznews.warehouse import WarehouseBuildError, run_build
-from kznews.warehouse.runner import DbtInvoker, target_dir
+from kznews.warehouse import WarehouseBuildError, run_build, runner
+from kznews.warehouse.runner import LAST_BUILD_NAME, DbtInvoker, target_dir
 
 from . import builds, fixture_data
 
@@ -26,9 +26,6 @@ def test_refetched_article_is_recomputed_equal_to_full_refresh(
     """A later night fetches a known article (13178) under a new URL form with a new title,
     plus a brand-new article: the incremental articles model recomputes only those ids, each
     from its rows in every partition, and the marts equal a full refresh."""
-
-    from kznews.schema import EXTRACTED_TABLES
-
     s = builds.settings_for(tmp_path)
     rows = fixture_data.partition_rows()
     for d in fixture_data.LOAD_DATES:
@@ -116,10 +113,6 @@ def test_night_after_a_failed_build_catches_up(
     """Night 2024-05-19 landed an article but its build never succeeded (nothing recorded);
     the 2024-05-20 build must still bring that article into the marts, also when the
     opt-in per-model tasks build it."""
-
-    from kznews.schema import EXTRACTED_TABLES
-    from kznews.warehouse.runner import LAST_BUILD_NAME, target_dir
-
     shutil.copytree(fixture_wh.settings.home, tmp_path / "home")
     s = builds.settings_for(tmp_path / "home")
     # the state after 2024-05-18 succeeded (other tests may have built later nights)
@@ -194,8 +187,6 @@ def test_a_night_extracted_again_into_the_same_bytes_stays_incremental(
     it again into the same bytes: new files, the same data. The digests are of contents,
     so the build stays incremental and still equals a full refresh; a digest hashes only
     files written since the last one."""
-    from kznews.warehouse import runner
-
     s = builds.copy_of(fixture_wh, tmp_path / "wh", target=True)
     night = fixture_data.LOAD_DATES[1]
     before = runner.partition_digests(s)
@@ -220,8 +211,6 @@ def test_a_record_of_read_partitions_from_before_content_digests_carries_over(
     """A build file whose record holds the earlier digests (names, sizes, mtimes): dates
     whose partitions are still the ones recorded carry over (the next night stays
     incremental); a date changed since counts as changed (a full rebuild, saying which)."""
-    from kznews.warehouse import runner
-
     s = builds.copy_of(fixture_wh, tmp_path / "wh", target=True)
     runner._record_read_partitions(s, runner._legacy_digests(s))
     assert runner.read_partitions(s) == runner.partition_digests(s)
@@ -264,8 +253,6 @@ def test_a_forced_rebuild_that_fails_is_forced_again(
     """A full rebuild forced by a changed partition fails half-way (killed, out of memory):
     the models it had not rebuilt still hold the stale rows, so the next build, with nothing
     changed since, must rebuild everything again rather than trust the partitions as read."""
-    import kznews.warehouse.runner as runner
-
     s = builds.copy_of(fixture_wh, tmp_path / "wh", target=True)
     night = fixture_data.LOAD_DATES[1]
     rows = fixture_data.partition_rows()[night]
@@ -317,8 +304,6 @@ def test_a_model_task_keeps_the_run_dates_only_while_it_runs(
 ) -> None:
     """The per-model DAG: each model's task finds the run's dates (a retry too, after a
     failure dropped them), and a failed model leaves none behind for a dbt run by hand."""
-    from kznews.warehouse import runner
-
     s = builds.copy_of(fixture_wh, tmp_path)
     night = date(2024, 5, 19)
     fixture_data.write_partition(s.extracted_dir, night,

@@ -313,7 +313,7 @@ def test_nightly_build_skips_project_only_work_and_keeps_partial_parsing(
 
 def test_views_are_recreated_when_one_is_missing(tmp_path: Path) -> None:
     """_views_present compares the manifest's view models with the build file's views."""
-    from kznews.warehouse.runner import _views_present, target_dir
+    from kznews.warehouse.runner import _views_present
 
     s = builds.settings_for(tmp_path)
     assert not _views_present(s)  # no build file
