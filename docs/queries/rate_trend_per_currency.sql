@@ -1,5 +1,6 @@
 -- Rate trend per currency: monthly average, low, high and last rate to KZT, with how many
 -- days of the month had a rate (missing days are not filled in) and how many were disputed.
+-- The change is against the calendar month before; empty when that month had no rate.
 with monthly as (
     select
         currency,
@@ -20,9 +21,11 @@ select
     low_rate,
     high_rate,
     last_rate,
-    round(100 * (last_rate / lag(last_rate) over (partition by currency order by month) - 1), 2)
-        as change_vs_prev_month_pct,
+    case when lag(month) over w = month - interval 1 month
+        then round(100 * (last_rate / lag(last_rate) over w - 1), 2)
+    end as change_vs_prev_month_pct,
     days_with_rate,
     disputed_days
 from monthly
+window w as (partition by currency order by month)
 order by currency, month;
