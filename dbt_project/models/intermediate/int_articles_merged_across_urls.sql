@@ -2,8 +2,8 @@
 -- "http://www.old.exclusive.kz/expertiza/smart/13178/", ".../13178" without "www." and the
 -- comment-vote form "https://exclusive.kz/expertiza/smart/13178?id=13258&post_action=like"
 -- are one article. Text comes from the most recently fetched page; the canonical URL is
--- the plainest form (no query, trailing slash, "www."). Extraction may already store the
--- canonical URL on the article row; the URLs actually fetched are on the page rows.
+-- the one extraction found on the article pages (the plainest form, no query, trailing
+-- slash, "www.", should they differ); n_url_forms counts only URLs actually fetched.
 -- Incremental (delete+insert keyed by article_id): a run recomputes only the articles that
 -- appear in its load_date partition(s), each from all of its rows in every partition, so
 -- the result equals a full refresh; it reads only the partitions that hold those articles'
@@ -100,11 +100,11 @@ merged as (
 
     select
         article_id,
-        first(page_url order by
-            page_url like '%?%',
-            page_url not like '%/',
-            page_url not like '%://www.%',
-            page_url
+        first(canonical_url order by
+            canonical_url like '%?%',
+            canonical_url not like '%/',
+            canonical_url not like '%://www.%',
+            canonical_url
         ) as canonical_url,
         count(*) as n_fetches,
         first(site order by fetched_at desc, page_url) as site,

@@ -9,7 +9,9 @@ source as (
 final as (
 
     select
-        url as page_url,
+        -- partitions written before page_url existed held the fetched URL in url
+        coalesce(page_url, url) as page_url,
+        url as canonical_url,
         coalesce(cast(article_id as varchar), {{ article_id_from_url('url') }}, {{ url_key('url') }})
             as article_id,
         site,
