@@ -4,7 +4,8 @@
 Daily **exchange-rates report**, scheduled on the Asset `kznews_warehouse`: it runs each time
 `kznews_nightly` publishes the warehouse, never on a clock.
 
-It opens the published DuckDB file **read-only** (as any BI tool would), reads the mart
+It opens the published DuckDB file **read-only** (as any BI tool would; the DuckLake with
+`KZNEWS_WAREHOUSE_BACKEND=ducklake`), reads the mart
 `fct_exchange_rates` (one row per rate date and currency, in KZT) and writes
 `data/reports/rates_<load_date>.html` (plus `rates_latest.html`): a table of the latest rates
 and an inline SVG chart drawn with matplotlib. Nothing is written to DuckDB, so no pool is needed.
@@ -29,7 +30,8 @@ def _find_rates_table(con) -> str:
     """Qualified name of fct_exchange_rates in whatever schema dbt put it."""
     rows = con.execute(
         "select table_schema, table_name from information_schema.tables "
-        "where table_name = 'fct_exchange_rates' order by table_schema = 'main' desc"
+        "where table_name = 'fct_exchange_rates' and table_catalog = current_database() "
+        "order by table_schema = 'main' desc"
     ).fetchall()
     if not rows:
         raise LookupError("fct_exchange_rates not found in the published warehouse")
@@ -37,8 +39,10 @@ def _find_rates_table(con) -> str:
     return f'"{schema}"."{name}"'
 
 
-def render_report(db_path: str, out_dir: str, load_date: str) -> dict:
-    """Read the published warehouse read-only and write the HTML report; returns paths/counts."""
+def render_report(db_path: str, out_dir: str, load_date: str, con=None) -> dict:
+    """Read the published warehouse read-only and write the HTML report; returns paths/counts.
+    ``con``: an open read-only connection to read instead of opening ``db_path`` (which then
+    only names the source on the page); it is closed here."""
     import html
     import io
     from pathlib import Path
@@ -49,7 +53,7 @@ def render_report(db_path: str, out_dir: str, load_date: str) -> dict:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    with duckdb.connect(db_path, read_only=True) as con:
+    with con or duckdb.connect(db_path, read_only=True) as con:
         table = _find_rates_table(con)
         rows = con.execute(
             f"select rate_date, currency, cast(rate as double) from {table} "  # noqa: S608
@@ -136,10 +140,12 @@ def kznews_rates_report():
         if not load_date:
             ref = ctx.get("logical_date") or ctx["dag_run"].run_after
             load_date = pendulum.instance(ref).in_timezone(TZ).date().isoformat()
+        from kznews.publish import open_published
+
+        # the published file, or the lake with KZNEWS_WAREHOUSE_BACKEND=ducklake
+        con, source = open_published(settings)
         result = render_report(
-            str(settings.published_db),
-            str(settings.path(settings.data_dir) / "reports"),
-            load_date,
+            source, str(settings.path(settings.data_dir) / "reports"), load_date, con=con
         )
         print(f"rates report: {result}")
         return result

@@ -598,6 +598,25 @@ def _recorded_identities(settings: Settings) -> dict[str, Any]:
     return recorded if isinstance(recorded, dict) else {}
 
 
+def open_published(settings: Settings) -> tuple[Any, str]:
+    """A read-only DuckDB connection to what BI tools read, and a name for it that may be
+    shown: the published file, or with ``warehouse_backend`` "ducklake" the lake (attached
+    and made the default catalog, its password left out of the name). The marts are in the
+    default schema either way."""
+    if settings.warehouse_backend == "ducklake":
+        from kznews.warehouse.ducklake import connect, redacted
+
+        return connect(settings, read_only=True), f"ducklake:{redacted(settings.ducklake_catalog)}"
+    if settings.warehouse_backend != "duckdb":
+        raise PublishError(f"unknown warehouse_backend {settings.warehouse_backend!r}")
+    import duckdb
+
+    path = settings.published_db
+    if not path.exists():
+        raise PublishError(f"no published warehouse at {path}: nothing was published yet")
+    return duckdb.connect(str(path), read_only=True), str(path)
+
+
 def publish(
     settings: Settings, before_commit: Callable[[], None] | None = None
 ) -> dict[str, Any]:

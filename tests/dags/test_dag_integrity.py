@@ -207,6 +207,14 @@ def test_rates_report_renders_from_readonly_duckdb(tmp_path):
     assert "<svg" in page and "506.30" in page and "<?xml" not in page
 
 
+def test_nothing_published_yet_is_a_clear_error(tmp_path):
+    from kznews.config import load_settings
+    from kznews.publish import PublishError, open_published
+
+    with pytest.raises(PublishError, match="nothing was published yet"):
+        open_published(load_settings(warehouse_dir=tmp_path / "warehouse"))
+
+
 def test_per_model_dbt_tasks_follow_the_manifest(tmp_path, monkeypatch):
     """KZNEWS_DBT_TASKS=per_model: one pooled task per model, wired like the dbt graph."""
     from airflow.dag_processing.dagbag import DagBag

@@ -123,6 +123,38 @@ def test_publish_copies_every_mart(lake_settings, tmp_path):
     con.close()
 
 
+def test_the_rates_report_reads_the_lake_and_no_password_leaves(lake_settings, tmp_path):
+    """With the DuckLake backend there is no published file: the report reads the lake.
+    The catalog's password (trust auth ignores it here) stays out of what publish returns,
+    which goes to XCom, the Asset event and the night's summary."""
+    import sys
+
+    from kznews.publish import open_published, publish
+
+    _make_build(lake_settings.build_db, 1)
+    with duckdb.connect(str(lake_settings.build_db)) as con:
+        con.execute(
+            f"create or replace table {MARTS_SCHEMA}.fct_exchange_rates as select * from "  # noqa: S608
+            "(values (date '2026-01-01', 'USD', 505.1), (date '2026-01-02', 'USD', 506.3)) "
+            "t(rate_date, currency, rate)"
+        )
+    settings = lake_settings.replace(
+        ducklake_catalog=lake_settings.ducklake_catalog + " password=hunter2"
+    )
+    out = publish(settings)
+    assert "hunter2" not in str(out) and "password=***" in out["path"]
+    dags = str(Path(__file__).resolve().parents[2] / "dags")
+    sys.path.insert(0, dags)
+    try:
+        from kznews_rates_report import render_report
+    finally:
+        sys.path.remove(dags)
+    con, source = open_published(settings)
+    result = render_report(source, str(tmp_path / "reports"), "2026-01-02", con=con)
+    page = (tmp_path / "reports" / "rates_2026-01-02.html").read_text(encoding="utf-8")
+    assert result["rows"] == 2 and "506.30" in page and "hunter2" not in page
+
+
 @pytest.mark.slow
 def test_concurrent_writers_and_readers_see_whole_snapshots(lake_settings):
     base = lake_settings.path(lake_settings.warehouse_dir)

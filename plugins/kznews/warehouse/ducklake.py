@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import random
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,27 @@ LAKE = "lake"  # the name the lake is attached under
 
 class DuckLakeUnavailable(RuntimeError):
     """The extensions or the catalog database cannot be reached."""
+
+
+_SECRETS = (
+    re.compile(r"(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE),  # key=value
+    re.compile(r"(://[^:/@\s]*:)([^@\s]+)(@)"),  # postgresql://user:secret@host
+)
+
+
+def redacted(catalog: str) -> str:
+    """``catalog`` (a DuckLake catalog string) with any password replaced by ``***``: what
+    may go to logs, XCom, Asset events and summaries.
+
+    >>> redacted("postgres:dbname=lake host=db user=kz password='s3 cr'")
+    'postgres:dbname=lake host=db user=kz password=***'
+    >>> redacted("postgres:postgresql://kz:s3cr@db/lake")
+    'postgres:postgresql://kz:***@db/lake'
+    >>> redacted("postgres:dbname=lake host=127.0.0.1 user=postgres")
+    'postgres:dbname=lake host=127.0.0.1 user=postgres'
+    """
+    out = _SECRETS[0].sub(r"\1***", catalog)
+    return _SECRETS[1].sub(r"\1***\3", out)
 
 
 def _extension_file(package: str, name: str) -> Path:
@@ -73,7 +95,7 @@ def connect(settings: Settings, read_only: bool = False) -> Any:
         con.execute(f"use {LAKE}")
     except duckdb.Error as exc:
         con.close()
-        msg = f"cannot attach DuckLake {settings.ducklake_catalog}: {exc}"
+        msg = f"cannot attach DuckLake {redacted(settings.ducklake_catalog)}: {exc}"
         raise DuckLakeUnavailable(msg) from exc
     return con
 
@@ -130,7 +152,7 @@ def _publish_once(settings: Settings, build_db: Path) -> dict[str, Any]:
         con.close()
     return {
         "backend": "ducklake",
-        "path": f"ducklake:{settings.ducklake_catalog}",
+        "path": f"ducklake:{redacted(settings.ducklake_catalog)}",
         "data_path": str(settings.path(settings.ducklake_data_path)),
         "snapshot_id": int(snapshot),
         "mart_rows": rows,
