@@ -205,12 +205,20 @@ def _per_model_tasks(models: dict[str, list[str]], run, extracted):
     return dbt_docs(run, plan, list(tasks.values()))
 
 
-def reuse_landing(run: dict, partition_exists: bool) -> bool:
-    """Skip fetching when re-running a crawl whose landing partition is already there
-    (backfills reprocess from the landed Parquet). Folder/WARC sources are always re-landed."""
+def reuse_landing(run: dict, landed_by_crawl: bool) -> bool:
+    """Skip fetching when re-running a crawl whose landing partition a crawl already filled
+    (backfills reprocess from the landed Parquet; ``kznews.pipeline.landed_by_crawl``).
+    Folder/WARC sources are always re-landed, and so is a date whose landing came from
+    files (a deployment switched from the sample to the site) or holds nothing; a re-sweep
+    (``listing_depth`` "all") always fetches."""
     from kznews.acquire.base import is_crawl
 
-    return bool(run.get("reuse_landing", True)) and is_crawl(run["source"]) and partition_exists
+    return (
+        bool(run.get("reuse_landing", True))
+        and is_crawl(run["source"])
+        and run.get("listing_depth") != "all"
+        and landed_by_crawl
+    )
 
 
 def _timed(fn, *args, **kwargs) -> dict:
@@ -307,11 +315,11 @@ def kznews_nightly():
         def land(run: dict) -> dict:
             """Acquire pages and write the landing partition (or reuse it, see reuse_landing)."""
             from kznews.land import PART_NAME, partition_dir
-            from kznews.pipeline import land_stage, reuse_landing_stage
+            from kznews.pipeline import land_stage, landed_by_crawl, reuse_landing_stage
 
             settings, load_date = _settings(run), _load_date(run)
             part = partition_dir(settings.raw_dir, load_date) / PART_NAME
-            if reuse_landing(run, part.exists()):
+            if reuse_landing(run, landed_by_crawl(part)):
                 result = _timed(reuse_landing_stage, load_date, settings)
                 print(f"landing partition exists, not fetching again: {part}")
             else:

@@ -56,6 +56,19 @@ def land_stage(source: str | Path, load_date: date, settings: Settings | None = 
     return summary
 
 
+def landed_by_crawl(part: Path) -> bool:
+    """Whether the landing file ``part`` exists and holds pages a crawl landed (their
+    ``source`` names a crawl's WARC, ``crawl-...``): what a crawl task may reuse instead of
+    fetching again. A landing of files, or an empty one, is not."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    if not part.exists() or pq.read_metadata(part).num_rows == 0:
+        return False
+    sources = pq.read_table(part, columns=["source"]).column("source")
+    return bool(pc.any(pc.starts_with(sources, "crawl-")).as_py())
+
+
 def reuse_landing_stage(load_date: date, settings: Settings | None = None) -> dict:
     """Keep the date's landing as it is (a crawl task retried after its pages were landed)
     instead of fetching again: finish what a killed load of it left

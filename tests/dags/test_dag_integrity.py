@@ -283,13 +283,31 @@ def test_per_model_dbt_tasks_without_a_parsed_project_use_the_builds_models_file
     assert models() == {"stg_a": [], "fct_b": ["stg_a"]}
 
 
-def test_reuse_landing_only_for_crawls_with_an_existing_partition():
+def test_reuse_landing_only_for_crawls_with_a_crawled_partition(tmp_path):
     import runpy
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from kznews.pipeline import landed_by_crawl
 
     reuse = runpy.run_path(str(DAGS / "kznews_nightly.py"))["reuse_landing"]
     crawl = {"source": "https://exclusive.kz/", "reuse_landing": True}
-    assert reuse(crawl, partition_exists=True) is True
-    assert reuse(crawl, partition_exists=False) is False
-    assert reuse({**crawl, "reuse_landing": False}, partition_exists=True) is False
-    assert reuse({"source": "/srv/sample", "reuse_landing": True}, partition_exists=True) is False
-    assert reuse({"source": "crawl", "reuse_landing": True}, partition_exists=True) is True
+    assert reuse(crawl, landed_by_crawl=True) is True
+    assert reuse(crawl, landed_by_crawl=False) is False
+    assert reuse({**crawl, "reuse_landing": False}, landed_by_crawl=True) is False
+    assert reuse({**crawl, "listing_depth": "all"}, landed_by_crawl=True) is False  # re-sweep
+    assert reuse({**crawl, "listing_depth": "new"}, landed_by_crawl=True) is True
+    assert reuse({"source": "/srv/sample", "reuse_landing": True}, landed_by_crawl=True) is False
+    assert reuse({"source": "crawl", "reuse_landing": True}, landed_by_crawl=True) is True
+
+    def landing(name, sources):
+        path = tmp_path / name
+        pq.write_table(pa.table({"url": [f"u{i}" for i in range(len(sources))],
+                                 "source": pa.array(sources, pa.string())}), path)
+        return path
+
+    assert landed_by_crawl(tmp_path / "missing.parquet") is False
+    assert landed_by_crawl(landing("empty.parquet", [])) is False  # a night that landed nothing
+    assert landed_by_crawl(landing("files.parquet", ["/srv/sample/a.html"])) is False
+    assert landed_by_crawl(landing("crawl.parquet", ["/x.html", "crawl-2026.warc.gz"])) is True
