@@ -350,3 +350,28 @@ def test_a_crawl_merge_does_not_download_a_copy_it_already_holds(
     site.visible_old = site.n_old
     again = land_stage("crawl", day, s)
     assert pulls == [] and again["kept_from_earlier_landing"] > 0
+
+
+def test_a_site_that_answers_nothing_fails_the_landing_and_lands_nothing(
+    settings: Settings,
+) -> None:
+    """Every host down: the land stage raises (the Airflow task's retries apply) and leaves
+    no empty landing that a retry would reuse; the crawl state's lock is given back."""
+    import socket
+    from datetime import date
+
+    from kznews.acquire.crawl import CrawlUnreachable
+    from kznews.land import PART_NAME, partition_dir
+    from kznews.pipeline import land_stage
+
+    with socket.socket() as sock:  # a port nobody listens on once closed
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    hosts = ("www.old.exclusive.kz", "old.exclusive.kz", "exclusive.kz")
+    down = settings.replace(host_overrides=tuple(f"{h}=http://127.0.0.1:{port}" for h in hosts),
+                            max_retries=0)
+    day = date(2026, 2, 1)
+    for _ in range(2):  # the second attempt is not refused as "another crawl runs"
+        with pytest.raises(CrawlUnreachable, match="no page from any host"):
+            land_stage("crawl", day, down)
+    assert not (partition_dir(down.raw_dir, day) / PART_NAME).exists()

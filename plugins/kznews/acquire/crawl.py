@@ -197,6 +197,28 @@ class CrawlReport:
         return out
 
 
+class CrawlUnreachable(RuntimeError):
+    """A crawl got no page from any host: every request failed (the site down, DNS, a
+    firewall). Raised before anything is landed, so the task's retries apply and no empty
+    landing is left to be reused; ``report`` is the crawl's :class:`CrawlReport`."""
+
+    def __init__(self, report: CrawlReport) -> None:
+        reasons: dict[str, int] = {}
+        for f in report.failures:
+            reasons[str(f.get("reason"))] = reasons.get(str(f.get("reason")), 0) + 1
+        shown = ", ".join(f"{r} x{n}" for r, n in sorted(reasons.items(), key=lambda x: -x[1]))
+        super().__init__(
+            f"the crawl got no page from any host: {report.failed} request(s) failed "
+            f"({shown or 'no reason recorded'}); nothing was landed"
+        )
+        self.report = report
+
+
+def nothing_answered(report: CrawlReport) -> bool:
+    """Whether every request of a crawl failed: no 200, no 304, at least one failure."""
+    return report.failed > 0 and report.fetched == 0 and report.not_modified == 0
+
+
 class _Failure(Exception):
     def __init__(self, reason: str, status: int | None = None) -> None:
         super().__init__(reason)
@@ -738,6 +760,8 @@ class CrawlRecords:
         self._crawler = Crawler(self._settings, start_urls=(self._start,) if self._start else None)
         report = self._crawler.run()
         log.info("crawl report: %s", json.dumps(report.summary(), ensure_ascii=False))
+        if nothing_answered(report):
+            raise CrawlUnreachable(report)
         yield from read_warc(report.warc_path or self._crawler.warc_path)
         self._read_all = True
 
