@@ -302,11 +302,13 @@ class Crawler:
         # What earlier runs fetched, frozen at the start: "unseen" must not change while this
         # run fetches (the home page lists new articles that a rubric page lists again).
         # A listing page whose last fetch failed (or was left for the page limit) is not
-        # known: what it listed then was never read.
+        # known: what it listed then was never read. Its kind is asked of the URL now, not
+        # read from the row: a state written by an older classifier may call it an article.
         self._known = {
             u
             for u, row in self.state.urls.items()
-            if row.sha256 is not None and not (row.pending_since and row.kind == "listing")
+            if row.sha256 is not None
+            and not (row.pending_since and policy.page_kind(u) == "listing")
         }
         # Fetches owed by earlier runs, asked for right after the start URLs.
         self._owed = [row.url for row in self.state.pending()]

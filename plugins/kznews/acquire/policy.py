@@ -149,31 +149,43 @@ def retry_next_run(reason: str, status: int | None) -> bool:
     return reason.startswith(_TRANSIENT_REASONS)
 
 
-# --- what a URL is (site profiles as data) ----------------------------------------------------
-PAGE_KINDS: tuple[tuple[str, str, str], ...] = (
-    # (host pattern, path+query pattern, kind)
-    (r"(www\.)?old\.exclusive\.kz|exclusive\.kz", r"/[a-z]+/[a-z]+/\d+/?(\?.*)?", "article"),
-    (r"(www\.)?old\.exclusive\.kz", r"/|/[a-z]+/?|/[a-z]+/[a-z]+/(\?PAGEN_1=\d+)?", "listing"),
-    (r"(www\.)?exclusive\.kz", r"/|/category/[^?]+", "listing"),
-    (r".*", r".*", "article"),
-)
-_KINDS = [(re.compile(h), re.compile(p), k) for h, p, k in PAGE_KINDS]
-
-
+# --- what a URL is -----------------------------------------------------------------------------
 def page_kind(url: str) -> str:
-    """``listing`` (home, rubric, category pages: always re-fetched) or ``article``."""
-    p = urlsplit(url)
-    host = (p.hostname or "").lower()
-    pq = (p.path or "/") + (f"?{p.query}" if p.query else "")
-    for h, path, kind in _KINDS:
-        if h.fullmatch(host) and path.fullmatch(pq):
-            return kind
-    return "article"
+    """``listing`` (home, section, rubric, category and pager pages: always re-fetched,
+    never asked for conditionally) or ``article``.
+
+    One classifier for the whole project: the site profiles' URL rules
+    (:func:`kznews.extract.urls.classify_url`), so the crawler never asks for a listing with
+    ``If-None-Match`` because its slug has a digit or a hyphen, or its pager another form.
+    A page of a known site that is neither article nor listing there (home, section, WordPress
+    ``/page/2/``, ``?paged=2``, tag and author pages) is navigation: a listing. A foreign
+    host's page is an article (fetched conditionally, as before).
+
+    >>> page_kind("http://www.old.exclusive.kz/expertiza/smart-city/")
+    'listing'
+    >>> page_kind("http://www.old.exclusive.kz/x/smart2/?PAGEN_2=3")
+    'listing'
+    >>> page_kind("https://exclusive.kz/page/2/"), page_kind("https://exclusive.kz/?paged=2")
+    ('listing', 'listing')
+    >>> page_kind("http://www.old.exclusive.kz/expertiza/smart-city/13178/")
+    'article'
+    >>> page_kind("http://example.org/a/b/")
+    'article'
+    """
+    # late: importing kznews.extract loads the extraction engine, which policy's other
+    # callers do not need
+    from kznews.extract.urls import classify_url
+
+    info = classify_url(url)
+    if info.kind in ("article", "listing"):
+        return info.kind
+    return "listing" if info.site is not None else "article"
 
 
 # --- how deep to walk a listing's pager -------------------------------------------------------
 _PAGE_PATH = re.compile(r"/page/(\d+)/?$")  # WordPress: /category/x/page/3/
-_PAGE_QUERY = re.compile(r"PAGEN_\d+=(\d+)")  # Bitrix: /section/rubric/?PAGEN_1=3
+# Bitrix: /section/rubric/?PAGEN_1=3; WordPress without pretty links: /?paged=3
+_PAGE_QUERY = re.compile(r"(?:PAGEN_\d+|paged)=(\d+)")
 LISTING_DEPTHS = ("new", "all")
 
 
@@ -186,6 +198,8 @@ def pager_position(url: str) -> tuple[str, int]:
     ('https://exclusive.kz/category/economy/', 2)
     >>> pager_position("https://exclusive.kz/category/economy/")
     ('https://exclusive.kz/category/economy/', 1)
+    >>> pager_position("https://exclusive.kz/?cat=5&paged=4")
+    ('https://exclusive.kz/?cat=5', 4)
     """
     p = urlsplit(url)
     path, number = p.path or "/", 1
