@@ -51,7 +51,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
-from urllib.robotparser import RobotFileParser
 
 import httpcore
 import httpx
@@ -328,7 +327,7 @@ class Crawler:
         self._rng = random.Random(jitter_seed)  # noqa: S311
         self._seen: set[str] = set()
         self._scheduled = 0
-        self._robots: dict[str, RobotFileParser] = {}
+        self._robots: dict[str, policy.Robots] = {}
         self._robots_status: dict[str, int | None] = {}  # origin -> its robots.txt's status
         self._robots_lock: dict[str, asyncio.Lock] = {}
         self._addr_ok: dict[str, str | None] = {}
@@ -562,7 +561,7 @@ class Crawler:
             return host, []
         return host, sorted({info[4][0] for info in infos})
 
-    async def _robots_for(self, url: str) -> RobotFileParser:
+    async def _robots_for(self, url: str) -> policy.Robots:
         p = urlsplit(url)
         origin = f"{p.scheme}://{p.netloc}"
         lock = self._robots_lock.setdefault(origin, asyncio.Lock())
