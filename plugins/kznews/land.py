@@ -4,7 +4,9 @@ Layout: ``<raw_dir>/load_date=YYYY-MM-DD/part-0.parquet`` (zstd). A load writes 
 hidden temporary name in the partition folder, then ``os.replace``-s it into place: readers
 see the previous complete file or the new complete file, never half of one. Within one load a
 URL is kept once (the first record); later records of the same URL go to the quarantine with
-the reason ``duplicate_url_in_load``, so nothing disappears silently.
+the reason ``duplicate_url_in_load``, so nothing disappears silently. A record the source
+could give only in part goes there too, under the reason it names (``RawRecord.defect``):
+``truncated_record`` for a WARC file cut inside a record (a half page is never landed).
 
 Re-landing a date: files (a folder, a WARC) are landed as they are and replace the date's
 landing. A crawl emits only what changed since its last run, so its landing is merged into
@@ -67,6 +69,8 @@ class LandResult:
     rows: int = 0
     bytes: int = 0
     duplicates: int = 0
+    #: records the source could not give whole (``RawRecord.defect``), quarantined
+    defective: int = 0
     quarantined: list[dict] = field(default_factory=list)
     #: rows of the date's earlier landing kept beside the new ones (``keep_existing``)
     kept: int = 0
@@ -81,6 +85,8 @@ class LandResult:
             "bytes": self.bytes,
             "duplicates_quarantined": self.duplicates,
         }
+        if self.defective:
+            out["defective_quarantined"] = self.defective
         if self.kept:
             out["kept_from_earlier_landing"] = self.kept
         if self.recovered:
@@ -238,9 +244,16 @@ def _land_locked(
         schema = RAW_PAGES.with_metadata({LOAD_TOKEN_KEY: token.encode()})
         with pq.ParquetWriter(tmp, schema, **_WRITE_OPTIONS) as writer:
             for rec in records:
+                if rec.defect:  # not a whole response (a cut WARC file): never landed
+                    result.defective += 1
+                    result.quarantined.append(_quarantine_row(rec, rec.defect,
+                                                              rec.defect_detail))
+                    continue
                 if rec.url in seen:
                     result.duplicates += 1
-                    result.quarantined.append(_quarantine_row(rec, "duplicate_url_in_load"))
+                    result.quarantined.append(_quarantine_row(
+                        rec, "duplicate_url_in_load", "another record of this URL was landed first"
+                    ))
                     continue
                 seen.add(rec.url)
                 batch.append(rec)
@@ -322,12 +335,12 @@ def _utc(ts: datetime) -> datetime:
     return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
 
 
-def _quarantine_row(rec: RawRecord, reason: str) -> dict[str, object]:
+def _quarantine_row(rec: RawRecord, reason: str, detail: str) -> dict[str, object]:
     return {
         "source": rec.url,
         "stage": "land",
         "reason": reason,
-        "detail": f"{rec.source or rec.url}: another record of this URL was landed first",
+        "detail": f"{rec.source or rec.url}: {detail}",
         "content_sha256": rec.sha256,
         "size_bytes": len(rec.body),
         "status": rec.status,

@@ -104,3 +104,18 @@ def test_robots_and_page_kinds() -> None:
     )
     assert page_kind("https://exclusive.kz/category/novosti/page/2/") == "listing"
     assert page_kind("https://exclusive.kz/some-article-slug/") == "article"
+
+
+def test_a_canonical_link_wins_over_an_earlier_og_url(tmp_path) -> None:
+    from kznews.acquire.folder import read_html_file, url_from_markup
+
+    head = (b'<html><head><meta property="og:url" content="http://www.old.exclusive.kz/og/"/>'
+            b'<link href="http://www.old.exclusive.kz/expertiza/smart/13178/" rel="canonical"/>'
+            b"</head><body></body></html>")
+    assert url_from_markup(head) == "http://www.old.exclusive.kz/expertiza/smart/13178/"
+    page = tmp_path / "p.html"
+    page.write_bytes(head)
+    assert read_html_file(page).url == "http://www.old.exclusive.kz/expertiza/smart/13178/"
+    only_og = b'<meta content="http://www.old.exclusive.kz/og/" property="og:url">'
+    assert url_from_markup(only_og) == "http://www.old.exclusive.kz/og/"
+    assert url_from_markup(b"<html><body>no head</body></html>") is None

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import codecs
 
+import pytest
+
 from kznews.extract import extract_page
 from kznews.extract.encoding import decode_html
 from tests.conftest import SEED_URL
@@ -59,3 +61,50 @@ def test_server_default_latin1_header_yields_to_the_page(seed_html, seed_html_cp
     # a real Latin-1 page (ASCII-only here) still decodes under its header
     _, enc, how = decode_html(b"<html><p>plain</p></html>", "text/html; charset=iso-8859-1")
     assert (enc, how) == ("iso8859-1", "header")
+
+
+def test_valid_utf8_wins_over_a_windows_1251_label(seed_html):
+    """cp1251 decodes nearly any bytes: a UTF-8 page labelled windows-1251 (header or meta)
+    would be mojibake if the label were trusted."""
+    want = seed_html.decode("utf-8")
+    text, enc, how = decode_html(seed_html, "text/html; charset=windows-1251")
+    assert (text, enc, how) == (want, "utf-8", "detected")
+    meta = seed_html.replace(b"charset=utf-8", b"charset=windows-1251")
+    assert b"charset=windows-1251" in meta[:4096]
+    text, enc, _ = decode_html(meta, None)
+    assert (text, enc) == (meta.decode("utf-8"), "utf-8")
+    out = extract_page(seed_html, SEED_URL, "text/html; charset=windows-1251")
+    assert out.articles[0]["title"] == TITLE and out.page["encoding"] == "utf-8"
+
+
+def test_a_bom_wins_over_labels(seed_html_cp1251):
+    body = codecs.BOM_UTF8 + "<p>Қаңтар</p>".encode()
+    assert decode_html(body, "text/html; charset=windows-1251") == ("<p>Қаңтар</p>", "utf-8", "bom")
+
+
+def test_a_weak_server_default_label_yields_to_detection(seed_html_cp1251):
+    body = _without_meta(seed_html_cp1251)
+    for label in ("ISO-8859-1", "latin-1", "windows-1252", "us-ascii"):
+        text, enc, how = decode_html(body, f"text/html; charset={label}")
+        assert (enc, how) == ("cp1251", "detected"), label
+        assert text == body.decode("cp1251")
+        out = extract_page(body, SEED_URL, f"text/html; charset={label}")
+        assert out.articles[0]["title"] == TITLE and out.page["encoding"] == "cp1251"
+
+
+@pytest.mark.parametrize(
+    "header",
+    [None, "utf-8", "windows-1251", "ISO-8859-1", "windows-1252", "us-ascii", "koi8-r",
+     "x-no-such-charset"],
+)
+@pytest.mark.parametrize("meta", [True, False])
+def test_both_seed_encodings_decode_exactly_under_every_header(
+    seed_html, seed_html_cp1251, header, meta
+):
+    content_type = f"text/html; charset={header}" if header else "text/html"
+    utf8 = seed_html if meta else seed_html.replace(b"charset=utf-8", b"")
+    cp = seed_html_cp1251 if meta else _without_meta(seed_html_cp1251)
+    assert decode_html(utf8, content_type)[:2] == (utf8.decode("utf-8"), "utf-8")
+    if header == "koi8-r":
+        return  # a strong single-byte label the bytes do not refute: honoured, as declared
+    assert decode_html(cp, content_type)[:2] == (cp.decode("cp1251"), "cp1251")

@@ -13,6 +13,10 @@ ENCODINGS = {
     "utf-8": ("page_13178.html", "text/html; charset=utf-8"),
     "windows-1251": ("page_13178.cp1251.html", "text/html; charset=windows-1251"),
     "windows-1251 without header": ("page_13178.cp1251.html", None),
+    # wrong or server-default labels: the page is still read as what it is
+    "utf-8 under a windows-1251 header": ("page_13178.html", "text/html; charset=windows-1251"),
+    "windows-1251 under a Latin-1 header": ("page_13178.cp1251.html",
+                                            "text/html; charset=ISO-8859-1"),
 }
 
 

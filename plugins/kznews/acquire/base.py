@@ -25,6 +25,11 @@ class RawRecord:
     final_url: str | None = None
     fetched_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     source: str = ""
+    #: Set when the record is not a whole response: a reason code (``truncated_record``: a
+    #: WARC file cut inside it), with ``defect_detail`` saying more. Landings quarantine such
+    #: a record instead of landing it; ``body`` is what could be read.
+    defect: str | None = None
+    defect_detail: str = ""
 
     @property
     def sha256(self) -> str:

@@ -51,7 +51,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
-from urllib.robotparser import RobotFileParser
 
 import httpcore
 import httpx
@@ -324,11 +323,13 @@ class Crawler:
         # What earlier runs fetched, frozen at the start: "unseen" must not change while this
         # run fetches (the home page lists new articles that a rubric page lists again).
         # A listing page whose last fetch failed (or was left for the page limit) is not
-        # known: what it listed then was never read.
+        # known: what it listed then was never read. Its kind is asked of the URL now, not
+        # read from the row: a state written by an older classifier may call it an article.
         self._known = {
             u
             for u, row in self.state.urls.items()
-            if row.sha256 is not None and not (row.pending_since and row.kind == "listing")
+            if row.sha256 is not None
+            and not (row.pending_since and policy.page_kind(u) == "listing")
         }
         # Fetches owed by earlier runs, asked for right after the start URLs.
         self._owed = [row.url for row in self.state.pending()]
@@ -348,7 +349,7 @@ class Crawler:
         self._rng = random.Random(jitter_seed)  # noqa: S311
         self._seen: set[str] = set()
         self._scheduled = 0
-        self._robots: dict[str, RobotFileParser] = {}
+        self._robots: dict[str, policy.Robots] = {}
         self._robots_status: dict[str, int | None] = {}  # origin -> its robots.txt's status
         self._robots_lock: dict[str, asyncio.Lock] = {}
         self._addr_ok: dict[str, str | None] = {}
@@ -582,7 +583,7 @@ class Crawler:
             return host, []
         return host, sorted({info[4][0] for info in infos})
 
-    async def _robots_for(self, url: str) -> RobotFileParser:
+    async def _robots_for(self, url: str) -> policy.Robots:
         p = urlsplit(url)
         origin = f"{p.scheme}://{p.netloc}"
         lock = self._robots_lock.setdefault(origin, asyncio.Lock())

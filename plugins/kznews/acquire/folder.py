@@ -16,22 +16,40 @@ from pathlib import Path
 
 from kznews.acquire.base import RawRecord
 
+# Each in either attribute order; the canonical link is looked for first, in the whole head,
+# then og:url (one alternation would return whichever of the two comes first in the page).
 _CANONICAL = re.compile(
-    rb"""<link[^>]+rel=["']?canonical["']?[^>]*href=["']([^"'>\s]+)|"""
-    rb"""<link[^>]+href=["']([^"'>\s]+)["'][^>]*rel=["']?canonical|"""
-    rb"""<meta[^>]+property=["']og:url["'][^>]*content=["']([^"'>\s]+)""",
+    rb"""<link\s[^>]*?rel=["']?[^"'>]*\bcanonical\b[^>]*?href=["']?([^"'>\s]+)|"""
+    rb"""<link\s[^>]*?href=["']?([^"'>\s]+)["']?[^>]*?rel=["']?[^"'>]*\bcanonical\b""",
+    re.IGNORECASE,
+)
+_OG_URL = re.compile(
+    rb"""<meta\s[^>]*?property=["']?og:url["']?[^>]*?content=["']?([^"'>\s]+)|"""
+    rb"""<meta\s[^>]*?content=["']?([^"'>\s]+)["']?[^>]*?property=["']?og:url\b""",
     re.IGNORECASE,
 )
 _HTML_SUFFIXES = (".html", ".htm")
 
 
 def url_from_markup(body: bytes) -> str | None:
-    """The canonical URL declared in the page head, if any (looks at the first 64 KiB)."""
-    m = _CANONICAL.search(body[:65536])
-    if not m:
-        return None
-    raw = next(g for g in m.groups() if g)
-    return raw.decode("ascii", errors="ignore").replace("&amp;", "&") or None
+    """The URL the page head declares, if any (looks at the first 64 KiB):
+    ``<link rel="canonical">``, else ``og:url``.
+
+    >>> url_from_markup(b'<meta property="og:url" content="http://x/og">'
+    ...                 b'<link rel="canonical" href="http://x/c?a=1&amp;b=2">')
+    'http://x/c?a=1&b=2'
+    >>> url_from_markup(b'<meta content="http://x/og" property="og:url">')
+    'http://x/og'
+    """
+    head = body[:65536]
+    for pattern in (_CANONICAL, _OG_URL):
+        m = pattern.search(head)
+        if m:
+            raw = next(g for g in m.groups() if g)
+            url = raw.decode("ascii", errors="ignore").replace("&amp;", "&")
+            if url:
+                return url
+    return None
 
 
 def _sidecar(path: Path) -> dict:

@@ -5,14 +5,16 @@ No I/O here (DNS answers and robots.txt text are passed in), so every rule is un
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
+import math
 import random
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from urllib.parse import urldefrag, urlsplit, urlunsplit
-from urllib.robotparser import RobotFileParser
+from urllib.parse import quote, urldefrag, urlsplit, urlunsplit
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -86,17 +88,162 @@ def robots_unreachable(status: int | None) -> bool:
     return status is None or status == 429 or status >= 500 or 300 <= status < 400
 
 
-def robots_parser(text: str | None, status: int | None) -> RobotFileParser:
-    """A parser for a host's robots.txt. 4xx but 429: allow all; unreachable
-    (:func:`robots_unreachable`): disallow all."""
-    rp = RobotFileParser()
+@dataclass(frozen=True)
+class RobotsGroup:
+    """The rules of one robots.txt group: ``(allow, pattern)`` pairs and its Crawl-delay."""
+
+    agents: tuple[str, ...]
+    rules: tuple[tuple[bool, str], ...] = ()
+    crawl_delay: float | None = None
+
+
+@dataclass(frozen=True)
+class Robots:
+    """A host's robots.txt, matched as RFC 9309 says (see :func:`robots_allows`). Same
+    questions as ``urllib.robotparser.RobotFileParser``: :meth:`can_fetch`,
+    :meth:`crawl_delay`. ``everything``: True allows all (no file), False disallows all
+    (unreachable), None follows the groups."""
+
+    groups: tuple[RobotsGroup, ...] = ()
+    everything: bool | None = None
+
+    def group_for(self, user_agent: str) -> RobotsGroup:
+        """The rules that apply to ``user_agent``: every group naming its product token
+        (case-insensitive), else every ``*`` group, merged; else no rules."""
+        token = _product_token(user_agent)
+        for wanted in (token, "*"):
+            found = [g for g in self.groups if wanted in g.agents]
+            if found:
+                delays = [g.crawl_delay for g in found if g.crawl_delay is not None]
+                return RobotsGroup(
+                    (wanted,), tuple(r for g in found for r in g.rules),
+                    delays[0] if delays else None,
+                )
+        return RobotsGroup(("*",))
+
+    def can_fetch(self, user_agent: str, url: str) -> bool:
+        if self.everything is not None:
+            return self.everything
+        return robots_allows(self.group_for(user_agent).rules, url)
+
+    def crawl_delay(self, user_agent: str) -> float | None:
+        if self.everything is not None:
+            return None
+        return self.group_for(user_agent).crawl_delay
+
+
+def _product_token(user_agent: str) -> str:
+    """``"kznews/1.0 (+https://...)"`` -> ``"kznews"``."""
+    return re.split(r"[/\s]", user_agent.strip(), maxsplit=1)[0].lower()
+
+
+def parse_robots(text: str) -> tuple[RobotsGroup, ...]:
+    r"""The groups of a robots.txt (RFC 9309 2.1-2.2): ``user-agent`` lines open a group (a
+    run of them, one group), ``allow`` / ``disallow`` / ``crawl-delay`` lines belong to the
+    open group; comments, unknown keys and rules before any group are ignored. An empty
+    ``disallow`` is no rule. Crawl-delay takes decimals (``2.5``).
+
+    >>> for g in parse_robots("User-agent: A\nUser-agent: b # c\nDisallow: /x\n"
+    ...                       "Crawl-delay: 2.5\nSitemap: /s.xml\nUser-agent: *\nDisallow:\n"):
+    ...     print(g)
+    RobotsGroup(agents=('a', 'b'), rules=((False, '/x'),), crawl_delay=2.5)
+    RobotsGroup(agents=('*',), rules=(), crawl_delay=None)
+    """
+    groups: list[RobotsGroup] = []
+    agents: list[str] = []
+    rules: list[tuple[bool, str]] = []
+    delay: float | None = None
+    in_rules = False
+
+    def close() -> None:
+        if agents:
+            groups.append(RobotsGroup(tuple(agents), tuple(rules), delay))
+
+    for line in text.splitlines():
+        key, sep, value = line.split("#", 1)[0].partition(":")
+        if not sep:
+            continue
+        key, value = key.strip().lower(), value.strip()
+        if key in ("user-agent", "useragent", "user agent"):
+            if in_rules:
+                close()
+                agents, rules, delay, in_rules = [], [], None, False
+            if value:
+                agents.append(_product_token(value) if value != "*" else "*")
+        elif key in ("allow", "disallow") and agents:
+            in_rules = True
+            if value:
+                rules.append((key == "allow", value))
+        elif key == "crawl-delay" and agents:
+            in_rules = True
+            with contextlib.suppress(ValueError):
+                seconds = float(value)
+                if math.isfinite(seconds) and seconds >= 0:
+                    delay = seconds
+    close()
+    return tuple(groups)
+
+
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+_ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
+
+
+def _normalise_path(path: str) -> str:
+    """One spelling for the same path: non-ASCII as UTF-8 percent-escapes, escapes in
+    upper case, escapes of unreserved characters decoded (RFC 3986 6.2.2).
+
+    >>> _normalise_path("/%7euser/%d0%b0/а")
+    '/~user/%D0%B0/%D0%B0'
+    """
+    path = "".join(c if ord(c) < 128 else quote(c, safe="") for c in path)
+
+    def one(m: re.Match[str]) -> str:
+        char = chr(int(m.group(1), 16))
+        return char if char in _UNRESERVED else "%" + m.group(1).upper()
+
+    return _ESCAPE.sub(one, path)
+
+
+def _rule_regex(pattern: str) -> re.Pattern[str]:
+    anchored = pattern.endswith("$")
+    body = pattern[:-1] if anchored else pattern
+    regex = ".*".join(re.escape(part) for part in body.split("*"))
+    return re.compile(regex + (r"\Z" if anchored else ""), re.DOTALL)
+
+
+def robots_allows(rules: Iterable[tuple[bool, str]], url: str) -> bool:
+    """Whether ``rules`` (one group's ``(allow, pattern)`` pairs) allow ``url``, by RFC 9309
+    2.2.2: the matching rule with the longest pattern wins, ``allow`` on a tie; ``*``
+    matches any run of characters and a final ``$`` the end of the path; paths compare
+    after percent-encoding normalisation; nothing matching allows. ``/robots.txt`` is
+    always allowed.
+
+    >>> rules = [(True, "/"), (False, "/search/"), (False, "/*?PAGEN_1="),
+    ...          (False, "/*.pdf$"), (True, "/search/ok"), (False, "/search/ok")]
+    >>> [robots_allows(rules, "http://h" + p) for p in ("/a/", "/search/?q=1",
+    ...  "/x/y/?PAGEN_1=2", "/f.pdf", "/f.pdf?x", "/search/ok")]
+    [True, False, False, False, True, True]
+    """
+    p = urlsplit(url)
+    path = _normalise_path((p.path or "/") + (f"?{p.query}" if p.query else ""))
+    if path == "/robots.txt":
+        return True
+    best: tuple[int, bool] | None = None  # (pattern length, allow): max() picks the winner
+    for allow, pattern in rules:
+        pattern = _normalise_path(pattern)
+        if _rule_regex(pattern).match(path):
+            best = max(best or (-1, False), (len(pattern), allow))
+    return True if best is None else best[1]
+
+
+def robots_parser(text: str | None, status: int | None) -> Robots:
+    """A host's robots.txt. 4xx but 429: allow all; unreachable (:func:`robots_unreachable`):
+    disallow all."""
     if status is not None and 200 <= status < 300 and text is not None:
-        rp.parse(text.splitlines())
-    elif not robots_unreachable(status) and 400 <= status < 500:
-        rp.allow_all = True
-    else:
-        rp.disallow_all = True
-    return rp
+        return Robots(parse_robots(text))
+    if not robots_unreachable(status) and 400 <= status < 500:
+        return Robots(everything=True)
+    return Robots(everything=False)
 
 
 def backoff_delay(attempt: int, base_s: float, rng: random.Random, cap_s: float = 60.0) -> float:
@@ -149,31 +296,43 @@ def retry_next_run(reason: str, status: int | None) -> bool:
     return reason.startswith(_TRANSIENT_REASONS)
 
 
-# --- what a URL is (site profiles as data) ----------------------------------------------------
-PAGE_KINDS: tuple[tuple[str, str, str], ...] = (
-    # (host pattern, path+query pattern, kind)
-    (r"(www\.)?old\.exclusive\.kz|exclusive\.kz", r"/[a-z]+/[a-z]+/\d+/?(\?.*)?", "article"),
-    (r"(www\.)?old\.exclusive\.kz", r"/|/[a-z]+/?|/[a-z]+/[a-z]+/(\?PAGEN_1=\d+)?", "listing"),
-    (r"(www\.)?exclusive\.kz", r"/|/category/[^?]+", "listing"),
-    (r".*", r".*", "article"),
-)
-_KINDS = [(re.compile(h), re.compile(p), k) for h, p, k in PAGE_KINDS]
-
-
+# --- what a URL is -----------------------------------------------------------------------------
 def page_kind(url: str) -> str:
-    """``listing`` (home, rubric, category pages: always re-fetched) or ``article``."""
-    p = urlsplit(url)
-    host = (p.hostname or "").lower()
-    pq = (p.path or "/") + (f"?{p.query}" if p.query else "")
-    for h, path, kind in _KINDS:
-        if h.fullmatch(host) and path.fullmatch(pq):
-            return kind
-    return "article"
+    """``listing`` (home, section, rubric, category and pager pages: always re-fetched,
+    never asked for conditionally) or ``article``.
+
+    One classifier for the whole project: the site profiles' URL rules
+    (:func:`kznews.extract.urls.classify_url`), so the crawler never asks for a listing with
+    ``If-None-Match`` because its slug has a digit or a hyphen, or its pager another form.
+    A page of a known site that is neither article nor listing there (home, section, WordPress
+    ``/page/2/``, ``?paged=2``, tag and author pages) is navigation: a listing. A foreign
+    host's page is an article (fetched conditionally, as before).
+
+    >>> page_kind("http://www.old.exclusive.kz/expertiza/smart-city/")
+    'listing'
+    >>> page_kind("http://www.old.exclusive.kz/x/smart2/?PAGEN_2=3")
+    'listing'
+    >>> page_kind("https://exclusive.kz/page/2/"), page_kind("https://exclusive.kz/?paged=2")
+    ('listing', 'listing')
+    >>> page_kind("http://www.old.exclusive.kz/expertiza/smart-city/13178/")
+    'article'
+    >>> page_kind("http://example.org/a/b/")
+    'article'
+    """
+    # late: importing kznews.extract loads the extraction engine, which policy's other
+    # callers do not need
+    from kznews.extract.urls import classify_url
+
+    info = classify_url(url)
+    if info.kind in ("article", "listing"):
+        return info.kind
+    return "listing" if info.site is not None else "article"
 
 
 # --- how deep to walk a listing's pager -------------------------------------------------------
 _PAGE_PATH = re.compile(r"/page/(\d+)/?$")  # WordPress: /category/x/page/3/
-_PAGE_QUERY = re.compile(r"PAGEN_\d+=(\d+)")  # Bitrix: /section/rubric/?PAGEN_1=3
+# Bitrix: /section/rubric/?PAGEN_1=3; WordPress without pretty links: /?paged=3
+_PAGE_QUERY = re.compile(r"(?:PAGEN_\d+|paged)=(\d+)")
 LISTING_DEPTHS = ("new", "all")
 
 
@@ -186,6 +345,8 @@ def pager_position(url: str) -> tuple[str, int]:
     ('https://exclusive.kz/category/economy/', 2)
     >>> pager_position("https://exclusive.kz/category/economy/")
     ('https://exclusive.kz/category/economy/', 1)
+    >>> pager_position("https://exclusive.kz/?cat=5&paged=4")
+    ('https://exclusive.kz/?cat=5', 4)
     """
     p = urlsplit(url)
     path, number = p.path or "/", 1

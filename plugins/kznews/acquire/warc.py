@@ -9,7 +9,9 @@ taken from the caller so that generated archives are byte-for-byte reproducible.
 from __future__ import annotations
 
 import uuid
+import zlib
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from io import BytesIO
 from pathlib import Path
@@ -17,6 +19,7 @@ from types import TracebackType
 from typing import BinaryIO
 
 from warcio.archiveiterator import ArchiveIterator
+from warcio.recordloader import ArcWarcRecord
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
@@ -39,37 +42,145 @@ def _parse_warc_date(text: str | None) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
 
 
+#: Reason code of a record a WARC file holds only part of (see ``RawRecord.defect``).
+TRUNCATED = "truncated_record"
+
+
 def read_warc(path: Path | str) -> Iterator[RawRecord]:
-    """Every HTTP response of a ``.warc`` / ``.warc.gz`` file, in file order."""
+    """Every HTTP response of a ``.warc`` / ``.warc.gz`` file, in file order.
+
+    A file cut short (a copy or a crawl that died mid-write) does not fail the reading: the
+    record it cuts comes with ``defect="truncated_record"`` (landings quarantine it), and
+    the records before it come as usual. A record is cut when its block is shorter than its
+    ``Content-Length``, when its header has no usable ``Content-Length``, when the file ends
+    inside the record's gzip member or its closing blank lines, or when warcio cannot parse
+    what follows the last whole record (the row then names the file, or the record's URL
+    when its header said it).
+    """
     path = Path(path)
+    last: RawRecord | None = None  # held back until the file is known to go on past it
+    last_is_final = False  # no other record after it (so a cut file cut that one)
     with path.open("rb") as fh:
-        for rec in ArchiveIterator(fh):
-            if rec.rec_type not in ("response", "resource"):
-                continue
-            target = rec.rec_headers.get_header("WARC-Target-URI")
-            if not target:
-                continue
-            requested = rec.rec_headers.get_header(REQUEST_URI) or target
-            fetched_at = _parse_warc_date(rec.rec_headers.get_header("WARC-Date"))
-            if rec.rec_type == "response" and rec.http_headers is not None:
-                status = int(rec.http_headers.get_statuscode() or 0)
-                headers = {
-                    k: v for k, v in rec.http_headers.headers if k.lower() not in _HOP_BY_HOP
-                }
-            else:
-                status = 200
-                ctype = rec.rec_headers.get_header("Content-Type") or "application/octet-stream"
-                headers = {"Content-Type": ctype}
-            body = rec.content_stream().read()
-            yield RawRecord(
-                url=requested,
-                body=body,
-                status=status,
-                headers=headers,
-                final_url=target,
-                fetched_at=fetched_at,
-                source=f"{path.name}#{rec.rec_headers.get_header('WARC-Record-ID')}",
-            )
+        records = ArchiveIterator(fh)
+        it = iter(records)
+        while True:
+            target = None
+            try:
+                rec = next(it)
+                last_is_final = False
+                if _declared_length(rec) is None:
+                    raise EOFError("a record header without a usable Content-Length")
+                if rec.rec_type not in ("response", "resource"):
+                    continue
+                target = rec.rec_headers.get_header("WARC-Target-URI")
+                if not target:
+                    continue
+                out = _record(path, rec, target)
+            except StopIteration:
+                break
+            except Exception as exc:  # warcio on a tail cut inside a record's header
+                if not _looks_like_warc(path) or _ends_whole(path):
+                    raise  # not a WARC file, or one malformed rather than cut short
+                if last is not None:
+                    yield last
+                yield _unreadable_tail(path, records.offset, exc, target)
+                return
+            if last is not None:
+                yield last
+            last, last_is_final = out, True
+    whole = path.stat().st_size == 0 or _ends_whole(path)
+    if last is not None and not whole and last_is_final and last.defect is None:
+        last = replace(last, defect=TRUNCATED,
+                       defect_detail="the file ends inside this record (its last)")
+    if last is not None:
+        yield last
+    if not whole and not last_is_final:
+        yield _unreadable_tail(path, records.offset, EOFError("the file ends inside a record"))
+
+
+def _looks_like_warc(path: Path) -> bool:
+    with path.open("rb") as fh:
+        head = fh.read(5)
+    return head.startswith(b"\x1f\x8b") or (head != b"" and b"WARC/".startswith(head))
+
+
+def _ends_whole(path: Path) -> bool:
+    """Whether the file ends where a record does: a gzip file with its last member whole
+    (its trailer too), an uncompressed one with the blank lines closing a record."""
+    with path.open("rb") as fh:
+        if fh.read(2) != b"\x1f\x8b":
+            fh.seek(-4, 2) if path.stat().st_size >= 4 else fh.seek(0)
+            return fh.read() == b"\r\n\r\n"
+        fh.seek(0)
+        d = zlib.decompressobj(31)
+        try:
+            while chunk := fh.read(1 << 20):
+                while chunk:
+                    if d.eof:  # the next gzip member
+                        chunk, d = d.unused_data + chunk, zlib.decompressobj(31)
+                    d.decompress(chunk, 1 << 20)  # output discarded, bounded
+                    chunk = d.unconsumed_tail or d.unused_data
+                    if d.unused_data:
+                        chunk, d = d.unused_data, zlib.decompressobj(31)
+        except zlib.error:
+            return False
+        return d.eof
+
+
+def _declared_length(rec: ArcWarcRecord) -> int | None:
+    value = (rec.rec_headers.get_header("Content-Length") or "").strip()
+    return int(value) if value.isdigit() else None
+
+
+def _record(path: Path, rec: ArcWarcRecord, target: str) -> RawRecord:
+    requested = rec.rec_headers.get_header(REQUEST_URI) or target
+    fetched_at = _parse_warc_date(rec.rec_headers.get_header("WARC-Date"))
+    if rec.rec_type == "response" and rec.http_headers is not None:
+        status = int(rec.http_headers.get_statuscode() or 0)
+        headers = {k: v for k, v in rec.http_headers.headers if k.lower() not in _HOP_BY_HOP}
+    else:
+        status = 200
+        ctype = rec.rec_headers.get_header("Content-Type") or "application/octet-stream"
+        headers = {"Content-Type": ctype}
+    body = rec.content_stream().read()
+    record_id = rec.rec_headers.get_header("WARC-Record-ID")
+    return RawRecord(
+        url=requested,
+        body=body,
+        status=status,
+        headers=headers,
+        final_url=target,
+        fetched_at=fetched_at,
+        source=f"{path.name}#{record_id}",
+        **_truncation(rec),
+    )
+
+
+def _truncation(rec: ArcWarcRecord) -> dict[str, str]:
+    """``defect`` fields for a record whose block the file holds only part of: after its
+    payload was read, bytes of its ``Content-Length`` are still missing (warcio's
+    LimitReader counts them down)."""
+    declared = _declared_length(rec)
+    missing = getattr(rec.raw_stream, "limit", None)
+    if missing is not None and missing > 0:
+        return {"defect": TRUNCATED, "defect_detail": f"the file ends {missing} bytes "
+                f"before the end of the record's {declared}-byte block"}
+    return {}
+
+
+def _unreadable_tail(
+    path: Path, offset: int, exc: Exception, url: str | None = None
+) -> RawRecord:
+    return RawRecord(
+        url=url or path.name,
+        body=b"",
+        status=0,
+        fetched_at=datetime(1970, 1, 1, tzinfo=UTC),
+        source=f"{path.name}@{offset}",
+        defect=TRUNCATED,
+        defect_detail=f"no whole record from byte {offset} on ({type(exc).__name__}: "
+        f"{str(exc)[:200]})",
+    )
 
 
 class WarcSink:

@@ -501,11 +501,16 @@ def extract_records_to(
         sweep_done_markers(out_dir)
     tmp_root = out_dir / f".run-{partition}-{uuid.uuid4().hex[:12]}"
     writers = _TableWriters(tmp_root, 0, batch_rows)
-    pages = 0
+    pages = defective = 0
     ok = False
     try:
         try:
             for rec in records:
+                if getattr(rec, "defect", None):  # a cut WARC record: half a page
+                    log.warning("not extracted: %s (%s: %s)", rec.url, rec.defect,
+                                rec.defect_detail)
+                    defective += 1
+                    continue
                 pages += 1
                 out = extract_page(
                     rec.body, rec.url, rec.content_type, status=rec.status,
@@ -518,4 +523,4 @@ def extract_records_to(
         swap_all(out_dir, tmp_root, partition, tuple(EXTRACTED_TABLES))
     finally:
         remove_root(out_dir, tmp_root)
-    return {"pages_in": pages, **counts}
+    return {"pages_in": pages, **counts, **({"defective_records": defective} if defective else {})}

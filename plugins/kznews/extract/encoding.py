@@ -1,4 +1,4 @@
-"""Bytes -> text: HTTP header charset, then ``<meta>`` charset, then BOM, then detection.
+"""Bytes -> text: BOM, then HTTP header charset, then ``<meta>`` charset, then detection.
 
 A declared charset is used only if the bytes decode under it; otherwise the next source is
 tried, so a wrong header cannot turn a page into mojibake. Numeric character references
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 import re
+from functools import lru_cache
 
 _HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.IGNORECASE)
 _META_CHARSET = re.compile(
@@ -62,38 +63,80 @@ def _try(body: bytes, encoding: str) -> str | None:
     return text[1:] if text.startswith("\ufeff") else text
 
 
+@lru_cache(maxsize=64)
+def _single_byte(encoding: str) -> bool:
+    """Whether every byte is a character of its own under ``encoding`` (cp1251, koi8-r,
+    Latin-1...): such a label decodes nearly any bytes, so decoding cannot refute it.
+
+    >>> _single_byte("cp1251"), _single_byte("utf-8"), _single_byte("shift_jis")
+    (True, False, False)
+    """
+    try:
+        decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+    except LookupError:
+        return False
+    return all(len(decoder.decode(bytes([b]))) == 1 for b in range(0x80, 0x100))
+
+
 # Labels servers send by default rather than by knowledge of the page: every byte sequence
 # decodes under Latin-1/cp1252, so such a header cannot be refuted by decoding and would turn
-# a Cyrillic page into mojibake. For these, what the page itself declares wins.
+# a Cyrillic page into mojibake. For these, what the page itself declares, and then what
+# detection finds, wins; the label decides only ASCII pages and what detection cannot.
 _WEAK_HEADER_LABELS = frozenset({"iso8859-1", "cp1252", "ascii"})
 
 
-def decode_html(body: bytes, content_type: str | None = None) -> tuple[str, str, str]:
-    """Decode ``body``; returns ``(text, encoding, how)`` where how is header/meta/bom/detected.
+def _utf8(body: bytes) -> str | None:
+    """``body`` as UTF-8 when it has non-ASCII bytes and is strictly valid UTF-8: a page
+    that is, is UTF-8 whatever single-byte label it carries (a non-ASCII single-byte text is
+    almost never valid UTF-8 by chance)."""
+    return None if body.isascii() else _try(body, "utf-8")
 
-    Order: HTTP header, ``<meta>``, BOM, detection. A header naming Latin-1, cp1252 or ASCII
-    (typical server defaults) comes after the page's own declaration and after valid UTF-8.
-    """
-    header = header_charset(content_type)
-    if header in _WEAK_HEADER_LABELS:
-        order = [("meta", meta_charset(body)), ("bom", bom_charset(body))]
-        if not body.isascii():
-            order.append(("detected", "utf-8"))
-        order.append(("header", header))
-    else:
-        order = [("header", header), ("meta", meta_charset(body)), ("bom", bom_charset(body))]
-    for how, enc in order:
-        if enc:
-            text = _try(body, enc)
-            if text is not None:
-                return text, enc, how
-    text = _try(body, "utf-8")
-    if text is not None:
-        return text, "utf-8", "detected"
+
+def _detect(body: bytes) -> str | None:
+    """The encoding charset_normalizer finds for a non-ASCII ``body``, or None."""
+    if body.isascii():
+        return None
     from charset_normalizer import from_bytes
 
     best = from_bytes(body[:200_000], cp_isolation=["cp1251", "koi8_r", "utf_8", "cp1252"]).best()
-    if best is not None and best.encoding:
-        enc = codecs.lookup(best.encoding).name
+    if best is None or not best.encoding:
+        return None
+    return codecs.lookup(best.encoding).name
+
+
+def decode_html(body: bytes, content_type: str | None = None) -> tuple[str, str, str]:
+    """Decode ``body``; returns ``(text, encoding, how)`` where how is
+    bom/header/meta/detected/fallback.
+
+    Order: BOM (it wins, as in WHATWG's decode), HTTP header, ``<meta>``, detection. A
+    label is used only if the bytes decode under it, and a single-byte label (windows-1251,
+    koi8-r...) yields to non-ASCII bytes that are valid UTF-8. A header naming Latin-1,
+    cp1252 or ASCII (typical server defaults) comes after the page's own declaration and
+    after detection: it decides only for ASCII pages, or when detection finds nothing.
+    """
+    bom = bom_charset(body)
+    if bom:
+        text = _try(body, bom)
+        if text is not None:
+            return text, bom, "bom"
+    header = header_charset(content_type)
+    weak = header in _WEAK_HEADER_LABELS
+    for how, enc in (("header", None if weak else header), ("meta", meta_charset(body))):
+        if not enc:
+            continue
+        if _single_byte(enc) and (text := _utf8(body)) is not None:
+            return text, "utf-8", "detected"
+        text = _try(body, enc)
+        if text is not None:
+            return text, enc, how
+    text = _utf8(body) if weak else _try(body, "utf-8")
+    if text is not None:
+        return text, "utf-8", "detected"
+    enc = _detect(body)
+    if enc is not None and (text := _try(body, enc)) is not None:
+        return text, enc, "detected"
+    if weak and (text := _try(body, header)) is not None:
+        return text, header, "header"
+    if enc is not None:
         return body.decode(enc, errors="replace"), enc, "detected"
     return body.decode("utf-8", errors="replace"), "utf-8", "fallback"
