@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -85,8 +86,59 @@ def _all(root: LexborHTMLParser | LexborNode, selectors: tuple[str, ...]) -> lis
     return []
 
 
+# Elements whose edges separate words: a line break before and after each (as a browser lays
+# them out). Inline elements (b, i, a, span, ...) add nothing, so a word split by markup
+# (``<b>Ка</b>зах``) stays one word.
+_BLOCK_TAGS = frozenset({
+    "address", "article", "aside", "blockquote", "body", "caption", "center", "dd", "details",
+    "dialog", "dir", "div", "dl", "dt", "fieldset", "figcaption", "figure", "footer", "form",
+    "h1", "h2", "h3", "h4", "h5", "h6", "head", "header", "hgroup", "hr", "html", "legend", "li",
+    "main", "marquee", "menu", "nav", "ol", "optgroup", "option", "p", "pre", "section",
+    "summary", "table", "tbody", "td", "tfoot", "th", "thead", "title", "tr", "ul",
+})
+
+
 def _text(node: LexborNode | None) -> str:
-    return "" if node is None else (node.text(deep=True, separator="", strip=False) or "")
+    """The text of ``node`` and its descendants, with ``<br>`` and the edges of block elements
+    as line breaks (callers collapse or split whitespace); inline elements add nothing.
+
+    lexbor's own ``text()`` joins text nodes with one separator for all: "" glues words at
+    ``<br>`` and block edges (``переходит<br>на``), a space splits words at inline tags
+    (``<b>Ка</b>зах``). Walks iteratively: no recursion limit on deeply nested markup.
+    """
+    if node is None:
+        return ""
+    cur = node.child
+    if cur is not None and cur.next is None and cur.tag == "-text":
+        return cur.text_content or ""  # the common case: one text node (a link, a date)
+    blocks = _BLOCK_TAGS
+    out: list[str] = []
+    parents: list[tuple[LexborNode, bool]] = []  # open elements, and whether each is a block
+    while True:
+        while cur is None:
+            if not parents:
+                return "".join(out)
+            parent, is_block = parents.pop()
+            if is_block:
+                out.append("\n")
+            cur = parent.next
+        tag = cur.tag
+        if tag == "-text":
+            out.append(cur.text_content or "")
+        elif tag == "br":
+            out.append("\n")
+        elif tag and tag[0] != "-":  # an element (not a comment or doctype)
+            is_block = tag in blocks
+            if is_block:
+                out.append("\n")
+            child = cur.child
+            if child is not None:
+                parents.append((cur, is_block))
+                cur = child
+                continue
+            if is_block:
+                out.append("\n")
+        cur = cur.next
 
 
 _CONTROL_BYTES = bytes([*range(0, 9), *range(14, 32)])
@@ -127,18 +179,20 @@ def choose_profile(
 # --------------------------------------------------------------------------------------------
 
 
-def _shown_on(tree, profile, page_text) -> tuple[date | None, str | None]:
+def _shown_on(tree, profile, page_text: Callable[[], str]) -> tuple[date | None, str | None]:
     if profile and profile.date_line:
         node = _first(tree, profile.date_line)
         if node is not None:
             d = tx.parse_date_line(_text(node))
             if d:
                 return d, f"profile:{profile.name}"
-    d = tx.parse_date_line(page_text)
+    d = tx.parse_date_line(page_text())
     return (d, PATTERN) if d else (None, None)
 
 
-def _rates(tree, profile, header_text) -> tuple[list[tuple[str, str, Any]], str | None]:
+def _rates(
+    tree, profile, header_text: Callable[[], str]
+) -> tuple[list[tuple[str, str, Any]], str | None]:
     if profile and profile.rates:
         for sel in profile.rates:
             node = tree.css_first(sel)
@@ -146,7 +200,7 @@ def _rates(tree, profile, header_text) -> tuple[list[tuple[str, str, Any]], str 
                 found = tx.find_rates(_text(node))
                 if found:
                     return found, f"profile:{profile.name}"
-    found = tx.find_rates(header_text)
+    found = tx.find_rates(header_text())
     return (found, PATTERN) if found else ([], None)
 
 
@@ -173,8 +227,8 @@ def _paragraphs(nodes: list[LexborNode]) -> list[str]:
         if inner:
             paras.extend(t for t in (_text(p).strip() for p in inner) if t)
         else:
-            lines = node.text(deep=True, separator="\n", strip=False) or ""
-            paras.extend(t for t in (ln.strip() for ln in lines.split("\n")) if t)
+            # a container without <p>: its lines (source newlines, <br>, block edges)
+            paras.extend(t for t in (ln.strip() for ln in _text(node).split("\n")) if t)
     return paras
 
 
@@ -339,14 +393,14 @@ _INT = re.compile(r"\d{1,6}")
 _PAGER_TEXT = re.compile(r"Страниц[ыа]?\s*:\s*([\d\s.…]+)")
 
 
-def _pager(tree, profile, page_text, has_listing: bool) -> int | None:
+def _pager(tree, profile, page_text: Callable[[], str], has_listing: bool) -> int | None:
     """Number of listing pages: the largest number in the pager (the current page may be
     plain text, the others links); 1 when a listing has no pager; None without a listing."""
     if profile and profile.pager:
         nums = [int(n) for node in _all(tree, profile.pager) for n in _INT.findall(_text(node))]
         if nums:
             return max(nums)
-    m = _PAGER_TEXT.search(page_text)
+    m = _PAGER_TEXT.search(page_text())
     if m:
         nums = [int(n) for n in _INT.findall(m.group(1))]
         if nums:
@@ -434,7 +488,13 @@ def _extract(body, url, content_type, status, fetched_at, sha, out: PageExtracti
     info: UrlInfo = classify_url(url, profiles)
     profile = choose_profile(tree, url, profiles)
     pname = profile.name if profile else None
-    root_text = _text(tree.body) if tree.body is not None else _text(tree.root)
+    page_text: list[str] = []
+
+    def root_text() -> str:
+        """The page's text, read once and only when a fallback needs it."""
+        if not page_text:
+            page_text.append(_text(tree.body) if tree.body is not None else _text(tree.root))
+        return page_text[0]
 
     shown_on, _m_shown = _shown_on(tree, profile, root_text)
 
@@ -442,16 +502,18 @@ def _extract(body, url, content_type, status, fetched_at, sha, out: PageExtracti
     title, paras = _article_from_profile(tree, profile)
     article_method = f"profile:{pname}" if title and paras else None
     if not (title and paras) and (info.kind == "article" or profile is None):
-        g_title, g_paras = _article_generic(_without_known_blocks(html, profile), root_text)
+        g_title, g_paras = _article_generic(_without_known_blocks(html, profile))
         title = title or g_title
         paras = paras or g_paras
         if title and paras:
             article_method = GENERIC
 
     # Rates only from the page header: never from the article text below the title.
-    header_text = root_text
-    if title and title in root_text:
-        header_text = root_text[: root_text.index(title)]
+    def header_text() -> str:
+        # the title is whitespace-collapsed: look for it in the collapsed page text
+        text = tx.collapse_ws(root_text())
+        return text[: text.index(title)] if title and title in text else text
+
     rates, rates_method = _rates(tree, profile, header_text)
 
     headlines, headlines_method = _headlines(tree, profile, url)
