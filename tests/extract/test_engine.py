@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from selectolax.lexbor import LexborHTMLParser
 
 from kznews.extract import extract_page
@@ -67,3 +69,15 @@ def test_container_body_without_paragraphs_is_not_split_at_inline_tags():
     (article,) = extract_page(html, "https://exclusive.kz/zagolovok/").articles
     assert article["body"].split("\n\n") == ["Первый Казахстан абзац", "Второй абзац"]
 
+
+
+def test_rates_found_when_rate_items_touch_or_are_split_by_br():
+    for sep in ("", "<br>", "<br/>\n"):
+        items = sep.join(
+            f"<span class='cur-item'><b>{c}/KZT:</b> {r}</span>"
+            for c, r in (("USD", "425.67"), ("EUR", "496.42"), ("RUR", "5.81"))
+        )
+        out = extract_page(_old_page(currency=items), OLD_ARTICLE)
+        assert [(r["base_currency"], r["rate"]) for r in out.rates] == [
+            ("USD", Decimal("425.67")), ("EUR", Decimal("496.42")), ("RUB", Decimal("5.81"))
+        ], sep

@@ -47,6 +47,18 @@ def test_rates():
     assert tx.find_rates("USD/KZT:\xa0425.67") == [("USD", "KZT", Decimal("425.67"))]
 
 
+def test_rates_whose_items_touch():
+    # rate items without a space between them: a code right after the previous number
+    assert tx.find_rates("USD/KZT: 425.67EUR/KZT: 496.42RUR/KZT: 5.81") == [
+        ("USD", "KZT", Decimal("425.67")),
+        ("EUR", "KZT", Decimal("496.42")),
+        ("RUB", "KZT", Decimal("5.81")),
+    ]
+    # ...but not a code glued to a word
+    assert tx.find_rates("XUSD/KZT: 425.67") == []
+    assert tx.find_rates("курсUSD/KZT: 425.67") == []
+
+
 def test_language():
     assert tx.detect_language("Екінші Республиканың негізін қалаймыз – Тоқаев") == "kk"
     assert tx.detect_language("Референдум - проверка общества на гражданскую зрелость") == "ru"

@@ -37,7 +37,11 @@ RU_DATE_RE = re.compile(rf"(\d{{1,2}})\s+({_MONTH_ALT}),?\s+((?:19|20)\d\d)", re
 # "|19.06.2016 - 00:38" (old-site listing dates, local Almaty time)
 LISTING_DT_RE = re.compile(r"(\d{1,2})\.(\d{1,2})\.((?:19|20)\d\d)\s*[-–]?\s*(\d{1,2}):(\d{2})")
 # "USD/KZT: 425.67", "RUR/KZT 5,81", "USD/KZT:\xa0425.67"
-RATE_RE = re.compile(r"\b([A-Z]{3})\s*/\s*([A-Z]{3})\s*:?\s*(\d{1,7}(?:[.,]\d{1,6})?)(?![\d.,]*\d)")
+# The codes may touch a preceding number or tag ("425.67EUR/KZT: 496.42" when the rate
+# items have no space between them), not a preceding letter.
+RATE_RE = re.compile(
+    r"(?<![^\W\d_])([A-Z]{3})\s*/\s*([A-Z]{3})\s*:?\s*(\d{1,7}(?:[.,]\d{1,6})?)(?![\d.,]*\d)"
+)
 
 # Old or non-standard codes the site uses, mapped to ISO 4217.
 CURRENCY_ALIASES = {"RUR": "RUB"}
