@@ -59,6 +59,35 @@ def test_rates_whose_items_touch():
     assert tx.find_rates("курсUSD/KZT: 425.67") == []
 
 
+@pytest.mark.parametrize(
+    ("text", "rate"),
+    [
+        ("USD/KZT: 1 425.67", Decimal("1425.67")),
+        ("USD/KZT: 1\xa0425,67", Decimal("1425.67")),
+        ("USD/KZT: 1\u202f425.67", Decimal("1425.67")),
+        ("USD/KZT: 12 345 678.9", Decimal("12345678.9")),
+        ("USD/KZT: 1 425", Decimal("1425")),
+        ("USD/KZT: 425.67 17 мая", Decimal("425.67")),  # a number after the rate is not a group
+    ],
+)
+def test_rates_with_thousands_groups(text, rate):
+    assert tx.find_rates(text) == [("USD", "KZT", rate)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "USD/KZT: 1 42.5",  # a group of two digits: not a thousands group
+        "USD/KZT: 1 4256.7",  # of four digits
+        "USD/KZT: 1 425 67",  # a grouped integer followed by more digits
+        "USD/KZT: 425 2024",  # an integer followed by a number: ambiguous
+        "USD/KZT: 1,425.67",  # a comma is the decimal mark, never a group separator
+    ],
+)
+def test_ambiguous_rates_are_not_read_as_their_first_group(text):
+    assert tx.find_rates(text) == []
+
+
 def test_language():
     assert tx.detect_language("Екінші Республиканың негізін қалаймыз – Тоқаев") == "kk"
     assert tx.detect_language("Референдум - проверка общества на гражданскую зрелость") == "ru"
