@@ -81,3 +81,10 @@ def test_rates_found_when_rate_items_touch_or_are_split_by_br():
         assert [(r["base_currency"], r["rate"]) for r in out.rates] == [
             ("USD", Decimal("425.67")), ("EUR", Decimal("496.42")), ("RUB", Decimal("5.81"))
         ], sep
+
+
+def test_a_russian_article_quoting_a_kazakh_name_is_russian():
+    body = ("<p>Столицу вновь переименовали: вместо названия «Нұр-Сұлтан» возвращено прежнее "
+            "имя Астана.</p><p>Решение приняли депутаты парламента после обсуждения.</p>")
+    (article,) = extract_page(_old_page(body=body), OLD_ARTICLE).articles
+    assert article["language"] == "ru"

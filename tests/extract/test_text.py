@@ -93,6 +93,25 @@ def test_language():
     assert tx.detect_language("Референдум - проверка общества на гражданскую зрелость") == "ru"
 
 
+RU_QUOTING_KK = (
+    "Столицу вновь переименовали: вместо названия «Нұр-Сұлтан» возвращено прежнее имя Астана. "
+    "Решение приняли депутаты парламента после обсуждения поправок в Конституцию страны."
+)
+KK_PROSE = (
+    "Бұл жаңалық туралы министрлік бүгін хабарлады. Ол мемлекеттік бағдарлама аясында "
+    "жүзеге асырылады және бюджет есебінен қаржыландырылады."
+)
+
+
+def test_article_language_is_the_share_of_kazakh_words_not_one_letter():
+    assert tx.detect_language(RU_QUOTING_KK) == "kk"  # the headline rule: one letter is enough
+    assert tx.detect_article_language(RU_QUOTING_KK) == "ru"  # 1 Kazakh word of 21
+    assert tx.detect_article_language(KK_PROSE) == "kk"
+    assert tx.detect_article_language(f"{RU_QUOTING_KK}\n\n{KK_PROSE}") == "kk"  # half Kazakh
+    assert tx.detect_article_language("Kcell USD 2024") == "ru"  # no Cyrillic word
+    assert tx.detect_article_language("") == "ru"
+
+
 @pytest.mark.parametrize(
     "url",
     [

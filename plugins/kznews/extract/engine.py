@@ -560,7 +560,7 @@ def _extract(body, url, content_type, status, fetched_at, sha, out: PageExtracti
             {"url": canonical_article_url(info, _canonical_link(tree, url), url, profiles),
              "page_url": url, "article_id": info.article_id, "site": info.site,
              "section": info.section, "rubric": rubric, "title": title, "body": article_body,
-             "language": tx.detect_language(f"{title}\n{article_body}"),
+             "language": tx.detect_article_language(f"{title}\n{article_body}"),
              "published_at": published_at, "published_on": published_on,
              "extraction_method": article_method, **common}
         )
