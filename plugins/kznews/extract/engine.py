@@ -455,7 +455,9 @@ def extract_page(
 
     A page that cannot be used comes back with ``page=None`` and one ``quarantine`` row
     whose ``reason`` says why (``empty_body``, ``too_large``, ``http_status``, ``not_html``,
-    ``no_content``, ``parse_error``).
+    ``no_content``, ``parse_error``). A page that is kept but lacks what its URL promises
+    also gets a ``quarantine`` row: ``article_incomplete`` (an article URL without a title
+    or a body) and ``listing_empty`` (a listing URL without a single listing item).
     """
     body = body or b""
     sha = sha256 or hashlib.sha256(body).hexdigest()
@@ -589,6 +591,13 @@ def _extract(body, url, content_type, status, fetched_at, sha, out: PageExtracti
         out.quarantine.append(
             _quarantine(url, "article_incomplete",
                         f"article URL but no {missing} found; page rows kept",
+                        body, sha, status, fetched_at)
+        )
+    if info.kind == "listing" and not items:
+        out.quarantine.append(
+            _quarantine(url, "listing_empty",
+                        f"listing URL but no listing item found (layout: {pname or 'unknown'}); "
+                        "page rows kept",
                         body, sha, status, fetched_at)
         )
 
