@@ -91,6 +91,8 @@ def detect_article_language(text: str) -> str:
     so 20 % separates the two with a margin either way. Latin words (Kcell, USD) are not
     counted.
     """
+    if not _KAZAKH_RE.search(text):
+        return "ru"  # no Kazakh word at all: the common case, without counting words
     words = [w for w in _WORD_RE.findall(text) if _CYRILLIC_RE.search(w)]
     if not words:
         return "ru"
