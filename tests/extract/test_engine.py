@@ -88,3 +88,9 @@ def test_a_russian_article_quoting_a_kazakh_name_is_russian():
             "имя Астана.</p><p>Решение приняли депутаты парламента после обсуждения.</p>")
     (article,) = extract_page(_old_page(body=body), OLD_ARTICLE).articles
     assert article["language"] == "ru"
+
+
+def test_pager_numbers_in_touching_links_are_not_glued():
+    links = "".join(f"<a href='/expertiza/smart/?PAGEN_1={n}'>{n}</a>" for n in (1, 2, 3, 33))
+    page = _old_page().replace(b"</body>", f"<div class='pager'>{links}</div></body>".encode())
+    assert extract_page(page, OLD_ARTICLE).pager_pages == 33

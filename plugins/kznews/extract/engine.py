@@ -141,6 +141,17 @@ def _text(node: LexborNode | None) -> str:
         cur = cur.next
 
 
+def _loose_text(node: LexborNode | None) -> str:
+    """The text of ``node`` with a space between every two text nodes (lexbor's own join).
+
+    Never glues words at ``<br>`` or block edges, but splits a word at inline tags
+    (``<b>Ка</b>зах`` -> ``Ка зах``): for patterns of numbers and codes only (date lines,
+    rates, pager numbers, listing dates), whose whitespace-tolerant regexes do not care,
+    and which it reads at C speed. Words (titles, bodies, authors) come from :func:`_text`.
+    """
+    return "" if node is None else (node.text(deep=True, separator=" ", strip=False) or "")
+
+
 _CONTROL_BYTES = bytes([*range(0, 9), *range(14, 32)])
 
 
@@ -183,7 +194,7 @@ def _shown_on(tree, profile, page_text: Callable[[], str]) -> tuple[date | None,
     if profile and profile.date_line:
         node = _first(tree, profile.date_line)
         if node is not None:
-            d = tx.parse_date_line(_text(node))
+            d = tx.parse_date_line(_loose_text(node))
             if d:
                 return d, f"profile:{profile.name}"
     d = tx.parse_date_line(page_text())
@@ -197,7 +208,7 @@ def _rates(
         for sel in profile.rates:
             node = tree.css_first(sel)
             if node is not None:
-                found = tx.find_rates(_text(node))
+                found = tx.find_rates(_loose_text(node))
                 if found:
                     return found, f"profile:{profile.name}"
     found = tx.find_rates(header_text())
@@ -355,7 +366,7 @@ def _listing_by_pattern(tree, base_url: str, profiles) -> list[dict[str, Any]]:
         for _ in range(3):
             if node is None:
                 break
-            n_dates = len(tx.LISTING_DT_RE.findall(_text(node)))
+            n_dates = len(tx.LISTING_DT_RE.findall(_loose_text(node)))
             if n_dates == 1:
                 block = node
                 break
@@ -376,7 +387,7 @@ def _listing_by_pattern(tree, base_url: str, profiles) -> list[dict[str, Any]]:
             ln for ln in lines
             if ln and ln not in titles and not tx.LISTING_DT_RE.search(ln) and ln != "|"
         ]
-        ts = tx.parse_listing_datetime(_text(block))
+        ts = tx.parse_listing_datetime(_loose_text(block))
         items.append(
             {
                 "url": url,
@@ -397,7 +408,8 @@ def _pager(tree, profile, page_text: Callable[[], str], has_listing: bool) -> in
     """Number of listing pages: the largest number in the pager (the current page may be
     plain text, the others links); 1 when a listing has no pager; None without a listing."""
     if profile and profile.pager:
-        nums = [int(n) for node in _all(tree, profile.pager) for n in _INT.findall(_text(node))]
+        nums = [int(n) for node in _all(tree, profile.pager)
+                for n in _INT.findall(_loose_text(node))]
         if nums:
             return max(nums)
     m = _PAGER_TEXT.search(page_text())
@@ -490,15 +502,15 @@ def _extract(body, url, content_type, status, fetched_at, sha, out: PageExtracti
     info: UrlInfo = classify_url(url, profiles)
     profile = choose_profile(tree, url, profiles)
     pname = profile.name if profile else None
-    page_text: list[str] = []
+    body_node = tree.body if tree.body is not None else tree.root
+    texts: dict[str, str] = {}  # the page's text, read only when a fallback needs it
 
-    def root_text() -> str:
-        """The page's text, read once and only when a fallback needs it."""
-        if not page_text:
-            page_text.append(_text(tree.body) if tree.body is not None else _text(tree.root))
-        return page_text[0]
+    def loose_text() -> str:
+        if "loose" not in texts:
+            texts["loose"] = _loose_text(body_node)
+        return texts["loose"]
 
-    shown_on, _m_shown = _shown_on(tree, profile, root_text)
+    shown_on, _m_shown = _shown_on(tree, profile, loose_text)
 
     # Article: profile selectors, else generic main-text extraction for article URLs.
     title, paras = _article_from_profile(tree, profile)
@@ -512,8 +524,12 @@ def _extract(body, url, content_type, status, fetched_at, sha, out: PageExtracti
 
     # Rates only from the page header: never from the article text below the title.
     def header_text() -> str:
+        if not tx.RATE_RE.search(loose_text()):
+            return ""  # no rate anywhere: spare the word-true reading of the page
         # the title is whitespace-collapsed: look for it in the collapsed page text
-        text = tx.collapse_ws(root_text())
+        if "words" not in texts:
+            texts["words"] = tx.collapse_ws(_text(body_node))
+        text = texts["words"]
         return text[: text.index(title)] if title and title in text else text
 
     rates, rates_method = _rates(tree, profile, header_text)
@@ -531,7 +547,7 @@ def _extract(body, url, content_type, status, fetched_at, sha, out: PageExtracti
     if rubric_name and title and paras and rubric_name == title:
         rubric_name = None  # the h1 of an article page is not a rubric name
     out.rubric_name = rubric_name
-    out.pager_pages = _pager(tree, profile, root_text, bool(items or rubric_name))
+    out.pager_pages = _pager(tree, profile, loose_text, bool(items or rubric_name))
     if profile and profile.next_page:
         nxt = _first(tree, profile.next_page)
         out.next_page = absolutize(nxt.attributes.get("href"), url) if nxt is not None else None
