@@ -71,6 +71,31 @@ def test_article_without_body_is_reported_not_invented(seed_html):
     assert "article_incomplete" in _reasons(out)
 
 
+@pytest.mark.parametrize(
+    ("url", "html"),
+    [
+        ("http://www.old.exclusive.kz/expertiza/smart/",
+         "<html><body><div class='today'>пятница, 17 мая 2024</div><div class='news-list'>"
+         "<h2 class='rubric-title'>Smart</h2></div></body></html>"),
+        ("https://exclusive.kz/category/economy/page/40/",
+         "<html><head><link rel='stylesheet' href='/wp-content/x.css'></head>"
+         "<body class='wp-theme'><h1 class='page-title'>Экономика</h1>"
+         "<div class='section'></div></body></html>"),
+    ],
+)
+def test_listing_without_items_is_reported(url, html):
+    out = extract_page(html.encode(), url)
+    assert out.listing_items == []
+    assert out.page is not None and out.page["page_type"] == "listing"  # the page row is kept
+    assert _reasons(out) == ["listing_empty"]
+    assert out.quarantine[0]["stage"] == "extract"
+
+
+def test_listing_with_items_is_not_reported(seed_html):
+    out = extract_page(seed_html, "http://www.old.exclusive.kz/expertiza/smart/")
+    assert out.listing_items and out.quarantine == []
+
+
 def test_wrong_declared_charset_is_not_trusted(seed_html_cp1251):
     # a cp1251 body with a header claiming UTF-8: the bytes do not decode, so meta wins
     out = extract_page(seed_html_cp1251, ARTICLE_URL, "text/html; charset=utf-8")

@@ -47,9 +47,69 @@ def test_rates():
     assert tx.find_rates("USD/KZT:\xa0425.67") == [("USD", "KZT", Decimal("425.67"))]
 
 
+def test_rates_whose_items_touch():
+    # rate items without a space between them: a code right after the previous number
+    assert tx.find_rates("USD/KZT: 425.67EUR/KZT: 496.42RUR/KZT: 5.81") == [
+        ("USD", "KZT", Decimal("425.67")),
+        ("EUR", "KZT", Decimal("496.42")),
+        ("RUB", "KZT", Decimal("5.81")),
+    ]
+    # ...but not a code glued to a word
+    assert tx.find_rates("XUSD/KZT: 425.67") == []
+    assert tx.find_rates("курсUSD/KZT: 425.67") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "rate"),
+    [
+        ("USD/KZT: 1 425.67", Decimal("1425.67")),
+        ("USD/KZT: 1\xa0425,67", Decimal("1425.67")),
+        ("USD/KZT: 1\u202f425.67", Decimal("1425.67")),
+        ("USD/KZT: 12 345 678.9", Decimal("12345678.9")),
+        ("USD/KZT: 1 425", Decimal("1425")),
+        ("USD/KZT: 425.67 17 мая", Decimal("425.67")),  # a number after the rate is not a group
+    ],
+)
+def test_rates_with_thousands_groups(text, rate):
+    assert tx.find_rates(text) == [("USD", "KZT", rate)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "USD/KZT: 1 42.5",  # a group of two digits: not a thousands group
+        "USD/KZT: 1 4256.7",  # of four digits
+        "USD/KZT: 1 425 67",  # a grouped integer followed by more digits
+        "USD/KZT: 425 2024",  # an integer followed by a number: ambiguous
+        "USD/KZT: 1,425.67",  # a comma is the decimal mark, never a group separator
+    ],
+)
+def test_ambiguous_rates_are_not_read_as_their_first_group(text):
+    assert tx.find_rates(text) == []
+
+
 def test_language():
     assert tx.detect_language("Екінші Республиканың негізін қалаймыз – Тоқаев") == "kk"
     assert tx.detect_language("Референдум - проверка общества на гражданскую зрелость") == "ru"
+
+
+RU_QUOTING_KK = (
+    "Столицу вновь переименовали: вместо названия «Нұр-Сұлтан» возвращено прежнее имя Астана. "
+    "Решение приняли депутаты парламента после обсуждения поправок в Конституцию страны."
+)
+KK_PROSE = (
+    "Бұл жаңалық туралы министрлік бүгін хабарлады. Ол мемлекеттік бағдарлама аясында "
+    "жүзеге асырылады және бюджет есебінен қаржыландырылады."
+)
+
+
+def test_article_language_is_the_share_of_kazakh_words_not_one_letter():
+    assert tx.detect_language(RU_QUOTING_KK) == "kk"  # the headline rule: one letter is enough
+    assert tx.detect_article_language(RU_QUOTING_KK) == "ru"  # 1 Kazakh word of 21
+    assert tx.detect_article_language(KK_PROSE) == "kk"
+    assert tx.detect_article_language(f"{RU_QUOTING_KK}\n\n{KK_PROSE}") == "kk"  # half Kazakh
+    assert tx.detect_article_language("Kcell USD 2024") == "ru"  # no Cyrillic word
+    assert tx.detect_article_language("") == "ru"
 
 
 @pytest.mark.parametrize(

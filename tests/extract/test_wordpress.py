@@ -51,3 +51,35 @@ def test_article_page():
     assert article["published_on"] == date(2026, 11, 25)
     assert article["extraction_method"] == "profile:wordpress"
     assert out.rates == [] and out.quarantine == []
+
+
+# A sidebar ahead of the article: related posts (themes reuse the entry template, so
+# time.entry-date) and a latest-posts list in the listing style (p.item__time).
+SIDEBAR = (
+    '<aside class="widget related-posts"><ul>'
+    '<li><a href="https://exclusive.kz/drugaja-novost/">Другая новость</a>'
+    '<time class="entry-date published" datetime="2026-11-27T09:00:00+05:00">'
+    "27 ноября, 2026</time></li>"
+    '<li><a href="https://exclusive.kz/eshhe-odna/">Еще одна</a>'
+    '<p class="item__time">26 ноября, 2026</p></li></ul></aside>'
+)
+
+
+def _with_sidebar(html: str) -> bytes:
+    return html.replace('<main class="site-main">', f'<main class="site-main">{SIDEBAR}').encode()
+
+
+def test_a_sidebar_date_before_the_article_is_not_the_articles_date():
+    html = (SITE / "wp_article_tenge.html").read_text(encoding="utf-8")
+    (article,) = extract_page(_with_sidebar(html), ARTICLE_URL).articles
+    assert article["published_at"].isoformat() == "2026-11-25T05:15:00+00:00"
+    assert article["published_on"] == date(2026, 11, 25)
+
+
+def test_an_article_without_its_own_date_does_not_take_a_sidebar_date():
+    html = (SITE / "wp_article_tenge.html").read_text(encoding="utf-8")
+    start, end = html.index("      <time "), html.index("</time>") + len("</time>")
+    html = html[:start] + html[end:]  # the article header without its date
+    (article,) = extract_page(_with_sidebar(html), ARTICLE_URL).articles
+    assert article["published_at"] is None
+    assert article["published_on"] is None

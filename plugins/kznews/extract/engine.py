@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -85,8 +86,70 @@ def _all(root: LexborHTMLParser | LexborNode, selectors: tuple[str, ...]) -> lis
     return []
 
 
+# Elements whose edges separate words: a line break before and after each (as a browser lays
+# them out). Inline elements (b, i, a, span, ...) add nothing, so a word split by markup
+# (``<b>Ка</b>зах``) stays one word.
+_BLOCK_TAGS = frozenset({
+    "address", "article", "aside", "blockquote", "body", "caption", "center", "dd", "details",
+    "dialog", "dir", "div", "dl", "dt", "fieldset", "figcaption", "figure", "footer", "form",
+    "h1", "h2", "h3", "h4", "h5", "h6", "head", "header", "hgroup", "hr", "html", "legend", "li",
+    "main", "marquee", "menu", "nav", "ol", "optgroup", "option", "p", "pre", "section",
+    "summary", "table", "tbody", "td", "tfoot", "th", "thead", "title", "tr", "ul",
+})
+
+
 def _text(node: LexborNode | None) -> str:
-    return "" if node is None else (node.text(deep=True, separator="", strip=False) or "")
+    """The text of ``node`` and its descendants, with ``<br>`` and the edges of block elements
+    as line breaks (callers collapse or split whitespace); inline elements add nothing.
+
+    lexbor's own ``text()`` joins text nodes with one separator for all: "" glues words at
+    ``<br>`` and block edges (``переходит<br>на``), a space splits words at inline tags
+    (``<b>Ка</b>зах``). Walks iteratively: no recursion limit on deeply nested markup.
+    """
+    if node is None:
+        return ""
+    cur = node.child
+    if cur is not None and cur.next is None and cur.tag == "-text":
+        return cur.text_content or ""  # the common case: one text node (a link, a date)
+    blocks = _BLOCK_TAGS
+    out: list[str] = []
+    parents: list[tuple[LexborNode, bool]] = []  # open elements, and whether each is a block
+    while True:
+        while cur is None:
+            if not parents:
+                return "".join(out)
+            parent, is_block = parents.pop()
+            if is_block:
+                out.append("\n")
+            cur = parent.next
+        tag = cur.tag
+        if tag == "-text":
+            out.append(cur.text_content or "")
+        elif tag == "br":
+            out.append("\n")
+        elif tag and tag[0] != "-":  # an element (not a comment or doctype)
+            is_block = tag in blocks
+            if is_block:
+                out.append("\n")
+            child = cur.child
+            if child is not None:
+                parents.append((cur, is_block))
+                cur = child
+                continue
+            if is_block:
+                out.append("\n")
+        cur = cur.next
+
+
+def _loose_text(node: LexborNode | None) -> str:
+    """The text of ``node`` with a space between every two text nodes (lexbor's own join).
+
+    Never glues words at ``<br>`` or block edges, but splits a word at inline tags
+    (``<b>Ка</b>зах`` -> ``Ка зах``): for patterns of numbers and codes only (date lines,
+    rates, pager numbers, listing dates), whose whitespace-tolerant regexes do not care,
+    and which it reads at C speed. Words (titles, bodies, authors) come from :func:`_text`.
+    """
+    return "" if node is None else (node.text(deep=True, separator=" ", strip=False) or "")
 
 
 _CONTROL_BYTES = bytes([*range(0, 9), *range(14, 32)])
@@ -127,26 +190,28 @@ def choose_profile(
 # --------------------------------------------------------------------------------------------
 
 
-def _shown_on(tree, profile, page_text) -> tuple[date | None, str | None]:
+def _shown_on(tree, profile, page_text: Callable[[], str]) -> tuple[date | None, str | None]:
     if profile and profile.date_line:
         node = _first(tree, profile.date_line)
         if node is not None:
-            d = tx.parse_date_line(_text(node))
+            d = tx.parse_date_line(_loose_text(node))
             if d:
                 return d, f"profile:{profile.name}"
-    d = tx.parse_date_line(page_text)
+    d = tx.parse_date_line(page_text())
     return (d, PATTERN) if d else (None, None)
 
 
-def _rates(tree, profile, header_text) -> tuple[list[tuple[str, str, Any]], str | None]:
+def _rates(
+    tree, profile, header_text: Callable[[], str]
+) -> tuple[list[tuple[str, str, Any]], str | None]:
     if profile and profile.rates:
         for sel in profile.rates:
             node = tree.css_first(sel)
             if node is not None:
-                found = tx.find_rates(_text(node))
+                found = tx.find_rates(_loose_text(node))
                 if found:
                     return found, f"profile:{profile.name}"
-    found = tx.find_rates(header_text)
+    found = tx.find_rates(header_text())
     return (found, PATTERN) if found else ([], None)
 
 
@@ -173,8 +238,8 @@ def _paragraphs(nodes: list[LexborNode]) -> list[str]:
         if inner:
             paras.extend(t for t in (_text(p).strip() for p in inner) if t)
         else:
-            lines = node.text(deep=True, separator="\n", strip=False) or ""
-            paras.extend(t for t in (ln.strip() for ln in lines.split("\n")) if t)
+            # a container without <p>: its lines (source newlines, <br>, block edges)
+            paras.extend(t for t in (ln.strip() for ln in _text(node).split("\n")) if t)
     return paras
 
 
@@ -301,7 +366,7 @@ def _listing_by_pattern(tree, base_url: str, profiles) -> list[dict[str, Any]]:
         for _ in range(3):
             if node is None:
                 break
-            n_dates = len(tx.LISTING_DT_RE.findall(_text(node)))
+            n_dates = len(tx.LISTING_DT_RE.findall(_loose_text(node)))
             if n_dates == 1:
                 block = node
                 break
@@ -322,7 +387,7 @@ def _listing_by_pattern(tree, base_url: str, profiles) -> list[dict[str, Any]]:
             ln for ln in lines
             if ln and ln not in titles and not tx.LISTING_DT_RE.search(ln) and ln != "|"
         ]
-        ts = tx.parse_listing_datetime(_text(block))
+        ts = tx.parse_listing_datetime(_loose_text(block))
         items.append(
             {
                 "url": url,
@@ -339,14 +404,15 @@ _INT = re.compile(r"\d{1,6}")
 _PAGER_TEXT = re.compile(r"Страниц[ыа]?\s*:\s*([\d\s.…]+)")
 
 
-def _pager(tree, profile, page_text, has_listing: bool) -> int | None:
+def _pager(tree, profile, page_text: Callable[[], str], has_listing: bool) -> int | None:
     """Number of listing pages: the largest number in the pager (the current page may be
     plain text, the others links); 1 when a listing has no pager; None without a listing."""
     if profile and profile.pager:
-        nums = [int(n) for node in _all(tree, profile.pager) for n in _INT.findall(_text(node))]
+        nums = [int(n) for node in _all(tree, profile.pager)
+                for n in _INT.findall(_loose_text(node))]
         if nums:
             return max(nums)
-    m = _PAGER_TEXT.search(page_text)
+    m = _PAGER_TEXT.search(page_text())
     if m:
         nums = [int(n) for n in _INT.findall(m.group(1))]
         if nums:
@@ -401,7 +467,9 @@ def extract_page(
 
     A page that cannot be used comes back with ``page=None`` and one ``quarantine`` row
     whose ``reason`` says why (``empty_body``, ``too_large``, ``http_status``, ``not_html``,
-    ``no_content``, ``parse_error``).
+    ``no_content``, ``parse_error``). A page that is kept but lacks what its URL promises
+    also gets a ``quarantine`` row: ``article_incomplete`` (an article URL without a title
+    or a body) and ``listing_empty`` (a listing URL without a single listing item).
     """
     body = body or b""
     sha = sha256 or hashlib.sha256(body).hexdigest()
@@ -434,24 +502,36 @@ def _extract(body, url, content_type, status, fetched_at, sha, out: PageExtracti
     info: UrlInfo = classify_url(url, profiles)
     profile = choose_profile(tree, url, profiles)
     pname = profile.name if profile else None
-    root_text = _text(tree.body) if tree.body is not None else _text(tree.root)
+    body_node = tree.body if tree.body is not None else tree.root
+    texts: dict[str, str] = {}  # the page's text, read only when a fallback needs it
 
-    shown_on, _m_shown = _shown_on(tree, profile, root_text)
+    def loose_text() -> str:
+        if "loose" not in texts:
+            texts["loose"] = _loose_text(body_node)
+        return texts["loose"]
+
+    shown_on, _m_shown = _shown_on(tree, profile, loose_text)
 
     # Article: profile selectors, else generic main-text extraction for article URLs.
     title, paras = _article_from_profile(tree, profile)
     article_method = f"profile:{pname}" if title and paras else None
     if not (title and paras) and (info.kind == "article" or profile is None):
-        g_title, g_paras = _article_generic(_without_known_blocks(html, profile), root_text)
+        g_title, g_paras = _article_generic(_without_known_blocks(html, profile))
         title = title or g_title
         paras = paras or g_paras
         if title and paras:
             article_method = GENERIC
 
     # Rates only from the page header: never from the article text below the title.
-    header_text = root_text
-    if title and title in root_text:
-        header_text = root_text[: root_text.index(title)]
+    def header_text() -> str:
+        if not tx.RATE_RE.search(loose_text()):
+            return ""  # no rate anywhere: spare the word-true reading of the page
+        # the title is whitespace-collapsed: look for it in the collapsed page text
+        if "words" not in texts:
+            texts["words"] = tx.collapse_ws(_text(body_node))
+        text = texts["words"]
+        return text[: text.index(title)] if title and title in text else text
+
     rates, rates_method = _rates(tree, profile, header_text)
 
     headlines, headlines_method = _headlines(tree, profile, url)
@@ -467,7 +547,7 @@ def _extract(body, url, content_type, status, fetched_at, sha, out: PageExtracti
     if rubric_name and title and paras and rubric_name == title:
         rubric_name = None  # the h1 of an article page is not a rubric name
     out.rubric_name = rubric_name
-    out.pager_pages = _pager(tree, profile, root_text, bool(items or rubric_name))
+    out.pager_pages = _pager(tree, profile, loose_text, bool(items or rubric_name))
     if profile and profile.next_page:
         nxt = _first(tree, profile.next_page)
         out.next_page = absolutize(nxt.attributes.get("href"), url) if nxt is not None else None
@@ -498,7 +578,7 @@ def _extract(body, url, content_type, status, fetched_at, sha, out: PageExtracti
             {"url": canonical_article_url(info, _canonical_link(tree, url), url, profiles),
              "page_url": url, "article_id": info.article_id, "site": info.site,
              "section": info.section, "rubric": rubric, "title": title, "body": article_body,
-             "language": tx.detect_language(f"{title}\n{article_body}"),
+             "language": tx.detect_article_language(f"{title}\n{article_body}"),
              "published_at": published_at, "published_on": published_on,
              "extraction_method": article_method, **common}
         )
@@ -527,6 +607,13 @@ def _extract(body, url, content_type, status, fetched_at, sha, out: PageExtracti
         out.quarantine.append(
             _quarantine(url, "article_incomplete",
                         f"article URL but no {missing} found; page rows kept",
+                        body, sha, status, fetched_at)
+        )
+    if info.kind == "listing" and not items:
+        out.quarantine.append(
+            _quarantine(url, "listing_empty",
+                        f"listing URL but no listing item found (layout: {pname or 'unknown'}); "
+                        "page rows kept",
                         body, sha, status, fetched_at)
         )
 

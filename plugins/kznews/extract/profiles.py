@@ -115,7 +115,15 @@ WORDPRESS = SiteProfile(
     ),
     article_title=("h1.entry-title", "article h1", "h1"),
     article_body=("div.entry-content p", "div.entry-content"),
-    article_date=("time.entry-date", "time[datetime]", ".entry-meta time", "p.item__time"),
+    # the article's own header only: a sidebar or related-posts block has dates too
+    # (latest-posts widgets' <time datetime>, listing-style p.item__time)
+    article_date=(
+        ".entry-header time[datetime]", ".entry-meta time[datetime]",
+        "article[id^='post-'] time.entry-date", "article.post time.entry-date",
+        "article[id^='post-'] time[datetime]", "article.post time[datetime]",
+        ".entry-header time", ".entry-meta time", ".entry-header .item__time",
+        ".entry-meta .item__time",
+    ),
     article_category=("a[rel~='category']", ".cat-links a"),
     rubric_name=("h1.page-title", "h1.archive-title", "h1"),
     listing=ListingSpec(

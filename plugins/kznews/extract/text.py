@@ -36,8 +36,20 @@ DATE_LINE_RE = re.compile(
 RU_DATE_RE = re.compile(rf"(\d{{1,2}})\s+({_MONTH_ALT}),?\s+((?:19|20)\d\d)", re.IGNORECASE)
 # "|19.06.2016 - 00:38" (old-site listing dates, local Almaty time)
 LISTING_DT_RE = re.compile(r"(\d{1,2})\.(\d{1,2})\.((?:19|20)\d\d)\s*[-–]?\s*(\d{1,2}):(\d{2})")
-# "USD/KZT: 425.67", "RUR/KZT 5,81", "USD/KZT:\xa0425.67"
-RATE_RE = re.compile(r"\b([A-Z]{3})\s*/\s*([A-Z]{3})\s*:?\s*(\d{1,7}(?:[.,]\d{1,6})?)(?![\d.,]*\d)")
+# "USD/KZT: 425.67", "RUR/KZT 5,81", "USD/KZT:\xa0425.67", "USD/KZT: 1 425.67"
+# The codes may touch a preceding number or tag ("425.67EUR/KZT: 496.42" when the rate
+# items have no space between them), not a preceding letter. Thousands are grouped by
+# spaces (incl. no-break ones) in groups of exactly three digits; a bare integer followed by
+# a space and a digit ("1 42.5") is ambiguous and not read (never half of a number).
+_GROUP_SEP = " \xa0\u202f"
+RATE_RE = re.compile(
+    r"(?<![^\W\d_])([A-Z]{3})\s*/\s*([A-Z]{3})\s*:?\s*("
+    rf"\d{{1,3}}(?:[{_GROUP_SEP}]\d{{3}})+(?:[.,]\d{{1,6}}|(?![{_GROUP_SEP}]\d))"
+    r"|\d{1,7}[.,]\d{1,6}"
+    rf"|\d{{1,7}}(?![{_GROUP_SEP}]\d)"
+    r")(?![\d.,]*\d)"
+)
+_GROUP_SEP_RE = re.compile(f"[{_GROUP_SEP}]")
 
 # Old or non-standard codes the site uses, mapped to ISO 4217.
 CURRENCY_ALIASES = {"RUR": "RUB"}
@@ -59,6 +71,33 @@ def detect_language(text: str) -> str:
     these two languages, and one such letter is a reliable marker in a headline.
     """
     return "kk" if _KAZAKH_RE.search(text) else "ru"
+
+
+# A word: letters, joined by inner hyphens or apostrophes ("Нұр-Сұлтан" is one word).
+_WORD_RE = re.compile(r"[^\W\d_]+(?:[-\u2010'\u2019][^\W\d_]+)*")
+_CYRILLIC_RE = re.compile("[\u0400-\u04ff]")
+# Share of Cyrillic words with a Kazakh-specific letter from which an article is Kazakh.
+KK_ARTICLE_WORD_SHARE = 0.2
+
+
+def detect_article_language(text: str) -> str:
+    """``kk`` when at least ``KK_ARTICLE_WORD_SHARE`` (20 %) of the Cyrillic words hold a
+    Kazakh-specific letter, else ``ru`` (also when there is no Cyrillic word).
+
+    The one-letter rule of :func:`detect_language` fits a headline, not an article: a Russian
+    article quoting one Kazakh name ("Нұр-Сұлтан") would be Kazakh. In Kazakh prose a large
+    share of words carry one of the nine letters (40 % and more; the generated Kazakh
+    articles: 65 % and more), in Russian prose only quoted names and places (a few %),
+    so 20 % separates the two with a margin either way. Latin words (Kcell, USD) are not
+    counted.
+    """
+    if not _KAZAKH_RE.search(text):
+        return "ru"  # no Kazakh word at all: the common case, without counting words
+    words = [w for w in _WORD_RE.findall(text) if _CYRILLIC_RE.search(w)]
+    if not words:
+        return "ru"
+    kazakh = sum(1 for w in words if _KAZAKH_RE.search(w))
+    return "kk" if kazakh >= KK_ARTICLE_WORD_SHARE * len(words) else "ru"
 
 
 def _safe_date(y: int, m: int, d: int) -> date | None:
@@ -123,8 +162,9 @@ def parse_iso_datetime(text: str) -> datetime | None:
 
 
 def parse_rate_value(raw: str) -> Decimal | None:
+    """``425,67`` -> ``Decimal('425.67')``; ``1 425.67`` (grouped thousands) -> ``1425.67``."""
     try:
-        value = Decimal(raw.replace(",", "."))
+        value = Decimal(_GROUP_SEP_RE.sub("", raw).replace(",", "."))
     except InvalidOperation:
         return None
     return value if value > 0 else None
