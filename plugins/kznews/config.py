@@ -58,6 +58,11 @@ class Settings:
         "www.exclusive.kz",
     )
     max_pages: int = 100_000
+    # Seconds a crawl may spend fetching: past them it asks for nothing more and what it did
+    # not reach stays pending for the next run (as with max_pages). Below the land task's
+    # 8 h execution_timeout: at the 1 s per-host delay a first crawl of the whole archive
+    # takes longer than one night, and a killed crawl would land nothing and save no state.
+    crawl_time_budget_s: float = 6 * 3600.0
     # How deep a crawl walks each listing's pager once the listing is known: "new" stops at
     # the first page listing nothing unseen (nightly); "all" walks every page (a re-sweep).
     crawl_listing_depth: str = "new"

@@ -305,6 +305,23 @@ def test_page_limit(server: SiteServer, settings: Settings) -> None:
     assert report.requests <= 10 and report.page_limit_reached
 
 
+def test_a_crawl_out_of_time_leaves_the_rest_pending_for_the_next_run(
+    site: Site, server: SiteServer, settings: Settings
+) -> None:
+    """A first crawl of the whole archive outlasts a night: past crawl_time_budget_s it asks
+    for nothing more, saves what it got, and the next run starts with what it left."""
+    from kznews.acquire.state import CrawlState
+
+    full = run_crawl(settings.replace(home=settings.home / "reference"))
+    late = run_crawl(settings.replace(crawl_time_budget_s=0.0))
+    assert late.time_budget_reached and late.requests == 0 and late.failed == 0
+    pending = CrawlState.load(settings.state_dir).pending()
+    assert pending and {row.pending_reason for row in pending} == {"time_budget"}
+    caught_up = run_crawl(settings)
+    assert not caught_up.time_budget_reached
+    assert caught_up.articles_fetched == full.articles_fetched
+
+
 def test_a_crawl_landing_again_merges_with_the_buckets_copy_of_the_date(
     site: Site, server: SiteServer, settings: Settings, tmp_path: Path
 ) -> None:

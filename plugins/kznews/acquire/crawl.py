@@ -186,6 +186,7 @@ class CrawlReport:
     # once per page showing them)
     pager_links_skipped: int = 0
     page_limit_reached: bool = False
+    time_budget_reached: bool = False  # crawl_time_budget_s ran out: the rest is pending
     warc_path: str | None = None
     state_path: str | None = None
     failures: list[dict] = field(default_factory=list)
@@ -349,6 +350,7 @@ class Crawler:
         self._rng = random.Random(jitter_seed)  # noqa: S311
         self._seen: set[str] = set()
         self._scheduled = 0
+        self._deadline = time.monotonic() + settings.crawl_time_budget_s
         self._robots: dict[str, policy.Robots] = {}
         self._robots_status: dict[str, int | None] = {}  # origin -> its robots.txt's status
         self._robots_lock: dict[str, asyncio.Lock] = {}
@@ -420,6 +422,8 @@ class Crawler:
             # owed to the next run (which fetches it first): nothing found is lost for good
             self.state.mark_pending(url, policy.page_kind(url), "page_limit")
             return
+        if self._out_of_time(url):
+            return
         self._seen.add(url)
         self._scheduled += 1
         self._queue.put_nowait(url)
@@ -428,12 +432,22 @@ class Crawler:
         while True:
             url = await self._queue.get()
             try:
-                await self._visit(url)
+                if not self._out_of_time(url):
+                    await self._visit(url)
             except Exception as exc:  # one bad page never stops the crawl
                 log.exception("crawl of %s failed", url)
                 self._fail(url, f"internal_error: {type(exc).__name__}")
             finally:
                 self._queue.task_done()
+
+    def _out_of_time(self, url: str) -> bool:
+        """Past ``crawl_time_budget_s``: leave ``url`` pending for the next run (which asks
+        for it first) instead of fetching it."""
+        if time.monotonic() < self._deadline:
+            return False
+        self.report.time_budget_reached = True
+        self.state.mark_pending(url, policy.page_kind(url), "time_budget")
+        return True
 
     def _fail(self, url: str, reason: str, status: int | None = None) -> None:
         if policy.retry_next_run(reason, status):
