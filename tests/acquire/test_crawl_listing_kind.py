@@ -20,6 +20,7 @@ from kznews.acquire.state import CrawlState
 from kznews.acquire.warc import read_warc
 from kznews.config import Settings
 from kznews.extract.urls import classify_url
+from tests.local_crawl import local_crawl_settings
 
 OLD = "http://www.old.exclusive.kz"
 LISTING = "/expertiza/smart-city/"
@@ -102,16 +103,9 @@ def small_site() -> Iterator[tuple[_Site, int]]:
 
 
 def _small_settings(tmp_path: Path, port: int) -> Settings:
-    return Settings(
-        home=tmp_path,
-        per_host_delay_s=0.0,
-        per_host_concurrency=2,
-        retry_base_delay_s=0.01,
-        max_retries=1,
-        retry_budget_s=5.0,
-        request_timeout_s=5.0,
-        allowed_private_networks=("127.0.0.1/32",),
-        host_overrides=(f"www.old.exclusive.kz=http://127.0.0.1:{port}",),
+    return local_crawl_settings(
+        tmp_path, (f"www.old.exclusive.kz=http://127.0.0.1:{port}",),
+        per_host_concurrency=2, max_retries=1, retry_budget_s=5.0,
     )
 
 

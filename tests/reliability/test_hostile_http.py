@@ -23,6 +23,7 @@ from kznews.config import Settings
 from kznews.extract import extract_page
 from kznews.sitegen import Site, render_page
 from tests.conftest import SITE
+from tests.local_crawl import local_crawl_settings
 
 from . import hostile as H
 from .hostile import HostileServer
@@ -46,20 +47,10 @@ def server(site: Site) -> Iterator[HostileServer]:
 
 @pytest.fixture
 def settings(tmp_path: Path, server: HostileServer) -> Settings:
-    return Settings(
-        home=tmp_path,
-        per_host_delay_s=0.0,
-        per_host_concurrency=4,
-        retry_base_delay_s=0.01,
-        max_retries=1,
-        retry_budget_s=10.0,
-        # generous read timeout; the deadline ends the drip (2 tries x 3 s) and is far
-        # above what any honest page takes on a loaded machine
-        request_timeout_s=5.0,
-        request_deadline_s=3.0,
-        max_body_bytes=CAP,
-        allowed_private_networks=("127.0.0.1/32",),
-        host_overrides=server.overrides(),
+    # the deadline ends the drip (2 tries x 3 s) and is far above what any honest page
+    # takes on a loaded machine
+    return local_crawl_settings(
+        tmp_path, server.overrides(), max_retries=1, request_deadline_s=3.0, max_body_bytes=CAP
     )
 
 
