@@ -60,6 +60,7 @@ def read_warc(path: Path | str) -> Iterator[RawRecord]:
     path = Path(path)
     last: RawRecord | None = None  # held back until the file is known to go on past it
     last_is_final = False  # no other record after it (so a cut file cut that one)
+    final_start = 0  # where the file's last record starts: only its member is checked
     with path.open("rb") as fh:
         records = ArchiveIterator(fh)
         it = iter(records)
@@ -67,7 +68,7 @@ def read_warc(path: Path | str) -> Iterator[RawRecord]:
             target = None
             try:
                 rec = next(it)
-                last_is_final = False
+                last_is_final, final_start = False, records.offset
                 if _declared_length(rec) is None:
                     raise EOFError("a record header without a usable Content-Length")
                 if rec.rec_type not in ("response", "resource"):
@@ -88,7 +89,7 @@ def read_warc(path: Path | str) -> Iterator[RawRecord]:
             if last is not None:
                 yield last
             last, last_is_final = out, True
-    whole = path.stat().st_size == 0 or _ends_whole(path)
+    whole = path.stat().st_size == 0 or _ends_whole(path, final_start)
     if last is not None and not whole and last_is_final and last.defect is None:
         last = replace(last, defect=TRUNCATED,
                        defect_detail="the file ends inside this record (its last)")
@@ -104,14 +105,15 @@ def _looks_like_warc(path: Path) -> bool:
     return head.startswith(b"\x1f\x8b") or (head != b"" and b"WARC/".startswith(head))
 
 
-def _ends_whole(path: Path) -> bool:
-    """Whether the file ends where a record does: a gzip file with its last member whole
-    (its trailer too), an uncompressed one with the blank lines closing a record."""
+def _ends_whole(path: Path, start: int = 0) -> bool:
+    """Whether the file ends where a record does: a gzip file with its members from byte
+    ``start`` on (the last record's, read already: not the whole file again) whole, trailer
+    included; an uncompressed one with the blank lines closing a record."""
     with path.open("rb") as fh:
         if fh.read(2) != b"\x1f\x8b":
             fh.seek(-4, 2) if path.stat().st_size >= 4 else fh.seek(0)
             return fh.read() == b"\r\n\r\n"
-        fh.seek(0)
+        fh.seek(start)
         d = zlib.decompressobj(31)
         try:
             while chunk := fh.read(1 << 20):
