@@ -63,10 +63,12 @@ def landed_by_crawl(part: Path) -> bool:
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
+    from kznews.acquire.base import CRAWL_SOURCE_PREFIX
+
     if not part.exists() or pq.read_metadata(part).num_rows == 0:
         return False
     sources = pq.read_table(part, columns=["source"]).column("source")
-    return bool(pc.any(pc.starts_with(sources, "crawl-")).as_py())
+    return bool(pc.any(pc.starts_with(sources, CRAWL_SOURCE_PREFIX)).as_py())
 
 
 def reuse_landing_stage(load_date: date, settings: Settings | None = None) -> dict:

@@ -46,6 +46,12 @@ class RawRecord:
         return json.dumps(self.headers, ensure_ascii=False, sort_keys=True)
 
 
+#: How the WARC files a crawl writes are named, so the ``source`` of every record a crawl
+#: landed starts with it (``crawl-<time>-<id>.warc.gz#<record id>``); files landed from a
+#: folder or another WARC do not.
+CRAWL_SOURCE_PREFIX = "crawl-"
+
+
 def is_crawl(uri: str | Path) -> bool:
     """Whether ``uri`` names a crawl (``"crawl"`` or an http(s) URL) rather than files."""
     text = str(uri)

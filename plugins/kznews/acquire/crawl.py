@@ -45,6 +45,7 @@ import random
 import time
 import uuid
 import zlib
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -56,7 +57,7 @@ import httpcore
 import httpx
 
 from kznews.acquire import policy
-from kznews.acquire.base import RawRecord
+from kznews.acquire.base import CRAWL_SOURCE_PREFIX, RawRecord
 from kznews.acquire.discover import discover
 from kznews.acquire.state import CrawlState, StateLock
 from kznews.acquire.warc import WarcSink, read_warc
@@ -203,10 +204,8 @@ class CrawlUnreachable(RuntimeError):
     landing is left to be reused; ``report`` is the crawl's :class:`CrawlReport`."""
 
     def __init__(self, report: CrawlReport) -> None:
-        reasons: dict[str, int] = {}
-        for f in report.failures:
-            reasons[str(f.get("reason"))] = reasons.get(str(f.get("reason")), 0) + 1
-        shown = ", ".join(f"{r} x{n}" for r, n in sorted(reasons.items(), key=lambda x: -x[1]))
+        reasons = Counter(str(f.get("reason")) for f in report.failures)
+        shown = ", ".join(f"{r} x{n}" for r, n in reasons.most_common())
         super().__init__(
             f"the crawl got no page from any host: {report.failed} request(s) failed "
             f"({shown or 'no reason recorded'}); nothing was landed"
@@ -340,7 +339,7 @@ class Crawler:
         default_warc = (
             settings.path(settings.data_dir)
             / "warc"
-            / (f"crawl-{started:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}.warc.gz")
+            / f"{CRAWL_SOURCE_PREFIX}{started:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}.warc.gz"
         )
         self.warc_path = Path(warc_path or default_warc)
         self.report.warc_path = str(self.warc_path)
@@ -820,7 +819,8 @@ def _record_fetches(rows: list[dict], state: CrawlState) -> int:
     """:func:`record_landed_fetches` on landed ``rows``, under the state's lock."""
     changed = 0
     for row in rows:
-        if not str(row["source"] or "").startswith("crawl-") or row["fetched_at"] is None:
+        crawled = str(row["source"] or "").startswith(CRAWL_SOURCE_PREFIX)
+        if not crawled or row["fetched_at"] is None:
             continue
         known = state.get(row["url"])
         last = known.last_fetched if known is not None else None
