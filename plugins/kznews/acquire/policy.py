@@ -6,6 +6,7 @@ No I/O here (DNS answers and robots.txt text are passed in), so every rule is un
 from __future__ import annotations
 
 import contextlib
+import functools
 import ipaddress
 import math
 import random
@@ -204,11 +205,15 @@ def _normalise_path(path: str) -> str:
     return _ESCAPE.sub(one, path)
 
 
-def _rule_regex(pattern: str) -> re.Pattern[str]:
+@functools.lru_cache(maxsize=4096)
+def _rule(pattern: str) -> tuple[int, re.Pattern[str]]:
+    """A robots.txt path pattern as (its normalised length, its regex); built once per
+    pattern, not once per URL checked against it."""
+    pattern = _normalise_path(pattern)
     anchored = pattern.endswith("$")
     body = pattern[:-1] if anchored else pattern
     regex = ".*".join(re.escape(part) for part in body.split("*"))
-    return re.compile(regex + (r"\Z" if anchored else ""), re.DOTALL)
+    return len(pattern), re.compile(regex + (r"\Z" if anchored else ""), re.DOTALL)
 
 
 def robots_allows(rules: Iterable[tuple[bool, str]], url: str) -> bool:
@@ -230,9 +235,9 @@ def robots_allows(rules: Iterable[tuple[bool, str]], url: str) -> bool:
         return True
     best: tuple[int, bool] | None = None  # (pattern length, allow): max() picks the winner
     for allow, pattern in rules:
-        pattern = _normalise_path(pattern)
-        if _rule_regex(pattern).match(path):
-            best = max(best or (-1, False), (len(pattern), allow))
+        length, regex = _rule(pattern)
+        if regex.match(path):
+            best = max(best or (-1, False), (length, allow))
     return True if best is None else best[1]
 
 

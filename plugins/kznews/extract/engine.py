@@ -9,6 +9,7 @@ row with the method that produced it. Values that cannot be read are left null, 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Callable
@@ -503,12 +504,8 @@ def _extract(body, url, content_type, status, fetched_at, sha, out: PageExtracti
     profile = choose_profile(tree, url, profiles)
     pname = profile.name if profile else None
     body_node = tree.body if tree.body is not None else tree.root
-    texts: dict[str, str] = {}  # the page's text, read only when a fallback needs it
-
-    def loose_text() -> str:
-        if "loose" not in texts:
-            texts["loose"] = _loose_text(body_node)
-        return texts["loose"]
+    # the page's text: read once, and only when a fallback needs it
+    loose_text = functools.cache(functools.partial(_loose_text, body_node))
 
     shown_on, _m_shown = _shown_on(tree, profile, loose_text)
 
@@ -527,9 +524,7 @@ def _extract(body, url, content_type, status, fetched_at, sha, out: PageExtracti
         if not tx.RATE_RE.search(loose_text()):
             return ""  # no rate anywhere: spare the word-true reading of the page
         # the title is whitespace-collapsed: look for it in the collapsed page text
-        if "words" not in texts:
-            texts["words"] = tx.collapse_ws(_text(body_node))
-        text = texts["words"]
+        text = tx.collapse_ws(_text(body_node))
         return text[: text.index(title)] if title and title in text else text
 
     rates, rates_method = _rates(tree, profile, header_text)
