@@ -20,6 +20,9 @@ shards (default: the cores of the machine running it, read at run time), one `ex
 task instance per shard runs wherever the executor has a free slot, and `commit` swaps the
 partitions in only when every shard has succeeded (a retried shard replaces its own files).
 
+A quiet night (a crawl that finds no new or changed page, so lands none) skips `plan_shards`
+and, through it, everything after: the run succeeds and the published warehouse stays as is.
+
 ## Params (trigger form: "Trigger DAG" -> "Run with config")
 
 * **source** – where pages come from: a folder of `.html` files, a `.warc(.gz)` file or an
@@ -340,9 +343,16 @@ def kznews_nightly():
         def plan_shards(run: dict, landed: dict) -> list[dict]:
             """Split the landing into shard jobs (KZNEWS_EXTRACT_SHARDS, read now, not at
             parse time). Returns the jobs, which extract_shard maps over (Airflow maps only
-            over a return value); the whole plan goes to XCom key "plan" for the commit."""
-            from kznews.pipeline import extract_plan_stage
+            over a return value); the whole plan goes to XCom key "plan" for the commit.
+            A crawl that found nothing new (kznews.pipeline.quiet_night) skips this task and,
+            through it, the rest of the night: the run succeeds, nothing is published."""
+            from airflow.sdk.exceptions import AirflowSkipException
 
+            from kznews.pipeline import extract_plan_stage, quiet_night
+
+            reason = quiet_night(run["source"], landed)
+            if reason:
+                raise AirflowSkipException(reason)
             plan = extract_plan_stage(_load_date(run), _settings(run))
             print(f"extraction plan: {plan['shards']} shards of {plan['row_groups']} row groups")
             get_current_context()["ti"].xcom_push(key="plan", value=plan)

@@ -11,7 +11,10 @@ could give only in part goes there too, under the reason it names (``RawRecord.d
 Re-landing a date: files (a folder, a WARC) are landed as they are and replace the date's
 landing. A crawl emits only what changed since its last run, so its landing is merged into
 the date's (``keep_existing``): the pages it fetched replace theirs, the date's other pages
-and quarantine rows stay.
+and quarantine rows stay. A file source that gives no page at all (an empty folder, a WARC
+whose every record is cut) is refused (:class:`NoPagesLanded`): the date's earlier
+landing stays as it was. A crawl that finds nothing new lands nothing, which is a quiet night,
+not an error (:func:`kznews.pipeline.quiet_night`).
 
 Durability: a load writes its data file (its token in the Parquet metadata,
 :func:`load_token`) and its quarantine file (empty when it quarantined nothing; the token in
@@ -48,6 +51,11 @@ import pyarrow.parquet as pq
 from kznews.acquire.base import RawRecord
 from kznews.fsutil import fsync_path, remove_stale
 from kznews.schema import QUARANTINE, RAW_PAGES
+
+
+class NoPagesLanded(ValueError):
+    """A file source gave no page to land; nothing was replaced."""
+
 
 PART_NAME = "part-0.parquet"
 QUARANTINE_NAME = "quarantine.parquet"
@@ -206,15 +214,19 @@ def land_records(
     load_date: date,
     batch_rows: int = 500,
     keep_existing: bool = False,
+    allow_empty: bool = True,
 ) -> LandResult:
     """Write ``records`` as the landing partition of ``load_date``, replacing it atomically.
     ``keep_existing``: the partition's earlier rows whose URL ``records`` do not bring, and
-    its quarantine rows, are kept (a crawl landing a date again; see the module doc)."""
+    its quarantine rows, are kept (a crawl landing a date again; see the module doc).
+    ``allow_empty`` false: a load that would leave the partition without a page raises
+    :class:`NoPagesLanded` instead, and the partition stays as it was."""
     part_dir = partition_dir(raw_dir, load_date)
     part_dir.mkdir(parents=True, exist_ok=True)
     with partition_lock(raw_dir, load_date):
         recovered = _recover_locked(part_dir)
-        result = _land_locked(records, part_dir, load_date, batch_rows, keep_existing)
+        result = _land_locked(records, part_dir, load_date, batch_rows, keep_existing,
+                              allow_empty)
     result.recovered = recovered
     return result
 
@@ -225,6 +237,7 @@ def _land_locked(
     load_date: date,
     batch_rows: int,
     keep_existing: bool,
+    allow_empty: bool = True,
 ) -> LandResult:
     target = part_dir / PART_NAME
     q_target = part_dir / QUARANTINE_NAME
@@ -266,6 +279,8 @@ def _land_locked(
                 result.kept, kept_bytes = _keep_earlier(target, seen, writer, batch_rows)
                 result.rows += result.kept
                 result.bytes += kept_bytes
+        if not result.rows and not allow_empty:
+            raise NoPagesLanded(_no_pages(part_dir, result))
         fsync_path(tmp)
         # The quarantine of a landing sits beside its data and is replaced with it; it is
         # written even when empty, so that a recovery knows the second rename's intent.
@@ -292,6 +307,18 @@ def _land_locked(
                 with contextlib.suppress(FileNotFoundError):
                     t.unlink()
     return result
+
+
+def _no_pages(part_dir: Path, result: LandResult) -> str:
+    reasons: dict[str, int] = {}
+    for row in result.quarantined:
+        reasons[str(row["reason"])] = reasons.get(str(row["reason"]), 0) + 1
+    found = ", ".join(f"{n} {reason}" for reason, n in sorted(reasons.items()))
+    return (
+        f"the source gave no page to land for {result.load_date} "
+        f"({'records refused: ' + found if found else 'no records at all'}); "
+        f"{part_dir} is left as it was"
+    )
 
 
 def _keep_earlier(

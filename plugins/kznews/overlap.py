@@ -352,6 +352,9 @@ def run_overlapped(source: str | Path, load_date: date, settings: Settings) -> d
         t0 = time.perf_counter()
         summary["land"] = pipeline.land_stage(source, load_date, settings)
         timings["land"] = round(time.perf_counter() - t0, 3)
+        if reason := pipeline.quiet_night(source, summary["land"]):
+            summary["skipped"] = reason
+            return summary  # the helpers are stopped below
         t0 = time.perf_counter()
         summary["extract"] = pipeline.extract_stage(load_date, settings)
         timings["extract"] = round(time.perf_counter() - t0, 3)

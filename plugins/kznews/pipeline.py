@@ -46,7 +46,10 @@ def land_stage(source: str | Path, load_date: date, settings: Settings | None = 
             store.pull_partition(rel, part)
         records = open_source(source, settings)
         try:
-            result = land_records(records, settings.raw_dir, load_date, keep_existing=merge)
+            # a crawl that finds nothing new lands nothing (a quiet night, see quiet_night);
+            # files that give no page are refused, the date's landing kept
+            result = land_records(records, settings.raw_dir, load_date, keep_existing=merge,
+                                  allow_empty=merge)
             commit_source(records)
         finally:
             close_source(records)
@@ -54,6 +57,24 @@ def land_stage(source: str | Path, load_date: date, settings: Settings | None = 
         if store is not None:
             summary["remote"] = store.push_partition(part, rel, record_locally=True)
     return summary
+
+
+def quiet_night(source: str | Path, landed: dict) -> str | None:
+    """Why the rest of the night has nothing to do, or None: a crawl that found no new or
+    changed page (every answer was "not modified" or already known) leaves the date's
+    landing empty. Extraction, build, gate and publish are then skipped, and the published
+    warehouse stays as it was; the crawl's state (and its quarantine rows) are saved.
+    ``landed``: :func:`land_stage`'s result. A file source never lands nothing (refused:
+    :class:`kznews.land.NoPagesLanded`). A night whose build failed earlier is caught up by
+    the next night that lands pages (or by running that night again)."""
+    from kznews.acquire.base import is_crawl
+
+    if landed.get("rows") or not is_crawl(source):
+        return None
+    return (
+        f"the crawl of {source} found no new or changed page for {landed.get('load_date')}: "
+        "nothing to extract, build, check or publish; the published warehouse is unchanged"
+    )
 
 
 def landed_by_crawl(part: Path) -> bool:
@@ -548,6 +569,9 @@ def run_pipeline(
         t0 = time.perf_counter()
         summary[stage] = run_stage(stage, source, load_date, settings, full_refresh)
         summary["timings_s"][stage] = round(time.perf_counter() - t0, 3)
+        if stage == "land" and (reason := quiet_night(source, summary["land"])):
+            summary["skipped"] = reason
+            break
     return summary
 
 
@@ -580,6 +604,8 @@ def format_summary(summary: dict[str, Any]) -> str:
             lines.append(f"  data docs: {quality['data_docs']}")
     if publish.get("path"):
         lines.append(f"  published warehouse: {publish['path']}")
+    if summary.get("skipped"):
+        lines.append(f"  nothing new: {summary['skipped']}")
     timings = summary.get("timings_s") or {}
     if timings:
         lines.append("  stage seconds: " + ", ".join(f"{k}={v}" for k, v in timings.items()))

@@ -311,3 +311,19 @@ def test_reuse_landing_only_for_crawls_with_a_crawled_partition(tmp_path):
     assert landed_by_crawl(landing("empty.parquet", [])) is False  # a night that landed nothing
     assert landed_by_crawl(landing("files.parquet", ["/srv/sample/a.html"])) is False
     assert landed_by_crawl(landing("crawl.parquet", ["/x.html", "crawl-2026.warc.gz"])) is True
+
+
+def test_a_quiet_night_skips_everything_after_the_landing(dagbag, tmp_path, monkeypatch):
+    """A crawl that landed nothing skips plan_shards; every later task waits on all of its
+    upstreams succeeding (Airflow's default), so the skip reaches the publish."""
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    monkeypatch.setenv("KZNEWS_DATA_DIR", str(tmp_path / "data"))
+    dag = dagbag.dags["kznews_nightly"]
+    plan_shards = dag.get_task("extract.plan_shards")
+    run = {"load_date": "2026-11-25", "source": "https://exclusive.kz/", "page_limit": None}
+    with pytest.raises(AirflowSkipException, match="no new or changed page"):
+        plan_shards.python_callable(run, {"rows": 0, "load_date": "2026-11-25"})
+    after = plan_shards.get_flat_relatives(upstream=False)
+    assert {"publish.publish", "publish.summary", "quality.gate"} <= {t.task_id for t in after}
+    assert {t.trigger_rule for t in after} == {"all_success"}

@@ -10,8 +10,41 @@ from kz_airflow_harness import ROOT, LiveAirflow, check_published
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
 
 
+def _seed_crawl(tmp_path, server, env: dict[str, str]) -> str:
+    """Crawl the local site once outside Airflow (the crawl state the DAG's run then finds),
+    so that the DAG's crawl of it finds nothing new; returns the start URL."""
+    from datetime import date
+
+    from kznews.config import load_settings
+    from kznews.pipeline import land_stage
+
+    settings = load_settings(
+        home=ROOT, data_dir=tmp_path / "data", warehouse_dir=tmp_path / "warehouse",
+        host_overrides=server.overrides(), per_host_delay_s=0.0,
+        allowed_private_networks=("127.0.0.1/32",),
+    )
+    start = "http://www.old.exclusive.kz/"
+    assert land_stage(start, date(2026, 11, 19), settings)["rows"] > 0
+    env.update({
+        "KZNEWS_HOST_OVERRIDES": ",".join(server.overrides()),
+        "KZNEWS_PER_HOST_DELAY_S": "0",
+        "KZNEWS_ALLOWED_PRIVATE_NETWORKS": "127.0.0.1/32",
+    })
+    return start
+
+
 def test_standalone_runs_nightly_via_rest(tmp_path):
-    af = LiveAirflow(tmp_path)
+    from kznews.sitegen import Site
+    from kznews.sitegen.server import serve_site
+
+    with serve_site(Site(seed=5, pages=60)) as server:
+        crawl_env: dict[str, str] = {}
+        start = _seed_crawl(tmp_path, server, crawl_env)
+        _nightly_then_quiet_night(tmp_path, crawl_env, start)
+
+
+def _nightly_then_quiet_night(tmp_path, crawl_env: dict[str, str], start: str) -> None:
+    af = LiveAirflow(tmp_path, crawl_env)
     af.prepare()
     af.start("standalone", "standalone")
     try:
@@ -59,5 +92,20 @@ def test_standalone_runs_nightly_via_rest(tmp_path):
         status, body = af.request("GET", "/api/v2/plugins")
         views = [v["name"] for p in body["plugins"] for v in p["external_views"]]
         assert "dbt docs (kznews)" in views and "Data Docs (kznews)" in views
+
+        # A quiet night: the crawl finds nothing new, lands nothing, and the rest is
+        # skipped; the run succeeds and the published file is the one before.
+        published = tmp_path / "warehouse" / "kznews.duckdb"
+        before = published.stat()
+        quiet = af.wait_run("kznews_nightly", af.trigger(
+            "kznews_nightly", {"source": start, "load_date": "2026-11-21"}), timeout=600)
+        states = af.task_states("kznews_nightly", quiet["dag_run_id"])
+        assert quiet["state"] == "success", f"{states}\n{af.logs_tail()}"
+        assert states["acquire.land"] == "success", states
+        skipped = {t for t, state in states.items() if state == "skipped"}
+        assert {"extract.plan_shards", "warehouse.dbt_build", "quality.gate",
+                "publish.publish", "publish.summary"} <= skipped, states
+        after = published.stat()
+        assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
     finally:
         af.stop()

@@ -1,0 +1,103 @@
+"""A night with nothing to do: a crawl that finds no new or changed page lands nothing and
+the night ends there (both one-process paths), while a file source that gives no page is a
+clear error that leaves the date's earlier landing alone."""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from kznews import overlap
+from kznews.acquire.base import RawRecord
+from kznews.acquire.warc import WarcSink
+from kznews.config import Settings
+from kznews.land import PART_NAME, NoPagesLanded, land_records, partition_dir, read_partition
+from kznews.pipeline import format_summary, land_stage, quiet_night, run_pipeline
+from kznews.sitegen import Site
+from kznews.sitegen.server import SiteServer, serve_site
+from tests.conftest import SITE
+from tests.local_crawl import local_crawl_settings
+
+START = "http://www.old.exclusive.kz/"
+FIRST, QUIET = date(2026, 11, 1), date(2026, 11, 2)
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[SiteServer]:
+    with serve_site(Site(seed=3, pages=60)) as srv:
+        yield srv
+
+
+def _crawled_once(tmp_path: Path, server: SiteServer, **changes: object) -> Settings:
+    """Settings of a data folder whose crawl state has seen the whole site."""
+    settings = local_crawl_settings(tmp_path, server.overrides(), **changes)
+    assert land_stage(START, FIRST, settings)["rows"] > 0
+    return settings
+
+
+def _assert_nothing_after_land(settings: Settings, summary: dict) -> None:
+    assert summary["land"]["rows"] == 0
+    assert "new or changed page" in summary["skipped"]
+    assert not {"extract", "build", "quality", "publish"} & summary.keys()
+    assert not any(settings.extracted_dir.glob(f"*/load_date={QUIET.isoformat()}"))
+    assert not settings.build_db.exists()
+    assert "nothing new: the crawl of" in format_summary(summary)
+
+
+def test_a_quiet_crawl_ends_the_night_after_landing(tmp_path: Path, server: SiteServer) -> None:
+    settings = _crawled_once(tmp_path, server, overlap_nightly=False)
+    _assert_nothing_after_land(settings, run_pipeline(START, QUIET, settings))
+
+
+@pytest.mark.skipif(not overlap.available(), reason="the overlapped night runs on Linux only")
+def test_a_quiet_crawl_ends_the_overlapped_night_too(tmp_path: Path, server: SiteServer) -> None:
+    settings = _crawled_once(tmp_path, server)
+    _assert_nothing_after_land(settings, overlap.run_overlapped(START, QUIET, settings))
+
+
+def test_only_an_empty_crawl_is_a_quiet_night() -> None:
+    assert quiet_night(START, {"rows": 0, "load_date": "2026-11-02"})
+    assert quiet_night(START, {"rows": 3}) is None
+    assert quiet_night("/data/pages", {"rows": 0}) is None  # refused at landing instead
+
+
+def _page(n: int) -> RawRecord:
+    return RawRecord(url=f"http://www.old.exclusive.kz/a/{n}/",
+                     body=(SITE / "page_13178.html").read_bytes())
+
+
+def test_an_empty_folder_is_refused_and_the_dates_landing_kept(tmp_path: Path) -> None:
+    settings = local_crawl_settings(tmp_path, ())
+    land_records([_page(1), _page(2)], settings.raw_dir, FIRST)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(NoPagesLanded, match="no records at all"):
+        run_pipeline(empty, FIRST, settings)
+    assert read_partition(settings.raw_dir, FIRST).num_rows == 2
+    assert not list(partition_dir(settings.raw_dir, FIRST).glob(".*.tmp"))
+
+
+def test_a_warc_of_cut_records_only_names_what_it_refused(tmp_path: Path) -> None:
+    whole = tmp_path / "one.warc.gz"
+    with WarcSink(whole, info={"software": "test"}) as sink:
+        sink.write(_page(1))
+    cut = tmp_path / "cut.warc"
+    cut.write_bytes(gzip.decompress(whole.read_bytes())[:-200])
+    settings = local_crawl_settings(tmp_path, ())
+    with pytest.raises(NoPagesLanded, match="1 truncated_record"):
+        land_stage(cut, FIRST, settings)
+    assert not (partition_dir(settings.raw_dir, FIRST) / PART_NAME).exists()
+
+
+def test_a_crawl_landing_nothing_new_keeps_the_dates_earlier_pages(
+    tmp_path: Path, server: SiteServer
+) -> None:
+    settings = _crawled_once(tmp_path, server)
+    first = pq.read_metadata(partition_dir(settings.raw_dir, FIRST) / PART_NAME).num_rows
+    again = land_stage(START, FIRST, settings)  # the same date crawled again: nothing new
+    assert again["rows"] == first and quiet_night(START, again) is None
