@@ -83,8 +83,14 @@ def test_landing_quarantines_the_truncated_record(warc: Path, tmp_path: Path) ->
 
 
 def test_a_malformed_but_whole_file_still_fails(tmp_path: Path, warc: Path) -> None:
-    """One gzip member over several records is not a cut file: warcio's error stands."""
-    path = tmp_path / "single.warc.gz"
-    path.write_bytes(gzip.compress(gzip.decompress(warc.read_bytes())))
-    with pytest.raises(Exception, match="recompress"):
+    """A record header that is not one, in a file that ends whole, is not a cut file: the
+    file is refused, naming where reading stopped (one gzip stream over all records is read:
+    tests/acquire/test_warc_forms.py)."""
+    plain = gzip.decompress(warc.read_bytes())
+    version = plain[:8]
+    second = plain.index(version, plain.index(version, 1) + 1)
+    path = tmp_path / "malformed.warc"
+    path.write_bytes(plain[:second] + b"JUNK" + plain[second + 4:])
+    with pytest.raises(ValueError, match=f"malformed\\.warc is not a readable WARC file: at "
+                                         f"byte {second}"):
         list(read_warc(path))

@@ -4,6 +4,13 @@
 URL, HTTP status, response headers (``Content-Type`` with its charset) and the payload with
 transfer/content encodings undone. ``WarcSink`` writes responses; record ids and dates are
 taken from the caller so that generated archives are byte-for-byte reproducible.
+
+A ``.warc.gz`` is normally one gzip member per record; a file compressed whole (``gzip
+file.warc``) is read too, through one decompressing stream. Records that are not pages
+(``warcinfo``, ``request``, ``metadata``) are skipped; a ``revisit`` record (a deduplicating
+crawler's "same payload as an earlier capture") carries no page and a response without a
+``WARC-Target-URI`` names none: both come out with a ``defect`` (``warc_revisit``,
+``no_target_uri``), so a landing quarantines them instead of losing them.
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
 
-from warcio.archiveiterator import ArchiveIterator
+from warcio.archiveiterator import ArchiveIterator, ArchiveLoadFailed
 from warcio.recordloader import ArcWarcRecord
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
@@ -44,6 +51,11 @@ def _parse_warc_date(text: str | None) -> datetime:
 
 #: Reason code of a record a WARC file holds only part of (see ``RawRecord.defect``).
 TRUNCATED = "truncated_record"
+#: Reason codes of records that hold no page of their own (see the module doc).
+REVISIT = "warc_revisit"
+NO_TARGET = "no_target_uri"
+#: Record types that are pages, and those that stand for one without holding it.
+_PAGE_TYPES = ("response", "resource")
 
 
 def read_warc(path: Path | str) -> Iterator[RawRecord]:
@@ -61,6 +73,7 @@ def read_warc(path: Path | str) -> Iterator[RawRecord]:
     last: RawRecord | None = None  # held back until the file is known to go on past it
     last_is_final = False  # no other record after it (so a cut file cut that one)
     final_start = 0  # where the file's last record starts: only its member is checked
+    yielded = 0
     with path.open("rb") as fh:
         records = ArchiveIterator(fh)
         it = iter(records)
@@ -71,23 +84,28 @@ def read_warc(path: Path | str) -> Iterator[RawRecord]:
                 last_is_final, final_start = False, records.offset
                 if _declared_length(rec) is None:
                     raise EOFError("a record header without a usable Content-Length")
-                if rec.rec_type not in ("response", "resource"):
-                    continue
                 target = rec.rec_headers.get_header("WARC-Target-URI")
-                if not target:
+                out = _page(path, rec, target)
+                if out is None:
                     continue
-                out = _record(path, rec, target)
             except StopIteration:
                 break
             except Exception as exc:  # warcio on a tail cut inside a record's header
+                if isinstance(exc, ArchiveLoadFailed) and "non-chunked" in str(exc):
+                    # compressed whole, not record by record: read it again as one stream
+                    yield from _read_one_stream(path, skip=yielded)
+                    return
                 if not _looks_like_warc(path) or _ends_whole(path):
-                    raise  # not a WARC file, or one malformed rather than cut short
+                    # not a WARC file, or one malformed rather than cut short
+                    raise ValueError(f"{path} is not a readable WARC file: at byte "
+                                     f"{records.offset}, {type(exc).__name__}: {exc}") from exc
                 if last is not None:
                     yield last
                 yield _unreadable_tail(path, records.offset, exc, target)
                 return
             if last is not None:
                 yield last
+                yielded += 1
             last, last_is_final = out, True
     whole = path.stat().st_size == 0 or _ends_whole(path, final_start)
     if last is not None and not whole and last_is_final and last.defect is None:
@@ -97,6 +115,110 @@ def read_warc(path: Path | str) -> Iterator[RawRecord]:
         yield last
     if not whole and not last_is_final:
         yield _unreadable_tail(path, records.offset, EOFError("the file ends inside a record"))
+
+
+def _page(path: Path, rec: ArcWarcRecord, target: str | None) -> RawRecord | None:
+    """The record as a page, a record with a ``defect`` when it stands for a page it does
+    not hold, or None when it is no page at all (warcinfo, request, metadata)."""
+    if rec.rec_type == "revisit":
+        refers = rec.rec_headers.get_header("WARC-Refers-To-Target-URI") or "an earlier capture"
+        when = rec.rec_headers.get_header("WARC-Refers-To-Date") or "an unknown date"
+        return _no_page(path, rec, target, REVISIT,
+                        f"a revisit record: the payload is that of {refers} at {when}, not in "
+                        "this record; land the WARC file holding that capture")
+    if rec.rec_type not in _PAGE_TYPES:
+        return None
+    if not target:
+        return _no_page(path, rec, target, NO_TARGET,
+                        f"a {rec.rec_type} record without WARC-Target-URI: no page URL")
+    return _record(path, rec, target)
+
+
+def _no_page(
+    path: Path, rec: ArcWarcRecord, target: str | None, reason: str, detail: str
+) -> RawRecord:
+    record_id = rec.rec_headers.get_header("WARC-Record-ID") or "?"
+    status = rec.http_headers.get_statuscode() if rec.http_headers is not None else None
+    return RawRecord(
+        url=target or f"{path.name}#{record_id}",
+        body=b"",
+        status=int(status) if status and status.isdigit() else 0,
+        fetched_at=_parse_warc_date(rec.rec_headers.get_header("WARC-Date")),
+        source=f"{path.name}#{record_id}",
+        defect=reason,
+        defect_detail=detail,
+    )
+
+
+class _Gunzip:
+    """A file's gzip members decompressed as one stream, read in bounded pieces. Unlike
+    :mod:`gzip` it gives every byte it could decompress before a cut, then ends, and says
+    so in ``cut``; warcio takes a raising stream for an early end."""
+
+    def __init__(self, fh: BinaryIO) -> None:
+        self._fh = fh
+        self._d = zlib.decompressobj(31)
+        self._fed = False  # the current member has had input (so it may be cut)
+        self._buf = b""  # compressed bytes not yet given to a decompressor
+        self.cut = False
+
+    def read(self, size: int = -1) -> bytes:
+        size = size if size and size > 0 else 1 << 20
+        while True:
+            if self._d.eof:  # a member ended: what follows starts the next one
+                self._buf = self._d.unused_data + self._buf
+                self._d, self._fed = zlib.decompressobj(31), False
+            if not self._buf:
+                self._buf = self._fh.read(1 << 16)
+                if not self._buf:
+                    self.cut = self._fed
+                    return b""
+            try:
+                out = self._d.decompress(self._buf, size)
+            except zlib.error:
+                self.cut = True
+                return b""
+            self._fed = True
+            self._buf = self._d.unconsumed_tail
+            if out:
+                return out
+
+
+def _read_one_stream(path: Path, skip: int) -> Iterator[RawRecord]:
+    """The records of a ``.warc.gz`` compressed as a single gzip stream, after the first
+    ``skip`` (already yielded). Cut short, a record whose block is incomplete comes with
+    ``truncated_record`` and a ``truncated_record`` row for the file follows the last record
+    read (a gzip stream cannot say whether another record was lost after it)."""
+    last: RawRecord | None = None
+    seen = 0
+    with path.open("rb") as fh:
+        stream = _Gunzip(fh)
+        records = ArchiveIterator(stream)
+        target = None
+        try:
+            for rec in records:
+                target = rec.rec_headers.get_header("WARC-Target-URI")
+                if _declared_length(rec) is None:
+                    raise EOFError("a record header without a usable Content-Length")
+                out = _page(path, rec, target)
+                if out is None:
+                    continue
+                seen += 1
+                if seen <= skip:
+                    continue
+                if last is not None:
+                    yield last
+                last, target = out, None
+        except (EOFError, ArchiveLoadFailed) as exc:
+            if last is not None:
+                yield last
+            yield _unreadable_tail(path, records.offset, exc, target)
+            return
+    if last is not None:
+        yield last  # its own length check flagged it if the cut took part of its block
+    if stream.cut:  # whatever followed the last whole record is lost: say so
+        yield _unreadable_tail(path, records.offset, EOFError(
+            "the file's single gzip stream ends early (offsets of the uncompressed stream)"))
 
 
 def _looks_like_warc(path: Path) -> bool:

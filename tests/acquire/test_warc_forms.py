@@ -1,0 +1,114 @@
+"""WARC files as other tools write them: compressed whole rather than record by record
+(``gzip file.warc``), with ``revisit`` records of a deduplicating crawler, with a response
+that names no URL. Every page is read; what holds no page is quarantined, never dropped."""
+
+from __future__ import annotations
+
+import gzip
+from datetime import UTC, date, datetime
+from io import BytesIO
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
+
+from kznews.acquire.base import RawRecord
+from kznews.acquire.warc import NO_TARGET, REVISIT, TRUNCATED, WarcSink, read_warc
+from kznews.land import QUARANTINE_NAME, land_records, partition_dir, read_partition
+
+URL = "http://www.old.exclusive.kz/a/{}/"
+BODY = b"<html><head><title>t</title></head><body><p>%d</p></body></html>"
+
+
+@pytest.fixture(scope="module")
+def per_record(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("warc") / "three.warc.gz"
+    with WarcSink(path, info={"software": "test"}) as sink:
+        for i in range(3):
+            sink.write(RawRecord(url=URL.format(i), body=BODY % i,
+                                 headers={"Content-Type": "text/html; charset=utf-8"},
+                                 fetched_at=datetime(2024, 5, 17, tzinfo=UTC)))
+    return path
+
+
+def _one_stream(per_record: Path, dst: Path, cut: int = 0) -> Path:
+    data = gzip.compress(gzip.decompress(per_record.read_bytes()), mtime=0)
+    dst.write_bytes(data[: len(data) - cut])
+    return dst
+
+
+def test_a_file_compressed_whole_reads_like_one_compressed_per_record(
+    per_record: Path, tmp_path: Path
+) -> None:
+    whole = _one_stream(per_record, tmp_path / "whole.warc.gz")
+    expected = [(r.url, r.body, r.status, r.defect) for r in read_warc(per_record)]
+    assert [(r.url, r.body, r.status, r.defect) for r in read_warc(whole)] == expected
+    assert len(expected) == 3
+
+
+@pytest.mark.parametrize("cut", [5, 40, 200])
+def test_a_cut_single_stream_keeps_its_whole_records_and_says_it_was_cut(
+    per_record: Path, tmp_path: Path, cut: int
+) -> None:
+    recs = list(read_warc(_one_stream(per_record, tmp_path / "cut.warc.gz", cut)))
+    whole = [r for r in recs if r.defect is None]
+    assert [r.body for r in whole] == [BODY % i for i in range(len(whole))]
+    assert recs[-1].defect == TRUNCATED and "ends early" in recs[-1].defect_detail
+    assert len(whole) < 3 or cut == 5  # only the gzip trailer is gone at 5
+
+
+def _warc_with(records) -> bytes:
+    out = BytesIO()
+    writer = WARCWriter(out, gzip=True)
+    for rec in records(writer):
+        writer.write_record(rec)
+    return out.getvalue()
+
+
+def test_revisits_and_nameless_records_are_quarantined(tmp_path: Path) -> None:
+    def records(writer: WARCWriter):
+        http = StatusAndHeaders("200 OK", [("Content-Type", "text/html")], protocol="HTTP/1.1")
+        yield writer.create_warc_record(URL.format(1), "response", payload=BytesIO(BODY % 1),
+                                        http_headers=http)
+        yield writer.create_revisit_record(
+            URL.format(2), digest="sha1:AAAA", refers_to_uri=URL.format(1),
+            refers_to_date="2024-05-17T00:00:00Z",
+            http_headers=StatusAndHeaders("200 OK", [], protocol="HTTP/1.1"))
+        nameless = writer.create_warc_record(URL.format(3), "resource",
+                                             payload=BytesIO(BODY % 3))
+        nameless.rec_headers.remove_header("WARC-Target-URI")
+        yield nameless
+
+    path = tmp_path / "dedup.warc.gz"
+    path.write_bytes(_warc_with(records))
+    recs = list(read_warc(path))
+    assert [(r.url, r.defect) for r in recs[:2]] == [(URL.format(1), None),
+                                                     (URL.format(2), REVISIT)]
+    assert URL.format(1) in recs[1].defect_detail and recs[1].status == 200
+    assert recs[2].defect == NO_TARGET and recs[2].url.startswith("dedup.warc.gz#")
+
+    day = date(2026, 11, 2)
+    result = land_records(recs, tmp_path / "raw", day)
+    assert result.rows == 1 and result.defective == 2
+    assert read_partition(tmp_path / "raw", day).column("url").to_pylist() == [URL.format(1)]
+    reasons = pq.read_table(partition_dir(tmp_path / "raw", day) / QUARANTINE_NAME)
+    assert sorted(reasons.column("reason").to_pylist()) == [NO_TARGET, REVISIT]
+
+
+def test_a_response_naming_no_url_is_a_clear_error(tmp_path: Path) -> None:
+    """warcio cannot parse a response without WARC-Target-URI (its HTTP headers need the
+    scheme): the whole file is refused, naming it and the byte where reading stopped."""
+
+    def records(writer: WARCWriter):
+        rec = writer.create_warc_record(URL.format(1), "response", payload=BytesIO(BODY % 1),
+                                        http_headers=StatusAndHeaders("200 OK", [],
+                                                                      protocol="HTTP/1.1"))
+        rec.rec_headers.remove_header("WARC-Target-URI")
+        yield rec
+
+    path = tmp_path / "bad.warc.gz"
+    path.write_bytes(_warc_with(records))
+    with pytest.raises(ValueError, match=r"bad\.warc\.gz is not a readable WARC file: at byte 0"):
+        list(read_warc(path))
