@@ -94,3 +94,45 @@ def test_pager_numbers_in_touching_links_are_not_glued():
     links = "".join(f"<a href='/expertiza/smart/?PAGEN_1={n}'>{n}</a>" for n in (1, 2, 3, 33))
     page = _old_page().replace(b"</body>", f"<div class='pager'>{links}</div></body>".encode())
     assert extract_page(page, OLD_ARTICLE).pager_pages == 33
+
+
+def test_a_redirected_page_is_read_at_its_final_address(seed_html):
+    """A page fetched under one URL and redirected to another: its relative links resolve
+    against where it landed, and it is classified by that address; its rows keep the URL
+    fetched as their key (page_url), which joins back to the landing."""
+    final = "http://www.old.exclusive.kz/expertiza/smart/13178/"
+    html = seed_html.replace(b'href="http://www.old.exclusive.kz/expertiza/smart/', b'href="../')
+    html = html.replace(b'rel="canonical"', b'rel="x-none"')
+    fetched = "http://old.exclusive.kz/go/13178"
+    out = extract_page(html, fetched, "text/html; charset=utf-8", final_url=final)
+    assert out.page["url"] == fetched and out.page["article_id"] == "13178"
+    article = out.articles[0]
+    assert (article["page_url"], article["url"]) == (fetched, final)
+    assert (article["section"], article["rubric"]) == ("expertiza", "smart")
+    first = out.listing_items[0]
+    assert first["url"] == "http://www.old.exclusive.kz/expertiza/smart/13170/"
+    assert first["article_id"] == "13170" and first["page_url"] == fetched
+    # without a redirect, the URL fetched is the address
+    same = extract_page(html, final, "text/html; charset=utf-8")
+    assert same.listing_items[0]["url"] == first["url"]
+
+
+def test_the_batch_extraction_reads_the_landed_final_url(seed_html, tmp_path):
+    from datetime import date
+
+    import pyarrow.parquet as pq
+
+    from kznews.acquire.base import RawRecord
+    from kznews.config import load_settings
+    from kznews.extract.batch import extract_partition
+    from kznews.land import land_records
+
+    settings = load_settings(data_dir=tmp_path / "data")
+    day = date(2026, 11, 2)
+    fetched, final = "http://old.exclusive.kz/go/13178", "http://www.old.exclusive.kz/expertiza/smart/13178/"
+    land_records([RawRecord(url=fetched, final_url=final, body=seed_html,
+                            headers={"Content-Type": "text/html; charset=utf-8"})],
+                 settings.raw_dir, day)
+    extract_partition(settings, day)
+    articles = pq.read_table(settings.extracted_dir / "articles").to_pylist()
+    assert [(a["page_url"], a["article_id"]) for a in articles] == [(fetched, "13178")]

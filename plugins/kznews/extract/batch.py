@@ -182,6 +182,7 @@ def iter_extractions(batches: Iterable[pa.RecordBatch], max_bytes: int) -> Itera
                 fetched_at=cols["fetched_at"][i],
                 sha256=cols["sha256"][i],
                 max_bytes=max_bytes,
+                final_url=cols["final_url"][i],
             )
 
 

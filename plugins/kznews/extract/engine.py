@@ -449,8 +449,13 @@ def extract_page(
     sha256: str | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
     profiles: tuple[SiteProfile, ...] = PROFILES,
+    final_url: str | None = None,
 ) -> PageExtraction:
     """Extract every contract table's rows from one page. Pure: no I/O, never raises on input.
+
+    ``url`` is the page's key (the URL fetched: every row's ``page_url``); ``final_url``,
+    where a redirect led, is the document's own address: relative links resolve against it,
+    and the page is classified by it (its kind, article id and rubric). Default: ``url``.
 
     ``profiles`` are the site layouts to recognise (default: both Exclusive.kz layouts);
     a third site is one more :class:`~kznews.extract.profiles.SiteProfile` in that tuple.
@@ -489,19 +494,22 @@ def extract_page(
     if _looks_binary(body):
         return refuse("not_html", "the body looks binary (NUL or control bytes), not HTML")
     try:
-        return _extract(body, url, content_type, status, fetched_at, sha, out, profiles)
+        return _extract(body, url, content_type, status, fetched_at, sha, out, profiles,
+                        final_url or url)
     except Exception as exc:  # a parser bug must cost one page, never the batch
         out.page = None
         out.rates, out.headlines, out.articles, out.listing_items = [], [], [], []
         return refuse("parse_error", f"{type(exc).__name__}: {exc}"[:500])
 
 
-def _extract(body, url, content_type, status, fetched_at, sha, out: PageExtraction, profiles):
+def _extract(body, url, content_type, status, fetched_at, sha, out: PageExtraction, profiles,
+             address: str):
+    """``url``: the page's key; ``address``: where the document is (after redirects)."""
     html, encoding, _how = decode_html(body, content_type)
     tree = LexborHTMLParser(html)
     tree.strip_tags(_DROP_TAGS)
-    info: UrlInfo = classify_url(url, profiles)
-    profile = choose_profile(tree, url, profiles)
+    info: UrlInfo = classify_url(address, profiles)
+    profile = choose_profile(tree, address, profiles)
     pname = profile.name if profile else None
     body_node = tree.body if tree.body is not None else tree.root
     # the page's text: read once, and only when a fallback needs it
@@ -529,12 +537,12 @@ def _extract(body, url, content_type, status, fetched_at, sha, out: PageExtracti
 
     rates, rates_method = _rates(tree, profile, header_text)
 
-    headlines, headlines_method = _headlines(tree, profile, url)
+    headlines, headlines_method = _headlines(tree, profile, address)
 
     spec = profile.listing if profile else None
-    items, items_method = _listing(tree, spec, pname or "", url)
+    items, items_method = _listing(tree, spec, pname or "", address)
     if not items and (profile is None or profile.listing_date_fallback):
-        items = _listing_by_pattern(tree, url, profiles)
+        items = _listing_by_pattern(tree, address, profiles)
         items_method = PATTERN if items else None
 
     rubric_node = _first(tree, profile.rubric_name) if profile else None
@@ -545,7 +553,7 @@ def _extract(body, url, content_type, status, fetched_at, sha, out: PageExtracti
     out.pager_pages = _pager(tree, profile, loose_text, bool(items or rubric_name))
     if profile and profile.next_page:
         nxt = _first(tree, profile.next_page)
-        out.next_page = absolutize(nxt.attributes.get("href"), url) if nxt is not None else None
+        out.next_page = absolutize(nxt.attributes.get("href"), address) if nxt is not None else None
 
     has_article = bool(title and paras)
     common = {"shown_on": shown_on, "fetched_at": fetched_at}
@@ -567,10 +575,10 @@ def _extract(body, url, content_type, status, fetched_at, sha, out: PageExtracti
         if profile is not None and profile.article_category:
             cat = _first(tree, profile.article_category)
             if cat is not None:
-                href = absolutize(cat.attributes.get("href"), url) or ""
+                href = absolutize(cat.attributes.get("href"), address) or ""
                 rubric = classify_url(href, profiles).rubric or rubric
         out.articles.append(
-            {"url": canonical_article_url(info, _canonical_link(tree, url), url, profiles),
+            {"url": canonical_article_url(info, _canonical_link(tree, address), address, profiles),
              "page_url": url, "article_id": info.article_id, "site": info.site,
              "section": info.section, "rubric": rubric, "title": title, "body": article_body,
              "language": tx.detect_article_language(f"{title}\n{article_body}"),
