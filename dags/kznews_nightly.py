@@ -45,7 +45,9 @@ airflow backfill create --dag-id kznews_nightly \\
   --from-date 2026-01-01 --to-date 2026-01-07T23:59:59
 ```
 reprocesses each day (runs sit at 02:00 Almaty) from its landed raw Parquet without fetching
-again (see *reuse_landing*); `make airflow-backfill FROM=... TO=...` does the same.
+again (see *reuse_landing*); `make airflow-backfill FROM=... TO=...` does the same. A day no
+crawl landed fails its `land` task instead of filing today's pages under it (conf
+`source` = a WARC or folder of that day fills it; `reuse_landing=false` fetches anyway).
 
 See `docs/airflow.md` for the UI, the docs plugin and the compose deployment.
 """
@@ -224,6 +226,25 @@ def reuse_landing(run: dict, landed_by_crawl: bool) -> bool:
     )
 
 
+def backfill_cannot_crawl(run: dict, run_type: str, landed_by_crawl: bool) -> str | None:
+    """Why a backfill run must not crawl, or None. A crawl fetches the site as it is now:
+    a backfill of a date whose landing no crawl filled would file today's pages under that
+    date. It reuses a crawled landing (``reuse_landing``); without one it fails, saying how
+    to fill the date, unless the trigger asked to fetch (``reuse_landing`` false)."""
+    from kznews.acquire.base import is_crawl
+
+    if str(run_type) != "backfill" or not is_crawl(run["source"]) or landed_by_crawl:
+        return None
+    if not run.get("reuse_landing", True):
+        return None
+    return (
+        f"backfill of {run['load_date']}: no crawl landed that date, and a crawl fetches the "
+        "site as it is today, not as it was then. Backfill it from a WARC file or a folder of "
+        "that day (source), or trigger it with reuse_landing=false to file today's pages "
+        "under that date."
+    )
+
+
 def _timed(fn, *args, **kwargs) -> dict:
     import time
 
@@ -322,7 +343,15 @@ def kznews_nightly():
 
             settings, load_date = _settings(run), _load_date(run)
             part = partition_dir(settings.raw_dir, load_date) / PART_NAME
-            if reuse_landing(run, landed_by_crawl(part)):
+            crawled = landed_by_crawl(part)
+            refused = backfill_cannot_crawl(
+                run, get_current_context()["dag_run"].run_type, crawled
+            )
+            if refused:
+                from airflow.sdk.exceptions import AirflowFailException
+
+                raise AirflowFailException(refused)  # retrying cannot help
+            if reuse_landing(run, crawled):
                 result = _timed(reuse_landing_stage, load_date, settings)
                 print(f"landing partition exists, not fetching again: {part}")
             else:

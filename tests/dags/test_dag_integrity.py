@@ -327,3 +327,17 @@ def test_a_quiet_night_skips_everything_after_the_landing(dagbag, tmp_path, monk
     after = plan_shards.get_flat_relatives(upstream=False)
     assert {"publish.publish", "publish.summary", "quality.gate"} <= {t.task_id for t in after}
     assert {t.trigger_rule for t in after} == {"all_success"}
+
+
+def test_a_backfill_never_files_todays_crawl_under_an_old_date():
+    import runpy
+
+    refuse = runpy.run_path(str(DAGS / "kznews_nightly.py"))["backfill_cannot_crawl"]
+    crawl = {"source": "https://exclusive.kz/", "load_date": "2026-01-03", "reuse_landing": True}
+    assert "no crawl landed that date" in refuse(crawl, "backfill", landed_by_crawl=False)
+    assert refuse(crawl, "backfill", landed_by_crawl=True) is None  # reused instead
+    assert refuse({**crawl, "reuse_landing": False}, "backfill", landed_by_crawl=False) is None
+    assert refuse(crawl, "scheduled", landed_by_crawl=False) is None
+    assert refuse(crawl, "manual", landed_by_crawl=False) is None
+    files = {**crawl, "source": "/srv/warc/2026-01-03.warc.gz"}
+    assert refuse(files, "backfill", landed_by_crawl=False) is None
