@@ -16,11 +16,34 @@
 {%- endmacro %}
 
 {#- "kk" when a Kazakh-specific Cyrillic letter appears, else "ru" (same rule as
-    kznews.extract.text.detect_language); null text stays null. -#}
+    kznews.extract.text.detect_language): for a headline or a title; articles use
+    detect_article_language. Null text stays null. -#}
 {% macro detect_language(expr) -%}
     case
         when {{ expr }} is null then null
         when regexp_matches({{ expr }}, '[әғқңөұүһіӘҒҚҢӨҰҮҺІ]') then 'kk'
+        else 'ru'
+    end
+{%- endmacro %}
+
+{#- An article's language from its text (same rule as
+    kznews.extract.text.detect_article_language): "kk" when at least 20% of its Cyrillic
+    words hold a Kazakh-specific letter, else "ru"; one quoted Kazakh name does not make a
+    Russian article Kazakh. Null when title and body are both null. -#}
+{% macro detect_article_language(title, body) -%}
+    {%- set kk = "'[әғқңөұүһіӘҒҚҢӨҰҮҺІ]'" -%}
+    {%- set words -%}
+        list_filter(
+            regexp_extract_all(concat_ws(chr(10), {{ title }}, {{ body }}),
+                '\p{L}+(?:[-\x{2010}''\x{2019}]\p{L}+)*'),
+            w -> regexp_matches(w, '[\x{0400}-\x{04FF}]')
+        )
+    {%- endset -%}
+    case
+        when {{ title }} is null and {{ body }} is null then null
+        when not regexp_matches(concat_ws(chr(10), {{ title }}, {{ body }}), {{ kk }}) then 'ru'
+        when len(list_filter({{ words }}, w -> regexp_matches(w, {{ kk }})))
+            >= 0.2 * len({{ words }}) then 'kk'
         else 'ru'
     end
 {%- endmacro %}

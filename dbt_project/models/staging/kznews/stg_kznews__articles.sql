@@ -19,7 +19,8 @@ final as (
         lower(rubric) as rubric,
         {{ collapse_ws('title') }} as title,
         body,
-        coalesce(lower(language), {{ detect_language('title') }}) as language,
+        -- partitions written before extraction set it: the same rule, in SQL
+        coalesce(lower(language), {{ detect_article_language('title', 'body') }}) as language,
         cast(published_at as timestamptz) as published_at,
         cast(published_on as date) as published_on,
         cast(shown_on as date) as shown_on,
