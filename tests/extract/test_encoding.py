@@ -105,6 +105,27 @@ def test_both_seed_encodings_decode_exactly_under_every_header(
     utf8 = seed_html if meta else seed_html.replace(b"charset=utf-8", b"")
     cp = seed_html_cp1251 if meta else _without_meta(seed_html_cp1251)
     assert decode_html(utf8, content_type)[:2] == (utf8.decode("utf-8"), "utf-8")
-    if header == "koi8-r":
-        return  # a strong single-byte label the bytes do not refute: honoured, as declared
     assert decode_html(cp, content_type)[:2] == (cp.decode("cp1251"), "cp1251")
+
+
+@pytest.mark.parametrize("label", ["koi8-r", "windows-1251"])
+def test_windows_1251_and_koi8_r_labels_yield_to_the_bytes(seed_html, label):
+    """A page in one of the two Cyrillic single-byte encodings sent with the other's label
+    decodes as what it is; sent with its own label, as declared."""
+    text = seed_html.decode("utf-8").replace("charset=utf-8", "")
+    actual = "cp1251" if label == "koi8-r" else "koi8-r"
+    body = text.encode(actual, errors="xmlcharrefreplace")
+    assert decode_html(body, f"text/html; charset={label}")[:2] == (body.decode(actual), actual)
+    assert decode_html(body, f"text/html; charset={actual}")[:3] == (
+        body.decode(actual), actual, "header")
+    page = extract_page(body, SEED_URL, f"text/html; charset={label}")
+    assert page.articles[0]["title"] == TITLE
+
+
+def test_a_few_letters_never_overrule_a_label():
+    from kznews.extract.encoding import MIN_LETTERS_TO_OVERRULE, cyrillic_label_swapped
+
+    few = "<p>Привет</p>".encode("cp1251") * (MIN_LETTERS_TO_OVERRULE // 6 - 1)
+    assert cyrillic_label_swapped(few, "koi8-r") is None
+    assert cyrillic_label_swapped(few * 2, "koi8-r") == "cp1251"
+    assert cyrillic_label_swapped(few * 2, "iso8859-5") is None  # only the two swap

@@ -85,6 +85,41 @@ def _single_byte(encoding: str) -> bool:
 _WEAK_HEADER_LABELS = frozenset({"iso8859-1", "cp1252", "ascii"})
 
 
+# windows-1251 and KOI8-R, the two Cyrillic single-byte encodings of the Russian web, hold
+# their letters in the same two byte ranges, in swapped cases: lower case at 0xE0-0xFF in
+# windows-1251 and 0xC0-0xDF in KOI8-R, upper case the other way round. Prose is mostly lower
+# case, so the range holding most letter bytes tells them apart, and a page sent with the
+# other one's label (a server's wrong default) would decode to upper-case mojibake.
+_LOWER_RANGE = {"cp1251": range(0xE0, 0x100), "koi8-r": range(0xC0, 0xE0)}
+_SWAPPED = {"cp1251": "koi8-r", "koi8-r": "cp1251"}
+_NOT_HIGH = bytes(range(0xC0))  # deleted to count the bytes 0xC0-0xFF
+_NOT_TOP = bytes(range(0xE0))  # deleted to count the bytes 0xE0-0xFF
+#: Letter bytes (0xC0-0xFF) needed before the case test may overrule a label.
+MIN_LETTERS_TO_OVERRULE = 64
+
+
+def cyrillic_label_swapped(body: bytes, label: str) -> str | None:
+    """The other encoding when ``body`` labelled windows-1251 or KOI8-R reads as the other
+    one: at least :data:`MIN_LETTERS_TO_OVERRULE` letter bytes, and more than twice as many
+    in the other encoding's lower-case range as in the label's. None otherwise (also for
+    every other label). Counts bytes at C speed: no decoding.
+
+    >>> text = "Кселл переходит на новую биллинговую систему".encode("cp1251") * 4
+    >>> cyrillic_label_swapped(text, "koi8-r"), cyrillic_label_swapped(text, "cp1251")
+    ('cp1251', None)
+    """
+    other = _SWAPPED.get(label)
+    if other is None:
+        return None
+    high = len(body.translate(None, _NOT_HIGH))
+    if high < MIN_LETTERS_TO_OVERRULE:
+        return None
+    top = len(body.translate(None, _NOT_TOP))
+    lower_if_label = top if label == "cp1251" else high - top
+    lower_if_other = high - lower_if_label
+    return other if lower_if_other > 2 * lower_if_label else None
+
+
 def _utf8(body: bytes) -> str | None:
     """``body`` as UTF-8 when it has non-ASCII bytes and is strictly valid UTF-8: a page
     that is, is UTF-8 whatever single-byte label it carries (a non-ASCII single-byte text is
@@ -110,7 +145,9 @@ def decode_html(body: bytes, content_type: str | None = None) -> tuple[str, str,
 
     Order: BOM (it wins, as in WHATWG's decode), HTTP header, ``<meta>``, detection. A
     label is used only if the bytes decode under it, and a single-byte label (windows-1251,
-    koi8-r...) yields to non-ASCII bytes that are valid UTF-8. A header naming Latin-1,
+    koi8-r...) yields to non-ASCII bytes that are valid UTF-8; windows-1251 and KOI8-R yield
+    to each other when the letter cases say the page is in the other one
+    (:func:`cyrillic_label_swapped`). A header naming Latin-1,
     cp1252 or ASCII (typical server defaults) comes after the page's own declaration and
     after detection: it decides only for ASCII pages, or when detection finds nothing.
     """
@@ -126,6 +163,8 @@ def decode_html(body: bytes, content_type: str | None = None) -> tuple[str, str,
             continue
         if _single_byte(enc) and (text := _utf8(body)) is not None:
             return text, "utf-8", "detected"
+        if (swapped := cyrillic_label_swapped(body, enc)) is not None:
+            return body.decode(swapped), swapped, "detected"
         text = _try(body, enc)
         if text is not None:
             return text, enc, how
