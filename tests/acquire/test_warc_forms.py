@@ -15,7 +15,14 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from kznews.acquire.base import RawRecord
-from kznews.acquire.warc import NO_TARGET, REVISIT, TRUNCATED, WarcSink, read_warc
+from kznews.acquire.warc import (
+    DIGEST_MISMATCH,
+    NO_TARGET,
+    REVISIT,
+    TRUNCATED,
+    WarcSink,
+    read_warc,
+)
 from kznews.land import QUARANTINE_NAME, land_records, partition_dir, read_partition
 
 URL = "http://www.old.exclusive.kz/a/{}/"
@@ -112,3 +119,16 @@ def test_a_response_naming_no_url_is_a_clear_error(tmp_path: Path) -> None:
     path.write_bytes(_warc_with(records))
     with pytest.raises(ValueError, match=r"bad\.warc\.gz is not a readable WARC file: at byte 0"):
         list(read_warc(path))
+
+
+def test_a_record_whose_bytes_changed_fails_its_digest_and_is_quarantined(
+    per_record: Path, tmp_path: Path
+) -> None:
+    plain = gzip.decompress(per_record.read_bytes())
+    assert plain.count(b"WARC-Payload-Digest: sha1:") == 3  # what the sink declares
+    changed = tmp_path / "changed.warc"
+    changed.write_bytes(plain.replace(BODY % 1, (BODY % 1).replace(b"<p>1", b"<p>7"), 1))
+    recs = list(read_warc(changed))
+    assert [r.defect for r in recs] == [None, DIGEST_MISMATCH, None]
+    assert "digest failed" in recs[1].defect_detail
+    assert [r.defect for r in read_warc(per_record)] == [None] * 3

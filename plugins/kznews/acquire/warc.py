@@ -10,7 +10,10 @@ file.warc``) is read too, through one decompressing stream. Records that are not
 (``warcinfo``, ``request``, ``metadata``) are skipped; a ``revisit`` record (a deduplicating
 crawler's "same payload as an earlier capture") carries no page and a response without a
 ``WARC-Target-URI`` names none: both come out with a ``defect`` (``warc_revisit``,
-``no_target_uri``), so a landing quarantines them instead of losing them.
+``no_target_uri``), so a landing quarantines them instead of losing them. Declared digests
+(``WARC-Payload-Digest``, ``WARC-Block-Digest``) are checked as a record is read; a record
+that does not match them is quarantined as ``digest_mismatch`` (its bytes changed after the
+crawl wrote them).
 """
 
 from __future__ import annotations
@@ -54,6 +57,8 @@ TRUNCATED = "truncated_record"
 #: Reason codes of records that hold no page of their own (see the module doc).
 REVISIT = "warc_revisit"
 NO_TARGET = "no_target_uri"
+#: Reason code of a record whose WARC-Payload-Digest or WARC-Block-Digest does not match it.
+DIGEST_MISMATCH = "digest_mismatch"
 #: Record types that are pages, and those that stand for one without holding it.
 _PAGE_TYPES = ("response", "resource")
 
@@ -75,7 +80,7 @@ def read_warc(path: Path | str) -> Iterator[RawRecord]:
     final_start = 0  # where the file's last record starts: only its member is checked
     yielded = 0
     with path.open("rb") as fh:
-        records = ArchiveIterator(fh)
+        records = ArchiveIterator(fh, check_digests=True)
         it = iter(records)
         while True:
             target = None
@@ -193,7 +198,7 @@ def _read_one_stream(path: Path, skip: int) -> Iterator[RawRecord]:
     seen = 0
     with path.open("rb") as fh:
         stream = _Gunzip(fh)
-        records = ArchiveIterator(stream)
+        records = ArchiveIterator(stream, check_digests=True)
         target = None
         try:
             for rec in records:
@@ -276,7 +281,7 @@ def _record(path: Path, rec: ArcWarcRecord, target: str) -> RawRecord:
         final_url=target,
         fetched_at=fetched_at,
         source=f"{path.name}#{record_id}",
-        **_truncation(rec),
+        **(_truncation(rec) or _digest_problem(rec)),
     )
 
 
@@ -289,6 +294,16 @@ def _truncation(rec: ArcWarcRecord) -> dict[str, str]:
     if missing is not None and missing > 0:
         return {"defect": TRUNCATED, "defect_detail": f"the file ends {missing} bytes "
                 f"before the end of the record's {declared}-byte block"}
+    return {}
+
+
+def _digest_problem(rec: ArcWarcRecord) -> dict[str, str]:
+    """``defect`` fields for a whole record whose declared digest does not match its bytes
+    (warcio checks them while the record is read: ``check_digests``); nothing for a record
+    that declares none."""
+    checker = getattr(rec, "digest_checker", None)
+    if checker is not None and checker.passed is False:
+        return {"defect": DIGEST_MISMATCH, "defect_detail": "; ".join(checker.problems)[:500]}
     return {}
 
 
