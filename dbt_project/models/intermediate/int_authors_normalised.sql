@@ -1,7 +1,8 @@
 -- One row per author spelling seen in listings, with the author it names.
 -- Spellings differ in whitespace (double, no-break spaces) and letter case ("КАРЛЫГАШ
 -- ЕЖЕНОВА"); the key is the collapsed, lower-cased name. The display name is the most
--- frequent spelling that is neither all upper nor all lower case, else a title-cased form.
+-- frequent collapsed spelling that is neither all upper nor all lower case, else a
+-- title-cased form.
 
 with
 
@@ -49,6 +50,21 @@ keyed as (
 
 ),
 
+-- a shown spelling counts every listing item of every raw spelling it collapses from
+-- ("Иван Петров" with a single, a double or a no-break space is one spelling)
+shown_spellings as (
+
+    select
+        author_key,
+        author_collapsed,
+        is_well_cased,
+        sum(n_items) as n_items
+
+    from keyed
+    group by all
+
+),
+
 display_names as (
 
     select
@@ -59,7 +75,7 @@ display_names as (
             {{ title_case('min(author_collapsed)') }}
         ) as author_name
 
-    from keyed
+    from shown_spellings
     group by 1
 
 ),
