@@ -28,4 +28,13 @@ COPY --chown=airflow:0 sample /opt/kznews/sample
 RUN pip install --no-cache-dir --no-deps -e /opt/kznews \
     && python -c "import kznews.pipeline, kznews.config"
 
+# The dbt project parsed once into the image (dbt reads no data to parse; target/ is in the
+# image, not on a volume). With KZNEWS_DBT_TASKS=per_model the DAG takes its model list from
+# this manifest, so the tasks of an image always match the project it carries, not what the
+# last build on the warehouse volume wrote.
+RUN cd /opt/kznews/dbt_project \
+    && dbt parse --project-dir . --profiles-dir . --target-path target \
+        --log-path /tmp/dbt-logs --quiet \
+    && test -s target/manifest.json
+
 WORKDIR /opt/kznews
