@@ -226,23 +226,52 @@ def reuse_landing(run: dict, landed_by_crawl: bool) -> bool:
     )
 
 
-def backfill_cannot_crawl(run: dict, run_type: str, landed_by_crawl: bool) -> str | None:
+def backfill_cannot_crawl(run: dict, run_type, landed_by_crawl: bool) -> str | None:
     """Why a backfill run must not crawl, or None. A crawl fetches the site as it is now:
-    a backfill of a date whose landing no crawl filled would file today's pages under that
-    date. It reuses a crawled landing (``reuse_landing``); without one it fails, saying how
-    to fill the date, unless the trigger asked to fetch (``reuse_landing`` false)."""
+    a backfill that crawled would file today's pages under an old date. A backfill reuses
+    the date's crawled landing (``reuse_landing``); it fails, saying how to fill the date,
+    when no crawl landed it, or when it asks for a re-sweep (``listing_depth`` "all", which
+    always fetches), unless the trigger asked to fetch (``reuse_landing`` false).
+    ``run_type``: the run's type (the task SDK's ``DagRunType``, a str enum, or a str)."""
     from kznews.acquire.base import is_crawl
 
-    if str(run_type) != "backfill" or not is_crawl(run["source"]) or landed_by_crawl:
+    if getattr(run_type, "value", run_type) != "backfill" or not is_crawl(run["source"]):
         return None
     if not run.get("reuse_landing", True):
         return None
+    why = None
+    if not landed_by_crawl:
+        why = "no crawl landed that date"
+    elif run.get("listing_depth") == "all":
+        why = "a re-sweep (listing_depth all) fetches again"
+    if why is None:
+        return None
     return (
-        f"backfill of {run['load_date']}: no crawl landed that date, and a crawl fetches the "
-        "site as it is today, not as it was then. Backfill it from a WARC file or a folder of "
-        "that day (source), or trigger it with reuse_landing=false to file today's pages "
-        "under that date."
+        f"backfill of {run['load_date']}: {why}, and a crawl fetches the site as it is "
+        "today, not as it was then. Backfill it from a WARC file or a folder of that day "
+        "(source), or trigger it with reuse_landing=false to file today's pages under that "
+        "date."
     )
+
+
+def _write_summary(run: dict, data: dict) -> str:
+    """Print the night's summary and write it to ``state/airflow/`` as
+    ``summary_<load date>`` and ``last_summary`` (``.txt`` and ``.json``)."""
+    import json
+
+    from kznews.pipeline import format_summary
+
+    stages = ("land", "extract", "build", "quality", "publish")
+    data["timings_s"] = {k: data[k].get("seconds") for k in stages if data.get(k)}
+    text = format_summary(data)
+    print(text)
+    out_dir = _settings(run).state_dir / "airflow"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name in (f"summary_{run['load_date']}", "last_summary"):
+        (out_dir / f"{name}.txt").write_text(text + "\n", encoding="utf-8")
+        (out_dir / f"{name}.json").write_text(json.dumps(data, indent=1, default=str),
+                                              encoding="utf-8")
+    return text
 
 
 def _timed(fn, *args, **kwargs) -> dict:
@@ -380,7 +409,9 @@ def kznews_nightly():
             from kznews.pipeline import extract_plan_stage, quiet_night
 
             reason = quiet_night(run["source"], landed)
-            if reason:
+            if reason:  # the summary task is skipped too: say it here
+                _write_summary(run, {"load_date": run["load_date"], "land": landed,
+                                     "skipped": reason})
                 raise AirflowSkipException(reason)
             plan = extract_plan_stage(_load_date(run), _settings(run))
             print(f"extraction plan: {plan['shards']} shards of {plan['row_groups']} row groups")
@@ -461,10 +492,6 @@ def kznews_nightly():
             run: dict, landed: dict, extracted: dict, built: dict, checked: dict, published: dict
         ) -> str:
             """Print the run summary (rows per mart, validation, published file)."""
-            from pathlib import Path
-
-            from kznews.pipeline import format_summary
-
             stages = {
                 "land": landed,
                 "extract": extracted,
@@ -472,20 +499,7 @@ def kznews_nightly():
                 "quality": checked,
                 "publish": published,
             }
-            data = {"load_date": run["load_date"], **stages}
-            data["timings_s"] = {k: v.get("seconds") for k, v in stages.items() if v}
-            text = format_summary(data)
-            print(text)
-            import json
-
-            out_dir = _settings(run).state_dir / "airflow"
-            out_dir.mkdir(parents=True, exist_ok=True)
-            for name in (f"summary_{run['load_date']}", "last_summary"):
-                Path(out_dir / f"{name}.txt").write_text(text + "\n", encoding="utf-8")
-                Path(out_dir / f"{name}.json").write_text(
-                    json.dumps(data, indent=1, default=str), encoding="utf-8"
-                )
-            return text
+            return _write_summary(run, {"load_date": run["load_date"], **stages})
 
         published = publish(run, checked)
         summary(run, landed, extracted, built, checked, published)

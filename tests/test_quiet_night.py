@@ -42,7 +42,9 @@ def _crawled_once(tmp_path: Path, server: SiteServer, **changes: object) -> Sett
 
 def _assert_nothing_after_land(settings: Settings, summary: dict) -> None:
     assert summary["land"]["rows"] == 0
-    assert "new or changed page" in summary["skipped"]
+    crawl = summary["land"]["crawl"]  # the crawl asked, and got "not modified"
+    assert crawl["requests"] > 0 and crawl["not_modified"] > 0 and crawl["failed"] == 0
+    assert "new or changed page" in summary["skipped"] and "failed" not in summary["skipped"]
     assert not {"extract", "build", "quality", "publish"} & summary.keys()
     assert not any(settings.extracted_dir.glob(f"*/load_date={QUIET.isoformat()}"))
     assert not settings.build_db.exists()
@@ -62,6 +64,8 @@ def test_a_quiet_crawl_ends_the_overlapped_night_too(tmp_path: Path, server: Sit
 
 def test_only_an_empty_crawl_is_a_quiet_night() -> None:
     assert quiet_night(START, {"rows": 0, "load_date": "2026-11-02"})
+    partly = quiet_night(START, {"rows": 0, "crawl": {"requests": 5, "failed": 3}})
+    assert "3 of its 5 requests failed" in partly
     assert quiet_night(START, {"rows": 3}) is None
     assert quiet_night("/data/pages", {"rows": 0}) is None  # refused at landing instead
 

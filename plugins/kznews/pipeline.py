@@ -54,9 +54,17 @@ def land_stage(source: str | Path, load_date: date, settings: Settings | None = 
         finally:
             close_source(records)
         summary = result.summary()
+        report = getattr(records, "report", None)
+        if report is not None:  # a crawl: what it asked and what it got
+            summary["crawl"] = {k: getattr(report, k) for k in _CRAWL_COUNTS}
         if store is not None:
             summary["remote"] = store.push_partition(part, rel, record_locally=True)
     return summary
+
+
+#: The crawl report's counts a crawl's landing summary carries (``land_stage``).
+_CRAWL_COUNTS = ("requests", "fetched", "not_modified", "unchanged", "new", "changed",
+                 "failed", "emitted")
 
 
 def quiet_night(source: str | Path, landed: dict) -> str | None:
@@ -71,10 +79,17 @@ def quiet_night(source: str | Path, landed: dict) -> str | None:
 
     if landed.get("rows") or not is_crawl(source):
         return None
-    return (
+    reason = (
         f"the crawl of {source} found no new or changed page for {landed.get('load_date')}: "
         "nothing to extract, build, check or publish; the published warehouse is unchanged"
     )
+    crawl = landed.get("crawl") or {}
+    if crawl.get("failed"):
+        reason += (f". {crawl['failed']} of its {crawl.get('requests', '?')} requests failed "
+                   "(owed to the next crawl; see the land task's crawl report)")
+    if landed.get("defective_quarantined"):
+        reason += f". {landed['defective_quarantined']} records were quarantined at landing"
+    return reason
 
 
 def landed_by_crawl(part: Path) -> bool:

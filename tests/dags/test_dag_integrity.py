@@ -323,7 +323,10 @@ def test_a_quiet_night_skips_everything_after_the_landing(dagbag, tmp_path, monk
     plan_shards = dag.get_task("extract.plan_shards")
     run = {"load_date": "2026-11-25", "source": "https://exclusive.kz/", "page_limit": None}
     with pytest.raises(AirflowSkipException, match="no new or changed page"):
-        plan_shards.python_callable(run, {"rows": 0, "load_date": "2026-11-25"})
+        plan_shards.python_callable(run, {"rows": 0, "load_date": "2026-11-25",
+                                          "crawl": {"requests": 9, "failed": 2}})
+    last = (tmp_path / "data" / "state" / "airflow" / "last_summary.txt").read_text("utf-8")
+    assert "nothing new" in last and "2 of its 9 requests failed" in last
     after = plan_shards.get_flat_relatives(upstream=False)
     assert {"publish.publish", "publish.summary", "quality.gate"} <= {t.task_id for t in after}
     assert {t.trigger_rule for t in after} == {"all_success"}
@@ -332,9 +335,17 @@ def test_a_quiet_night_skips_everything_after_the_landing(dagbag, tmp_path, monk
 def test_a_backfill_never_files_todays_crawl_under_an_old_date():
     import runpy
 
+    from airflow.sdk.api.datamodels._generated import DagRunType
+
     refuse = runpy.run_path(str(DAGS / "kznews_nightly.py"))["backfill_cannot_crawl"]
     crawl = {"source": "https://exclusive.kz/", "load_date": "2026-01-03", "reuse_landing": True}
+    # what a task's context gives: the task SDK's enum, whose str() is not its value
+    assert str(DagRunType.BACKFILL) != "backfill"
+    assert "no crawl landed" in refuse(crawl, DagRunType.BACKFILL, landed_by_crawl=False)
+    assert refuse(crawl, DagRunType.SCHEDULED, landed_by_crawl=False) is None
     assert "no crawl landed that date" in refuse(crawl, "backfill", landed_by_crawl=False)
+    resweep = {**crawl, "listing_depth": "all"}
+    assert "re-sweep" in refuse(resweep, DagRunType.BACKFILL, landed_by_crawl=True)
     assert refuse(crawl, "backfill", landed_by_crawl=True) is None  # reused instead
     assert refuse({**crawl, "reuse_landing": False}, "backfill", landed_by_crawl=False) is None
     assert refuse(crawl, "scheduled", landed_by_crawl=False) is None

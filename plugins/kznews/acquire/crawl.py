@@ -779,6 +779,11 @@ class CrawlRecords:
         yield from read_warc(report.warc_path or self._crawler.warc_path)
         self._read_all = True
 
+    @property
+    def report(self) -> CrawlReport | None:
+        """The crawl's counts once it has run (None before)."""
+        return self._crawler.report if self._crawler is not None else None
+
     def commit(self) -> Path:
         """Save the crawl's incremental state; only after every record was read."""
         if self._crawler is None or not self._read_all:
