@@ -129,3 +129,19 @@ def test_a_few_letters_never_overrule_a_label():
     assert cyrillic_label_swapped(few, "koi8-r") is None
     assert cyrillic_label_swapped(few * 2, "koi8-r") == "cp1251"
     assert cyrillic_label_swapped(few * 2, "iso8859-5") is None  # only the two swap
+
+
+@pytest.mark.parametrize("encoding", ["cp1251", "koi8-r"])
+def test_a_correct_label_on_a_page_in_capitals_stands(encoding):
+    """Menus and headlines in capitals put most letters in the upper-case range; the label
+    is right and stays (only words capitalised the other way round overrule it)."""
+    menu = ["ГЛАВНАЯ", "НОВОСТИ", "ЭКОНОМИКА", "ПОЛИТИКА", "ОБЩЕСТВО", "ФИНАНСЫ", "КОНТАКТЫ"]
+    heads = ["НАЦБАНК СОХРАНИЛ БАЗОВУЮ СТАВКУ", "ТЕНГЕ УКРЕПИЛСЯ К ДОЛЛАРУ"]
+    html = ("<html><head><title>ЭКСКЛЮЗИВ — Главная</title></head><body>"
+            + "".join(f"<a href=/r/{i}>{m}</a>" for i, m in enumerate(menu))
+            + "".join(f"<h2>{h}</h2><p>Подробнее</p>" for h in heads)
+            + "<h1>ҚАЗАҚСТАН ҰЛТТЫҚ БАНКІ</h1></body></html>")
+    body = html.encode(encoding, errors="xmlcharrefreplace")
+    label = "windows-1251" if encoding == "cp1251" else encoding
+    assert decode_html(body, f"text/html; charset={label}")[:3] == (
+        body.decode(encoding), encoding, "header")

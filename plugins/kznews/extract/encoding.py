@@ -87,22 +87,32 @@ _WEAK_HEADER_LABELS = frozenset({"iso8859-1", "cp1252", "ascii"})
 
 # windows-1251 and KOI8-R, the two Cyrillic single-byte encodings of the Russian web, hold
 # their letters in the same two byte ranges, in swapped cases: lower case at 0xE0-0xFF in
-# windows-1251 and 0xC0-0xDF in KOI8-R, upper case the other way round. Prose is mostly lower
-# case, so the range holding most letter bytes tells them apart, and a page sent with the
-# other one's label (a server's wrong default) would decode to upper-case mojibake.
-_LOWER_RANGE = {"cp1251": range(0xE0, 0x100), "koi8-r": range(0xC0, 0xE0)}
+# windows-1251 and 0xC0-0xDF in KOI8-R, upper case the other way round. A page sent with the
+# other one's label (a server's wrong default) decodes to mojibake whose words start with a
+# lower-case letter followed by capitals ("кСЕЛЛ"), which real text almost never has.
 _SWAPPED = {"cp1251": "koi8-r", "koi8-r": "cp1251"}
 _NOT_HIGH = bytes(range(0xC0))  # deleted to count the bytes 0xC0-0xFF
 _NOT_TOP = bytes(range(0xE0))  # deleted to count the bytes 0xE0-0xFF
-#: Letter bytes (0xC0-0xFF) needed before the case test may overrule a label.
+# a capital then a small letter, read as windows-1251 / as KOI8-R
+_CAPITALISED = {"cp1251": re.compile(rb"[\xc0-\xdf][\xe0-\xff]"),
+                "koi8-r": re.compile(rb"[\xe0-\xff][\xc0-\xdf]")}
+#: Letter bytes (0xC0-0xFF) needed before a label may be overruled.
 MIN_LETTERS_TO_OVERRULE = 64
+#: Capitalised words, read the other way, needed before a label may be overruled.
+MIN_CAPITALISED_TO_OVERRULE = 4
 
 
 def cyrillic_label_swapped(body: bytes, label: str) -> str | None:
-    """The other encoding when ``body`` labelled windows-1251 or KOI8-R reads as the other
-    one: at least :data:`MIN_LETTERS_TO_OVERRULE` letter bytes, and more than twice as many
-    in the other encoding's lower-case range as in the label's. None otherwise (also for
-    every other label). Counts bytes at C speed: no decoding.
+    """The other encoding when ``body`` labelled windows-1251 or KOI8-R is in the other
+    one, else None (also for every other label). Two tests, both needed:
+
+    * most letter bytes (at least :data:`MIN_LETTERS_TO_OVERRULE`) sit in the other
+      encoding's lower-case range: cheap (byte counts at C speed, no decoding), and false
+      for nearly every page, so the second test rarely runs;
+    * read the other way, the page has more than twice as many capitalised words (a capital
+      followed by a small letter, at least :data:`MIN_CAPITALISED_TO_OVERRULE`) as read as
+      labelled. A correctly labelled page in capitals (menus, headlines, Kazakh words
+      carried as ``&#...;`` references) passes the first test but not this one.
 
     >>> text = "Кселл переходит на новую биллинговую систему".encode("cp1251") * 4
     >>> cyrillic_label_swapped(text, "koi8-r"), cyrillic_label_swapped(text, "cp1251")
@@ -116,8 +126,13 @@ def cyrillic_label_swapped(body: bytes, label: str) -> str | None:
         return None
     top = len(body.translate(None, _NOT_TOP))
     lower_if_label = top if label == "cp1251" else high - top
-    lower_if_other = high - lower_if_label
-    return other if lower_if_other > 2 * lower_if_label else None
+    if high - lower_if_label <= 2 * lower_if_label:
+        return None
+    as_labelled = len(_CAPITALISED[label].findall(body))
+    as_other = len(_CAPITALISED[other].findall(body))
+    if as_other >= MIN_CAPITALISED_TO_OVERRULE and as_other > 2 * as_labelled:
+        return other
+    return None
 
 
 def _utf8(body: bytes) -> str | None:
