@@ -136,3 +136,11 @@ def test_the_batch_extraction_reads_the_landed_final_url(seed_html, tmp_path):
     extract_partition(settings, day)
     articles = pq.read_table(settings.extracted_dir / "articles").to_pylist()
     assert [(a["page_url"], a["article_id"]) for a in articles] == [(fetched, "13178")]
+    # python -m kznews extract (no landing) reads the records the same way
+    from kznews.extract.batch import extract_records_to
+
+    record = RawRecord(url=fetched, final_url=final, body=seed_html,
+                       headers={"Content-Type": "text/html; charset=utf-8"})
+    extract_records_to([record], tmp_path / "cli", day, max_bytes=10_000_000)
+    cli = pq.read_table(tmp_path / "cli" / "articles").to_pylist()
+    assert [(a["page_url"], a["article_id"]) for a in cli] == [(fetched, "13178")]

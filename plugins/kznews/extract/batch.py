@@ -516,6 +516,7 @@ def extract_records_to(
                 out = extract_page(
                     rec.body, rec.url, rec.content_type, status=rec.status,
                     fetched_at=rec.fetched_at, sha256=rec.sha256, max_bytes=max_bytes,
+                    final_url=rec.final_url,
                 )
                 writers.add_page(out)
             ok = True
