@@ -35,7 +35,7 @@
     {%- set words -%}
         list_filter(
             regexp_extract_all(concat_ws(chr(10), {{ title }}, {{ body }}),
-                '\p{L}+(?:[-\x{2010}''\x{2019}]\p{L}+)*'),
+                '[\p{L}\p{Nl}\p{No}]+(?:[-\x{2010}''\x{2019}][\p{L}\p{Nl}\p{No}]+)*'),
             w -> regexp_matches(w, '[\x{0400}-\x{04FF}]')
         )
     {%- endset -%}
