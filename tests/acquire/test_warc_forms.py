@@ -4,7 +4,9 @@ that names no URL. Every page is read; what holds no page is quarantined, never 
 
 from __future__ import annotations
 
+import base64
 import gzip
+import hashlib
 from datetime import UTC, date, datetime
 from io import BytesIO
 from pathlib import Path
@@ -132,3 +134,115 @@ def test_a_record_whose_bytes_changed_fails_its_digest_and_is_quarantined(
     assert [r.defect for r in recs] == [None, DIGEST_MISMATCH, None]
     assert "digest failed" in recs[1].defect_detail
     assert [r.defect for r in read_warc(per_record)] == [None] * 3
+
+
+PAGE = "<html><body><p>Президент прибыл</p></body></html>".encode()
+CHUNKED_HTTP = (b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n"
+                b"Transfer-Encoding: chunked\r\n\r\n"
+                + b"%x\r\n" % len(PAGE) + PAGE + b"\r\n0\r\n\r\n")
+PLAIN_HTTP = (b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n"
+              b"Content-Length: %d\r\n\r\n" % len(PAGE) + PAGE)
+
+
+def _b32(algo: str, data: bytes) -> str:
+    return f"{algo}:" + base64.b32encode(hashlib.new(algo, data).digest()).decode()
+
+
+def _response(tmp_path: Path, http: bytes, block: str | None, payload: str | None) -> Path:
+    """One uncompressed WARC response record declaring the given digests."""
+    digests = "".join(f"{name}: {value}\r\n" for name, value in
+                      (("WARC-Block-Digest", block), ("WARC-Payload-Digest", payload)) if value)
+    head = ("WARC/1.1\r\nWARC-Type: response\r\nWARC-Record-ID: <urn:uuid:1>\r\n"
+            "WARC-Date: 2024-05-17T00:00:00Z\r\nWARC-Target-URI: http://x.kz/a/1/\r\n"
+            f"Content-Type: application/http; msgtype=response\r\n{digests}"
+            f"Content-Length: {len(http)}\r\n\r\n").encode()
+    path = tmp_path / "one.warc"
+    path.write_bytes(head + http + b"\r\n\r\n")
+    return path
+
+
+def _entity(http: bytes) -> bytes:
+    return PAGE if http is CHUNKED_HTTP else http.split(b"\r\n\r\n", 1)[1]
+
+
+def _sent(http: bytes) -> bytes:
+    return http.split(b"\r\n\r\n", 1)[1]
+
+
+@pytest.mark.parametrize(("http", "block", "payload"), [
+    # the WARC standard (and heritrix): the payload digest over the de-chunked entity
+    (CHUNKED_HTTP, "block", _b32("sha1", PAGE)),
+    (CHUNKED_HTTP, None, _b32("sha1", PAGE)),
+    # warcio: over the chunked bytes as sent
+    (CHUNKED_HTTP, "block", "sent"),
+    (CHUNKED_HTTP, None, "sent"),
+    # a payload digest computed over something else, the block digest intact
+    (PLAIN_HTTP, "block", _b32("sha1", b"something else")),
+])
+def test_a_payload_digest_over_the_de_chunked_body_is_not_a_mismatch(
+    tmp_path: Path, http: bytes, block: str | None, payload: str
+) -> None:
+    block = _b32("sha1", http) if block == "block" else block
+    payload = _b32("sha1", _sent(http)) if payload == "sent" else payload
+    [rec] = read_warc(_response(tmp_path, http, block, payload))
+    assert (rec.defect, rec.body) == (None, PAGE)
+
+
+def _encodings(algo: str, data: bytes) -> list[str]:
+    raw = hashlib.new(algo, data).digest()
+    b32 = base64.b32encode(raw).decode()
+    return [f"{algo}:{b32.lower()}", f"{algo}:{b32.rstrip('=')}",
+            f"{algo}:{b32.lower().rstrip('=')}", f"{algo}:{raw.hex()}",
+            f"{algo}:{raw.hex().upper()}", f"{algo}:{base64.b64encode(raw).decode()}",
+            f"{algo}:{base64.urlsafe_b64encode(raw).decode().rstrip('=')}",
+            f"{algo.upper().replace('SHA', 'SHA-')}:{b32}"]
+
+
+@pytest.mark.parametrize("which", ["block", "payload"])
+@pytest.mark.parametrize("algo", ["sha1", "sha256"])
+def test_a_declared_digest_is_read_in_any_of_its_encodings(
+    tmp_path: Path, which: str, algo: str
+) -> None:
+    data = PLAIN_HTTP if which == "block" else _entity(PLAIN_HTTP)
+    for value in _encodings(algo, data):
+        digests = {"block": None, "payload": None, which: value}
+        [rec] = read_warc(_response(tmp_path, PLAIN_HTTP, digests["block"], digests["payload"]))
+        assert rec.defect is None, value
+        # and the same encoding of another digest still fails
+        wrong = _encodings(algo, data + b"!")[_encodings(algo, data).index(value)]
+        digests[which] = wrong
+        [rec] = read_warc(_response(tmp_path, PLAIN_HTTP, digests["block"], digests["payload"]))
+        assert rec.defect == DIGEST_MISMATCH, wrong
+        assert f"{which} digest failed" in rec.defect_detail
+
+
+@pytest.mark.parametrize("value", ["blake9:AAAA", "sha1", "shake_128:AAAA"])
+def test_a_digest_this_reader_cannot_compute_is_not_a_mismatch(
+    tmp_path: Path, value: str
+) -> None:
+    [rec] = read_warc(_response(tmp_path, PLAIN_HTTP, value, value))
+    assert (rec.defect, rec.body) == (None, PAGE)
+
+
+@pytest.mark.parametrize("value", ["sha1:xyz", "sha1:", "sha1:!!!!", "sha1:" + "A" * 33])
+def test_an_undecodable_declared_digest_is_a_mismatch_not_an_unreadable_file(
+    tmp_path: Path, value: str
+) -> None:
+    [rec] = read_warc(_response(tmp_path, PLAIN_HTTP, value, None))
+    assert rec.defect == DIGEST_MISMATCH and "block digest failed" in rec.defect_detail
+
+
+@pytest.mark.parametrize("http", [PLAIN_HTTP, CHUNKED_HTTP])
+def test_a_block_digest_that_does_not_match_quarantines_the_record(
+    tmp_path: Path, http: bytes
+) -> None:
+    [rec] = read_warc(_response(tmp_path, http, _b32("sha1", http + b"!"),
+                                _b32("sha1", _entity(http))))
+    assert rec.defect == DIGEST_MISMATCH and "WARC-Block-Digest" in rec.defect_detail
+
+
+def test_a_payload_digest_alone_that_does_not_match_quarantines_an_unchunked_record(
+    tmp_path: Path,
+) -> None:
+    [rec] = read_warc(_response(tmp_path, PLAIN_HTTP, None, _b32("sha1", PAGE + b"!")))
+    assert rec.defect == DIGEST_MISMATCH and "WARC-Payload-Digest" in rec.defect_detail

@@ -11,13 +11,18 @@ file.warc``) is read too, through one decompressing stream. Records that are not
 crawler's "same payload as an earlier capture") carries no page and a response without a
 ``WARC-Target-URI`` names none: both come out with a ``defect`` (``warc_revisit``,
 ``no_target_uri``), so a landing quarantines them instead of losing them. Declared digests
-(``WARC-Payload-Digest``, ``WARC-Block-Digest``) are checked as a record is read; a record
-that does not match them is quarantined as ``digest_mismatch`` (its bytes changed after the
-crawl wrote them).
+(``WARC-Block-Digest``, ``WARC-Payload-Digest``) are computed as a record is read and
+compared in any encoding writers use (base32, hex, base64); a record whose block digest does
+not match, or which declares none and whose payload digest does not match a payload sent
+without a transfer encoding, is quarantined as ``digest_mismatch`` (its bytes changed after
+the crawl wrote them). A payload digest of a chunked response is not held against it: writers
+differ on whether it covers the chunked bytes or the body (see ``_digest_problem``).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import uuid
 import zlib
 from collections.abc import Iterator
@@ -29,8 +34,11 @@ from types import TracebackType
 from typing import BinaryIO
 
 from warcio.archiveiterator import ArchiveIterator, ArchiveLoadFailed
-from warcio.recordloader import ArcWarcRecord
+from warcio.digestverifyingreader import DigestVerifyingReader
+from warcio.limitreader import LimitReader
+from warcio.recordloader import ArcWarcRecord, ArcWarcRecordLoader
 from warcio.statusandheaders import StatusAndHeaders
+from warcio.utils import Digester
 from warcio.warcwriter import WARCWriter
 
 from kznews.acquire.base import RawRecord
@@ -80,7 +88,7 @@ def read_warc(path: Path | str) -> Iterator[RawRecord]:
     final_start = 0  # where the file's last record starts: only its member is checked
     yielded = 0
     with path.open("rb") as fh:
-        records = ArchiveIterator(fh, check_digests=True)
+        records = _archive(fh)
         it = iter(records)
         while True:
             target = None
@@ -198,7 +206,7 @@ def _read_one_stream(path: Path, skip: int) -> Iterator[RawRecord]:
     seen = 0
     with path.open("rb") as fh:
         stream = _Gunzip(fh)
-        records = ArchiveIterator(stream, check_digests=True)
+        records = _archive(stream)
         target = None
         try:
             for rec in records:
@@ -272,6 +280,8 @@ def _record(path: Path, rec: ArcWarcRecord, target: str) -> RawRecord:
         ctype = rec.rec_headers.get_header("Content-Type") or "application/octet-stream"
         headers = {"Content-Type": ctype}
     body = rec.content_stream().read()
+    while rec.raw_stream.read(1 << 16):  # the rest of the block (digests cover all of it)
+        pass
     record_id = rec.rec_headers.get_header("WARC-Record-ID")
     return RawRecord(
         url=requested,
@@ -298,13 +308,147 @@ def _truncation(rec: ArcWarcRecord) -> dict[str, str]:
 
 
 def _digest_problem(rec: ArcWarcRecord) -> dict[str, str]:
-    """``defect`` fields for a whole record whose declared digest does not match its bytes
-    (warcio checks them while the record is read: ``check_digests``); nothing for a record
-    that declares none."""
-    checker = getattr(rec, "digest_checker", None)
-    if checker is not None and checker.passed is False:
-        return {"defect": DIGEST_MISMATCH, "defect_detail": "; ".join(checker.problems)[:500]}
+    """``defect`` fields for a whole record whose declared digest does not match its bytes;
+    nothing for a record that declares none, or none this reader can compute.
+
+    warcio computes the digests as the record is read (:class:`_DigestingReader`); the
+    declared values are compared here, decoded leniently (base32 in any case, with or
+    without padding; hex; base64, standard or URL-safe), since writers differ. The block
+    digest covers every byte of the record's block, so a declared one that does not match
+    quarantines the record. The payload digest alone quarantines it only when no block
+    digest was checked and the response has no ``Transfer-Encoding``: the WARC standard (and
+    heritrix) digest the payload with the transfer encoding undone, warcio and others over
+    the bytes as sent, so on a chunked response a declared payload digest cannot tell a
+    changed record from another writer's reading; and with a matching block digest every
+    byte is known intact whatever the payload digest was computed over."""
+    reader = rec.raw_stream
+    block = _digest_check(getattr(reader, "block_digester", None),
+                          getattr(reader, "block_digest", None))
+    payload = _digest_check(getattr(reader, "payload_digester_obj", None),
+                            getattr(reader, "payload_digest", None))
+    if block is not None and not block[0]:
+        return {"defect": DIGEST_MISMATCH, "defect_detail": f"block digest failed: "
+                f"WARC-Block-Digest {block[1]} declared, the block's is {block[2]}"[:500]}
+    if payload is not None and not payload[0] and block is None and not _transfer_coded(rec):
+        return {"defect": DIGEST_MISMATCH, "defect_detail": f"payload digest failed: "
+                f"WARC-Payload-Digest {payload[1]} declared, the payload's is {payload[2]}"[:500]}
     return {}
+
+
+def _digest_check(
+    digester: Digester | None, declared: str | None
+) -> tuple[bool, str, str] | None:
+    """(whether ``declared`` matches what ``digester`` computed, declared, computed), or None
+    when there is nothing to compare (none declared, or an algorithm not computed)."""
+    if digester is None or not declared:
+        return None
+    computed = str(digester)
+    ours = base64.b32decode(computed.partition(":")[2])
+    value = declared.partition(":")[2]
+    return any(d == ours for d in _decodings(value)), declared.strip(), computed
+
+
+def _decodings(value: str) -> Iterator[bytes]:
+    """Every reading of a declared digest value: base32 (any case, padded or not), hex,
+    base64 (standard or URL-safe, padded or not)."""
+    text = value.strip()
+    b32 = text.upper().rstrip("=")
+    b64 = text.rstrip("=")
+    for decode in (
+        lambda: base64.b32decode(b32 + "=" * (-len(b32) % 8)),
+        lambda: bytes.fromhex(text),
+        lambda: base64.b64decode(b64 + "=" * (-len(b64) % 4), validate=True),
+        lambda: base64.b64decode(b64 + "=" * (-len(b64) % 4), altchars=b"-_", validate=True),
+    ):
+        try:
+            yield decode()
+        except (binascii.Error, ValueError):
+            continue
+
+
+def _transfer_coded(rec: ArcWarcRecord) -> bool:
+    if rec.http_headers is None:
+        return False
+    coding = (rec.http_headers.get_header("Transfer-Encoding") or "").strip().lower()
+    return coding not in ("", "identity")
+
+
+def _digester(declared: str | None) -> Digester | None:
+    """A digester for the algorithm ``declared`` names (``sha1``, ``SHA-1``, ``sha256``...),
+    or None when it names none this Python computes."""
+    algo, sep, _ = (declared or "").partition(":")
+    name = algo.strip().lower()
+    if not sep or not name:
+        return None
+    for candidate in dict.fromkeys((name, name.replace("-", ""), name.replace("-", "_"))):
+        try:
+            digester = Digester(candidate)
+        except (ValueError, TypeError):
+            continue
+        if digester.digester.digest_size > 0:  # not a variable-length one (shake_*)
+            return digester
+    return None
+
+
+class _DigestingReader(DigestVerifyingReader):
+    """warcio's digest-verifying reader, computing the block and payload digests as a record
+    is read but not comparing them: warcio compares the declared value strictly (one
+    encoding, exact algorithm names) and can raise on one it cannot decode, refusing the
+    whole file. :func:`_digest_problem` compares them once the record is read."""
+
+    def __init__(
+        self,
+        stream: BinaryIO,
+        limit: int,
+        digest_checker: object,
+        record_type: str | None = None,
+        payload_digest: str | None = None,
+        block_digest: str | None = None,
+        segment_number: str | None = None,
+    ) -> None:
+        LimitReader.__init__(self, stream, limit)
+        self.digest_checker = digest_checker
+        if record_type == "revisit":  # as warcio: a revisit's digests are another record's
+            block_digest = payload_digest = None
+        if segment_number is not None:  # a segment's payload digest is the whole payload's
+            payload_digest = None
+        self.payload_digest, self.block_digest = payload_digest, block_digest
+        self.block_digester = _digester(block_digest)
+        self.payload_digester_obj = _digester(payload_digest)
+        self.payload_digester: Digester | None = None
+
+    def begin_payload(self) -> None:
+        self.payload_digester = self.payload_digester_obj
+
+    def _update(self, buff: bytes) -> bytes:
+        LimitReader._update(self, buff)
+        if self.payload_digester is not None:
+            self.payload_digester.update(buff)
+        if self.block_digester is not None:
+            self.block_digester.update(buff)
+        return buff
+
+
+class _RecordLoader(ArcWarcRecordLoader):
+    def wrap_digest_verifying_stream(  # type: ignore[override]
+        self, stream: BinaryIO, rec_type: str, rec_headers: StatusAndHeaders,
+        digest_checker: object, length: int | None = None,
+    ) -> tuple[BinaryIO, bool]:
+        payload = rec_headers.get_header("WARC-Payload-Digest")
+        block = rec_headers.get_header("WARC-Block-Digest")
+        if not payload and not block:
+            return stream, False
+        return _DigestingReader(  # type: ignore[return-value]
+            stream, length, digest_checker, record_type=rec_type, payload_digest=payload,
+            block_digest=block, segment_number=rec_headers.get_header("WARC-Segment-Number"),
+        ), True
+
+
+def _archive(fh: BinaryIO) -> ArchiveIterator:
+    """warcio's record iterator, computing declared digests (see :func:`_digest_problem`)."""
+    records = ArchiveIterator(fh, check_digests=True)
+    records.loader = _RecordLoader()
+    return records
 
 
 def _unreadable_tail(
