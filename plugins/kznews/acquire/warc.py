@@ -43,6 +43,9 @@ from warcio.warcwriter import WARCWriter
 
 from kznews.acquire.base import RawRecord
 
+__all__ = ["DIGEST_MISMATCH", "NO_TARGET", "REQUEST_URI", "REVISIT", "TRUNCATED",
+           "UnreadableWarc", "WarcSink", "read_warc"]
+
 # Extension field: the URL that was asked for when a redirect led to WARC-Target-URI.
 REQUEST_URI = "WARC-X-Kznews-Request-URI"
 _HOP_BY_HOP = {"content-encoding", "transfer-encoding", "content-length", "connection"}
@@ -69,6 +72,11 @@ NO_TARGET = "no_target_uri"
 DIGEST_MISMATCH = "digest_mismatch"
 #: Record types that are pages, and those that stand for one without holding it.
 _PAGE_TYPES = ("response", "resource")
+
+
+class UnreadableWarc(ValueError):
+    """The file is not a readable WARC file: malformed, not cut (a cut file is read up to
+    the cut, its last record quarantined as ``truncated_record``)."""
 
 
 def read_warc(path: Path | str) -> Iterator[RawRecord]:
@@ -110,8 +118,9 @@ def read_warc(path: Path | str) -> Iterator[RawRecord]:
                     return
                 if not _looks_like_warc(path) or _ends_whole(path):
                     # not a WARC file, or one malformed rather than cut short
-                    raise ValueError(f"{path} is not a readable WARC file: at byte "
-                                     f"{records.offset}, {type(exc).__name__}: {exc}") from exc
+                    raise UnreadableWarc(f"{path} is not a readable WARC file: at byte "
+                                         f"{records.offset}, {type(exc).__name__}: {exc}"
+                                         ) from exc
                 if last is not None:
                     yield last
                 yield _unreadable_tail(path, records.offset, exc, target)
