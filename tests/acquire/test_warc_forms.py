@@ -22,6 +22,7 @@ from kznews.acquire.warc import (
     NO_TARGET,
     REVISIT,
     TRUNCATED,
+    UnreadableWarc,
     WarcSink,
     read_warc,
 )
@@ -66,6 +67,33 @@ def test_a_cut_single_stream_keeps_its_whole_records_and_says_it_was_cut(
     assert [r.body for r in whole] == [BODY % i for i in range(len(whole))]
     assert recs[-1].defect == TRUNCATED and "ends early" in recs[-1].defect_detail
     assert len(whole) < 3 or cut == 5  # only the gzip trailer is gone at 5
+
+
+def _read_until_refused(path: Path) -> tuple[list[str], str]:
+    urls: list[str] = []
+    with pytest.raises(UnreadableWarc) as refused:
+        for rec in read_warc(path):
+            urls.append(rec.url)
+    return urls, str(refused.value)
+
+
+@pytest.mark.parametrize("which", [1, 2, 3])
+def test_a_malformed_record_in_a_single_stream_refuses_the_file_like_uncompressed(
+    per_record: Path, tmp_path: Path, which: int
+) -> None:
+    """A record header that is no header, in a single gzip stream that ends whole, is a
+    malformed file as it is uncompressed: refused at the offset where reading stopped (of
+    the uncompressed stream), not read as a cut file, which dropped the records after it."""
+    plain = gzip.decompress(per_record.read_bytes())
+    starts = [i for i in range(len(plain)) if plain.startswith(b"WARC/1.", i)]
+    bad = plain[:starts[which]] + b"JUNK" + plain[starts[which] + 4:]
+    (tmp_path / "bad.warc").write_bytes(bad)
+    (tmp_path / "bad.warc.gz").write_bytes(gzip.compress(bad, mtime=0))
+    urls, plain_error = _read_until_refused(tmp_path / "bad.warc")
+    gz_urls, gz_error = _read_until_refused(tmp_path / "bad.warc.gz")
+    assert f"at byte {starts[which]}," in plain_error
+    assert f"at byte {starts[which]} of its uncompressed stream" in gz_error
+    assert gz_urls == urls == [URL.format(i) for i in range(len(urls))]
 
 
 def _warc_with(records) -> bytes:

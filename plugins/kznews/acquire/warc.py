@@ -88,7 +88,9 @@ def read_warc(path: Path | str) -> Iterator[RawRecord]:
     ``Content-Length``, when its header has no usable ``Content-Length``, when the file ends
     inside the record's gzip member or its closing blank lines, or when warcio cannot parse
     what follows the last whole record (the row then names the file, or the record's URL
-    when its header said it).
+    when its header said it). A file that cannot be parsed but ends whole is malformed, not
+    cut: it is refused with :class:`UnreadableWarc`, a ``.warc.gz`` naming the offset in its
+    uncompressed stream where reading stopped.
     """
     path = Path(path)
     last: RawRecord | None = None  # held back until the file is known to go on past it
@@ -112,8 +114,13 @@ def read_warc(path: Path | str) -> Iterator[RawRecord]:
             except StopIteration:
                 break
             except Exception as exc:  # warcio on a tail cut inside a record's header
-                if isinstance(exc, ArchiveLoadFailed) and "non-chunked" in str(exc):
-                    # compressed whole, not record by record: read it again as one stream
+                if (isinstance(exc, ArchiveLoadFailed) and "non-chunked" in str(exc)) or (
+                    _is_gzip(path) and _ends_whole(path)
+                ):
+                    # compressed whole, not record by record (warcio's offsets are then
+                    # meaningless), or malformed: read it again as one stream, which reads
+                    # the first or refuses the second naming an offset of the uncompressed
+                    # stream ("last" was not yielded: it comes again from there)
                     yield from _read_one_stream(path, skip=yielded)
                     return
                 if not _looks_like_warc(path) or _ends_whole(path):
@@ -210,7 +217,10 @@ def _read_one_stream(path: Path, skip: int) -> Iterator[RawRecord]:
     """The records of a ``.warc.gz`` compressed as a single gzip stream, after the first
     ``skip`` (already yielded). Cut short, a record whose block is incomplete comes with
     ``truncated_record`` and a ``truncated_record`` row for the file follows the last record
-    read (a gzip stream cannot say whether another record was lost after it)."""
+    read (a gzip stream cannot say whether another record was lost after it). A record that
+    cannot be parsed in a stream that is not cut is a malformed file, refused like an
+    uncompressed one (:class:`UnreadableWarc`), not read as a cut one: that would drop the
+    whole records after it."""
     last: RawRecord | None = None
     seen = 0
     with path.open("rb") as fh:
@@ -231,7 +241,13 @@ def _read_one_stream(path: Path, skip: int) -> Iterator[RawRecord]:
                 if last is not None:
                     yield last
                 last, target = out, None
-        except (EOFError, ArchiveLoadFailed) as exc:
+        except Exception as exc:  # warcio, or a record header that is no header
+            while stream.read(1 << 20):  # to the end of the stream: was it cut?
+                pass
+            if not stream.cut:
+                raise UnreadableWarc(f"{path} is not a readable WARC file: at byte "
+                                     f"{records.offset} of its uncompressed stream, "
+                                     f"{type(exc).__name__}: {exc}") from exc
             if last is not None:
                 yield last
             yield _unreadable_tail(path, records.offset, exc, target)
@@ -241,6 +257,11 @@ def _read_one_stream(path: Path, skip: int) -> Iterator[RawRecord]:
     if stream.cut:  # whatever followed the last whole record is lost: say so
         yield _unreadable_tail(path, records.offset, EOFError(
             "the file's single gzip stream ends early (offsets of the uncompressed stream)"))
+
+
+def _is_gzip(path: Path) -> bool:
+    with path.open("rb") as fh:
+        return fh.read(2) == b"\x1f\x8b"
 
 
 def _looks_like_warc(path: Path) -> bool:
