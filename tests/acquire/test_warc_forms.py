@@ -69,6 +69,29 @@ def test_a_cut_single_stream_keeps_its_whole_records_and_says_it_was_cut(
     assert len(whole) < 3 or cut == 5  # only the gzip trailer is gone at 5
 
 
+@pytest.mark.parametrize("single_stream", [False, True])
+@pytest.mark.parametrize("padding", [1, 512, 70_000])
+def test_zero_padding_after_the_last_gzip_member_is_no_cut(
+    per_record: Path, tmp_path: Path, single_stream: bool, padding: int
+) -> None:
+    """gzip(1) takes zero bytes after the last member for padding (tape blocks, some
+    copies); they are no member cut short."""
+    data = (gzip.compress(gzip.decompress(per_record.read_bytes()), mtime=0) if single_stream
+            else per_record.read_bytes())
+    path = tmp_path / "padded.warc.gz"
+    path.write_bytes(data + b"\0" * padding)
+    assert [(r.url, r.defect) for r in read_warc(path)] == [(URL.format(i), None)
+                                                           for i in range(3)]
+
+
+def test_zero_padding_then_garbage_is_still_a_cut(per_record: Path, tmp_path: Path) -> None:
+    data = gzip.compress(gzip.decompress(per_record.read_bytes()), mtime=0)
+    path = tmp_path / "padded.warc.gz"
+    path.write_bytes(data + b"\0" * 100 + b"garbage!")
+    recs = list(read_warc(path))
+    assert [r.defect for r in recs] == [None, None, None, TRUNCATED]
+
+
 def _read_until_refused(path: Path) -> tuple[list[str], str]:
     urls: list[str] = []
     with pytest.raises(UnreadableWarc) as refused:

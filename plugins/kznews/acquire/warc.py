@@ -6,7 +6,8 @@ transfer/content encodings undone. ``WarcSink`` writes responses; record ids and
 taken from the caller so that generated archives are byte-for-byte reproducible.
 
 A ``.warc.gz`` is normally one gzip member per record; a file compressed whole (``gzip
-file.warc``) is read too, through one decompressing stream. Records that are not pages
+file.warc``) is read too, through one decompressing stream; zero bytes after a member
+(padding, which ``gzip`` accepts) are no cut. Records that are not pages
 (``warcinfo``, ``request``, ``metadata``) are skipped; a ``revisit`` record (a deduplicating
 crawler's "same payload as an earlier capture") carries no page and a response without a
 ``WARC-Target-URI`` names none: both come out with a ``defect`` (``warc_revisit``,
@@ -182,33 +183,36 @@ def _no_page(
 class _Gunzip:
     """A file's gzip members decompressed as one stream, read in bounded pieces. Unlike
     :mod:`gzip` it gives every byte it could decompress before a cut, then ends, and says
-    so in ``cut``; warcio takes a raising stream for an early end."""
+    so in ``cut``; warcio takes a raising stream for an early end. Like :mod:`gzip`, it
+    takes zero bytes where a member could start for padding, not for a cut member."""
 
     def __init__(self, fh: BinaryIO) -> None:
         self._fh = fh
-        self._d = zlib.decompressobj(31)
-        self._fed = False  # the current member has had input (so it may be cut)
+        self._d: zlib._Decompress | None = None  # None between members
         self._buf = b""  # compressed bytes not yet given to a decompressor
         self.cut = False
 
     def read(self, size: int = -1) -> bytes:
         size = size if size and size > 0 else 1 << 20
         while True:
-            if self._d.eof:  # a member ended: what follows starts the next one
-                self._buf = self._d.unused_data + self._buf
-                self._d, self._fed = zlib.decompressobj(31), False
             if not self._buf:
                 self._buf = self._fh.read(1 << 16)
                 if not self._buf:
-                    self.cut = self._fed
+                    self.cut = self.cut or self._d is not None  # ended inside a member
                     return b""
+            if self._d is None:  # a member ended (or none began): padding, or the next one
+                self._buf = self._buf.lstrip(b"\0")
+                if not self._buf:
+                    continue
+                self._d = zlib.decompressobj(31)
             try:
                 out = self._d.decompress(self._buf, size)
             except zlib.error:
                 self.cut = True
                 return b""
-            self._fed = True
             self._buf = self._d.unconsumed_tail
+            if self._d.eof:
+                self._buf, self._d = self._d.unused_data + self._buf, None
             if out:
                 return out
 
@@ -273,25 +277,32 @@ def _looks_like_warc(path: Path) -> bool:
 def _ends_whole(path: Path, start: int = 0) -> bool:
     """Whether the file ends where a record does: a gzip file with its members from byte
     ``start`` on (the last record's, read already: not the whole file again) whole, trailer
-    included; an uncompressed one with the blank lines closing a record."""
+    included, and nothing after them but zero bytes (padding, which :mod:`gzip` accepts); an
+    uncompressed one with the blank lines closing a record."""
     with path.open("rb") as fh:
         if fh.read(2) != b"\x1f\x8b":
             fh.seek(-4, 2) if path.stat().st_size >= 4 else fh.seek(0)
             return fh.read() == b"\r\n\r\n"
         fh.seek(start)
-        d = zlib.decompressobj(31)
+        d: zlib._Decompress | None = zlib.decompressobj(31)
+        buf = b""
         try:
-            while chunk := fh.read(1 << 20):
-                while chunk:
-                    if d.eof:  # the next gzip member
-                        chunk, d = d.unused_data + chunk, zlib.decompressobj(31)
-                    d.decompress(chunk, 1 << 20)  # output discarded, bounded
-                    chunk = d.unconsumed_tail or d.unused_data
-                    if d.unused_data:
-                        chunk, d = d.unused_data, zlib.decompressobj(31)
+            while True:
+                if not buf:
+                    buf = fh.read(1 << 20)
+                    if not buf:
+                        return d is None
+                if d is None:  # between members: zero padding, or the next member
+                    buf = buf.lstrip(b"\0")
+                    if not buf:
+                        continue
+                    d = zlib.decompressobj(31)
+                d.decompress(buf, 1 << 20)  # output discarded, bounded
+                buf = d.unconsumed_tail
+                if d.eof:
+                    buf, d = d.unused_data + buf, None
         except zlib.error:
             return False
-        return d.eof
 
 
 def _declared_length(rec: ArcWarcRecord) -> int | None:
