@@ -4,7 +4,9 @@ that names no URL. Every page is read; what holds no page is quarantined, never 
 
 from __future__ import annotations
 
+import base64
 import gzip
+import hashlib
 from datetime import UTC, date, datetime
 from io import BytesIO
 from pathlib import Path
@@ -20,6 +22,7 @@ from kznews.acquire.warc import (
     NO_TARGET,
     REVISIT,
     TRUNCATED,
+    UnreadableWarc,
     WarcSink,
     read_warc,
 )
@@ -64,6 +67,56 @@ def test_a_cut_single_stream_keeps_its_whole_records_and_says_it_was_cut(
     assert [r.body for r in whole] == [BODY % i for i in range(len(whole))]
     assert recs[-1].defect == TRUNCATED and "ends early" in recs[-1].defect_detail
     assert len(whole) < 3 or cut == 5  # only the gzip trailer is gone at 5
+
+
+@pytest.mark.parametrize("single_stream", [False, True])
+@pytest.mark.parametrize("padding", [1, 512, 70_000])
+def test_zero_padding_after_the_last_gzip_member_is_no_cut(
+    per_record: Path, tmp_path: Path, single_stream: bool, padding: int
+) -> None:
+    """gzip(1) takes zero bytes after the last member for padding (tape blocks, some
+    copies); they are no member cut short."""
+    data = (gzip.compress(gzip.decompress(per_record.read_bytes()), mtime=0) if single_stream
+            else per_record.read_bytes())
+    path = tmp_path / "padded.warc.gz"
+    path.write_bytes(data + b"\0" * padding)
+    assert [(r.url, r.defect) for r in read_warc(path)] == [(URL.format(i), None)
+                                                           for i in range(3)]
+
+
+def test_zero_padding_then_garbage_is_still_a_cut(per_record: Path, tmp_path: Path) -> None:
+    data = gzip.compress(gzip.decompress(per_record.read_bytes()), mtime=0)
+    path = tmp_path / "padded.warc.gz"
+    path.write_bytes(data + b"\0" * 100 + b"garbage!")
+    recs = list(read_warc(path))
+    assert [r.defect for r in recs] == [None, None, None, TRUNCATED]
+
+
+def _read_until_refused(path: Path) -> tuple[list[str], str]:
+    urls: list[str] = []
+    with pytest.raises(UnreadableWarc) as refused:
+        for rec in read_warc(path):
+            urls.append(rec.url)
+    return urls, str(refused.value)
+
+
+@pytest.mark.parametrize("which", [1, 2, 3])
+def test_a_malformed_record_in_a_single_stream_refuses_the_file_like_uncompressed(
+    per_record: Path, tmp_path: Path, which: int
+) -> None:
+    """A record header that is no header, in a single gzip stream that ends whole, is a
+    malformed file as it is uncompressed: refused at the offset where reading stopped (of
+    the uncompressed stream), not read as a cut file, which dropped the records after it."""
+    plain = gzip.decompress(per_record.read_bytes())
+    starts = [i for i in range(len(plain)) if plain.startswith(b"WARC/1.", i)]
+    bad = plain[:starts[which]] + b"JUNK" + plain[starts[which] + 4:]
+    (tmp_path / "bad.warc").write_bytes(bad)
+    (tmp_path / "bad.warc.gz").write_bytes(gzip.compress(bad, mtime=0))
+    urls, plain_error = _read_until_refused(tmp_path / "bad.warc")
+    gz_urls, gz_error = _read_until_refused(tmp_path / "bad.warc.gz")
+    assert f"at byte {starts[which]}," in plain_error
+    assert f"at byte {starts[which]} of its uncompressed stream" in gz_error
+    assert gz_urls == urls == [URL.format(i) for i in range(len(urls))]
 
 
 def _warc_with(records) -> bytes:
@@ -132,3 +185,115 @@ def test_a_record_whose_bytes_changed_fails_its_digest_and_is_quarantined(
     assert [r.defect for r in recs] == [None, DIGEST_MISMATCH, None]
     assert "digest failed" in recs[1].defect_detail
     assert [r.defect for r in read_warc(per_record)] == [None] * 3
+
+
+PAGE = "<html><body><p>Президент прибыл</p></body></html>".encode()
+CHUNKED_HTTP = (b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n"
+                b"Transfer-Encoding: chunked\r\n\r\n"
+                + b"%x\r\n" % len(PAGE) + PAGE + b"\r\n0\r\n\r\n")
+PLAIN_HTTP = (b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n"
+              b"Content-Length: %d\r\n\r\n" % len(PAGE) + PAGE)
+
+
+def _b32(algo: str, data: bytes) -> str:
+    return f"{algo}:" + base64.b32encode(hashlib.new(algo, data).digest()).decode()
+
+
+def _response(tmp_path: Path, http: bytes, block: str | None, payload: str | None) -> Path:
+    """One uncompressed WARC response record declaring the given digests."""
+    digests = "".join(f"{name}: {value}\r\n" for name, value in
+                      (("WARC-Block-Digest", block), ("WARC-Payload-Digest", payload)) if value)
+    head = ("WARC/1.1\r\nWARC-Type: response\r\nWARC-Record-ID: <urn:uuid:1>\r\n"
+            "WARC-Date: 2024-05-17T00:00:00Z\r\nWARC-Target-URI: http://x.kz/a/1/\r\n"
+            f"Content-Type: application/http; msgtype=response\r\n{digests}"
+            f"Content-Length: {len(http)}\r\n\r\n").encode()
+    path = tmp_path / "one.warc"
+    path.write_bytes(head + http + b"\r\n\r\n")
+    return path
+
+
+def _entity(http: bytes) -> bytes:
+    return PAGE if http is CHUNKED_HTTP else http.split(b"\r\n\r\n", 1)[1]
+
+
+def _sent(http: bytes) -> bytes:
+    return http.split(b"\r\n\r\n", 1)[1]
+
+
+@pytest.mark.parametrize(("http", "block", "payload"), [
+    # the WARC standard (and heritrix): the payload digest over the de-chunked entity
+    (CHUNKED_HTTP, "block", _b32("sha1", PAGE)),
+    (CHUNKED_HTTP, None, _b32("sha1", PAGE)),
+    # warcio: over the chunked bytes as sent
+    (CHUNKED_HTTP, "block", "sent"),
+    (CHUNKED_HTTP, None, "sent"),
+    # a payload digest computed over something else, the block digest intact
+    (PLAIN_HTTP, "block", _b32("sha1", b"something else")),
+])
+def test_a_payload_digest_over_the_de_chunked_body_is_not_a_mismatch(
+    tmp_path: Path, http: bytes, block: str | None, payload: str
+) -> None:
+    block = _b32("sha1", http) if block == "block" else block
+    payload = _b32("sha1", _sent(http)) if payload == "sent" else payload
+    [rec] = read_warc(_response(tmp_path, http, block, payload))
+    assert (rec.defect, rec.body) == (None, PAGE)
+
+
+def _encodings(algo: str, data: bytes) -> list[str]:
+    raw = hashlib.new(algo, data).digest()
+    b32 = base64.b32encode(raw).decode()
+    return [f"{algo}:{b32.lower()}", f"{algo}:{b32.rstrip('=')}",
+            f"{algo}:{b32.lower().rstrip('=')}", f"{algo}:{raw.hex()}",
+            f"{algo}:{raw.hex().upper()}", f"{algo}:{base64.b64encode(raw).decode()}",
+            f"{algo}:{base64.urlsafe_b64encode(raw).decode().rstrip('=')}",
+            f"{algo.upper().replace('SHA', 'SHA-')}:{b32}"]
+
+
+@pytest.mark.parametrize("which", ["block", "payload"])
+@pytest.mark.parametrize("algo", ["sha1", "sha256"])
+def test_a_declared_digest_is_read_in_any_of_its_encodings(
+    tmp_path: Path, which: str, algo: str
+) -> None:
+    data = PLAIN_HTTP if which == "block" else _entity(PLAIN_HTTP)
+    for value in _encodings(algo, data):
+        digests = {"block": None, "payload": None, which: value}
+        [rec] = read_warc(_response(tmp_path, PLAIN_HTTP, digests["block"], digests["payload"]))
+        assert rec.defect is None, value
+        # and the same encoding of another digest still fails
+        wrong = _encodings(algo, data + b"!")[_encodings(algo, data).index(value)]
+        digests[which] = wrong
+        [rec] = read_warc(_response(tmp_path, PLAIN_HTTP, digests["block"], digests["payload"]))
+        assert rec.defect == DIGEST_MISMATCH, wrong
+        assert f"{which} digest failed" in rec.defect_detail
+
+
+@pytest.mark.parametrize("value", ["blake9:AAAA", "sha1", "shake_128:AAAA"])
+def test_a_digest_this_reader_cannot_compute_is_not_a_mismatch(
+    tmp_path: Path, value: str
+) -> None:
+    [rec] = read_warc(_response(tmp_path, PLAIN_HTTP, value, value))
+    assert (rec.defect, rec.body) == (None, PAGE)
+
+
+@pytest.mark.parametrize("value", ["sha1:xyz", "sha1:", "sha1:!!!!", "sha1:" + "A" * 33])
+def test_an_undecodable_declared_digest_is_a_mismatch_not_an_unreadable_file(
+    tmp_path: Path, value: str
+) -> None:
+    [rec] = read_warc(_response(tmp_path, PLAIN_HTTP, value, None))
+    assert rec.defect == DIGEST_MISMATCH and "block digest failed" in rec.defect_detail
+
+
+@pytest.mark.parametrize("http", [PLAIN_HTTP, CHUNKED_HTTP])
+def test_a_block_digest_that_does_not_match_quarantines_the_record(
+    tmp_path: Path, http: bytes
+) -> None:
+    [rec] = read_warc(_response(tmp_path, http, _b32("sha1", http + b"!"),
+                                _b32("sha1", _entity(http))))
+    assert rec.defect == DIGEST_MISMATCH and "WARC-Block-Digest" in rec.defect_detail
+
+
+def test_a_payload_digest_alone_that_does_not_match_quarantines_an_unchunked_record(
+    tmp_path: Path,
+) -> None:
+    [rec] = read_warc(_response(tmp_path, PLAIN_HTTP, None, _b32("sha1", PAGE + b"!")))
+    assert rec.defect == DIGEST_MISMATCH and "WARC-Payload-Digest" in rec.defect_detail

@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from kznews.acquire.base import RawRecord
-from kznews.acquire.warc import TRUNCATED, WarcSink, read_warc
+from kznews.acquire.warc import TRUNCATED, UnreadableWarc, WarcSink, read_warc
 from kznews.land import QUARANTINE_NAME, land_records, read_partition
 from tests.conftest import SITE
 
@@ -93,4 +93,13 @@ def test_a_malformed_but_whole_file_still_fails(tmp_path: Path, warc: Path) -> N
     path.write_bytes(plain[:second] + b"JUNK" + plain[second + 4:])
     with pytest.raises(ValueError, match=f"malformed\\.warc is not a readable WARC file: at "
                                          f"byte {second}"):
+        list(read_warc(path))
+
+
+def test_a_file_that_is_no_warc_at_all_is_refused_as_unreadable(tmp_path: Path) -> None:
+    """The refusal is an :class:`UnreadableWarc` (a ``ValueError``): a caller can tell a
+    malformed file from its own mistakes."""
+    path = tmp_path / "notes.warc"
+    path.write_bytes(b"these are not the records you are looking for\r\n\r\n")
+    with pytest.raises(UnreadableWarc, match=r"notes\.warc is not a readable WARC file"):
         list(read_warc(path))

@@ -6,18 +6,24 @@ transfer/content encodings undone. ``WarcSink`` writes responses; record ids and
 taken from the caller so that generated archives are byte-for-byte reproducible.
 
 A ``.warc.gz`` is normally one gzip member per record; a file compressed whole (``gzip
-file.warc``) is read too, through one decompressing stream. Records that are not pages
+file.warc``) is read too, through one decompressing stream; zero bytes after a member
+(padding, which ``gzip`` accepts) are no cut. Records that are not pages
 (``warcinfo``, ``request``, ``metadata``) are skipped; a ``revisit`` record (a deduplicating
 crawler's "same payload as an earlier capture") carries no page and a response without a
 ``WARC-Target-URI`` names none: both come out with a ``defect`` (``warc_revisit``,
 ``no_target_uri``), so a landing quarantines them instead of losing them. Declared digests
-(``WARC-Payload-Digest``, ``WARC-Block-Digest``) are checked as a record is read; a record
-that does not match them is quarantined as ``digest_mismatch`` (its bytes changed after the
-crawl wrote them).
+(``WARC-Block-Digest``, ``WARC-Payload-Digest``) are computed as a record is read and
+compared in any encoding writers use (base32, hex, base64); a record whose block digest does
+not match, or which declares none and whose payload digest does not match a payload sent
+without a transfer encoding, is quarantined as ``digest_mismatch`` (its bytes changed after
+the crawl wrote them). A payload digest of a chunked response is not held against it: writers
+differ on whether it covers the chunked bytes or the body (see ``_digest_problem``).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import uuid
 import zlib
 from collections.abc import Iterator
@@ -29,11 +35,17 @@ from types import TracebackType
 from typing import BinaryIO
 
 from warcio.archiveiterator import ArchiveIterator, ArchiveLoadFailed
-from warcio.recordloader import ArcWarcRecord
+from warcio.digestverifyingreader import DigestVerifyingReader
+from warcio.limitreader import LimitReader
+from warcio.recordloader import ArcWarcRecord, ArcWarcRecordLoader
 from warcio.statusandheaders import StatusAndHeaders
+from warcio.utils import Digester
 from warcio.warcwriter import WARCWriter
 
 from kznews.acquire.base import RawRecord
+
+__all__ = ["DIGEST_MISMATCH", "NO_TARGET", "REQUEST_URI", "REVISIT", "TRUNCATED",
+           "UnreadableWarc", "WarcSink", "read_warc"]
 
 # Extension field: the URL that was asked for when a redirect led to WARC-Target-URI.
 REQUEST_URI = "WARC-X-Kznews-Request-URI"
@@ -63,6 +75,11 @@ DIGEST_MISMATCH = "digest_mismatch"
 _PAGE_TYPES = ("response", "resource")
 
 
+class UnreadableWarc(ValueError):
+    """The file is not a readable WARC file: malformed, not cut (a cut file is read up to
+    the cut, its last record quarantined as ``truncated_record``)."""
+
+
 def read_warc(path: Path | str) -> Iterator[RawRecord]:
     """Every HTTP response of a ``.warc`` / ``.warc.gz`` file, in file order.
 
@@ -72,7 +89,9 @@ def read_warc(path: Path | str) -> Iterator[RawRecord]:
     ``Content-Length``, when its header has no usable ``Content-Length``, when the file ends
     inside the record's gzip member or its closing blank lines, or when warcio cannot parse
     what follows the last whole record (the row then names the file, or the record's URL
-    when its header said it).
+    when its header said it). A file that cannot be parsed but ends whole is malformed, not
+    cut: it is refused with :class:`UnreadableWarc`, a ``.warc.gz`` naming the offset in its
+    uncompressed stream where reading stopped.
     """
     path = Path(path)
     last: RawRecord | None = None  # held back until the file is known to go on past it
@@ -80,7 +99,7 @@ def read_warc(path: Path | str) -> Iterator[RawRecord]:
     final_start = 0  # where the file's last record starts: only its member is checked
     yielded = 0
     with path.open("rb") as fh:
-        records = ArchiveIterator(fh, check_digests=True)
+        records = _archive(fh)
         it = iter(records)
         while True:
             target = None
@@ -96,14 +115,20 @@ def read_warc(path: Path | str) -> Iterator[RawRecord]:
             except StopIteration:
                 break
             except Exception as exc:  # warcio on a tail cut inside a record's header
-                if isinstance(exc, ArchiveLoadFailed) and "non-chunked" in str(exc):
-                    # compressed whole, not record by record: read it again as one stream
+                if (isinstance(exc, ArchiveLoadFailed) and "non-chunked" in str(exc)) or (
+                    _is_gzip(path) and _ends_whole(path)
+                ):
+                    # compressed whole, not record by record (warcio's offsets are then
+                    # meaningless), or malformed: read it again as one stream, which reads
+                    # the first or refuses the second naming an offset of the uncompressed
+                    # stream ("last" was not yielded: it comes again from there)
                     yield from _read_one_stream(path, skip=yielded)
                     return
                 if not _looks_like_warc(path) or _ends_whole(path):
                     # not a WARC file, or one malformed rather than cut short
-                    raise ValueError(f"{path} is not a readable WARC file: at byte "
-                                     f"{records.offset}, {type(exc).__name__}: {exc}") from exc
+                    raise UnreadableWarc(f"{path} is not a readable WARC file: at byte "
+                                         f"{records.offset}, {type(exc).__name__}: {exc}"
+                                         ) from exc
                 if last is not None:
                     yield last
                 yield _unreadable_tail(path, records.offset, exc, target)
@@ -158,33 +183,36 @@ def _no_page(
 class _Gunzip:
     """A file's gzip members decompressed as one stream, read in bounded pieces. Unlike
     :mod:`gzip` it gives every byte it could decompress before a cut, then ends, and says
-    so in ``cut``; warcio takes a raising stream for an early end."""
+    so in ``cut``; warcio takes a raising stream for an early end. Like :mod:`gzip`, it
+    takes zero bytes where a member could start for padding, not for a cut member."""
 
     def __init__(self, fh: BinaryIO) -> None:
         self._fh = fh
-        self._d = zlib.decompressobj(31)
-        self._fed = False  # the current member has had input (so it may be cut)
+        self._d: zlib._Decompress | None = None  # None between members
         self._buf = b""  # compressed bytes not yet given to a decompressor
         self.cut = False
 
     def read(self, size: int = -1) -> bytes:
         size = size if size and size > 0 else 1 << 20
         while True:
-            if self._d.eof:  # a member ended: what follows starts the next one
-                self._buf = self._d.unused_data + self._buf
-                self._d, self._fed = zlib.decompressobj(31), False
             if not self._buf:
                 self._buf = self._fh.read(1 << 16)
                 if not self._buf:
-                    self.cut = self._fed
+                    self.cut = self.cut or self._d is not None  # ended inside a member
                     return b""
+            if self._d is None:  # a member ended (or none began): padding, or the next one
+                self._buf = self._buf.lstrip(b"\0")
+                if not self._buf:
+                    continue
+                self._d = zlib.decompressobj(31)
             try:
                 out = self._d.decompress(self._buf, size)
             except zlib.error:
                 self.cut = True
                 return b""
-            self._fed = True
             self._buf = self._d.unconsumed_tail
+            if self._d.eof:
+                self._buf, self._d = self._d.unused_data + self._buf, None
             if out:
                 return out
 
@@ -193,12 +221,15 @@ def _read_one_stream(path: Path, skip: int) -> Iterator[RawRecord]:
     """The records of a ``.warc.gz`` compressed as a single gzip stream, after the first
     ``skip`` (already yielded). Cut short, a record whose block is incomplete comes with
     ``truncated_record`` and a ``truncated_record`` row for the file follows the last record
-    read (a gzip stream cannot say whether another record was lost after it)."""
+    read (a gzip stream cannot say whether another record was lost after it). A record that
+    cannot be parsed in a stream that is not cut is a malformed file, refused like an
+    uncompressed one (:class:`UnreadableWarc`), not read as a cut one: that would drop the
+    whole records after it."""
     last: RawRecord | None = None
     seen = 0
     with path.open("rb") as fh:
         stream = _Gunzip(fh)
-        records = ArchiveIterator(stream, check_digests=True)
+        records = _archive(stream)
         target = None
         try:
             for rec in records:
@@ -214,7 +245,13 @@ def _read_one_stream(path: Path, skip: int) -> Iterator[RawRecord]:
                 if last is not None:
                     yield last
                 last, target = out, None
-        except (EOFError, ArchiveLoadFailed) as exc:
+        except Exception as exc:  # warcio, or a record header that is no header
+            while stream.read(1 << 20):  # to the end of the stream: was it cut?
+                pass
+            if not stream.cut:
+                raise UnreadableWarc(f"{path} is not a readable WARC file: at byte "
+                                     f"{records.offset} of its uncompressed stream, "
+                                     f"{type(exc).__name__}: {exc}") from exc
             if last is not None:
                 yield last
             yield _unreadable_tail(path, records.offset, exc, target)
@@ -226,6 +263,11 @@ def _read_one_stream(path: Path, skip: int) -> Iterator[RawRecord]:
             "the file's single gzip stream ends early (offsets of the uncompressed stream)"))
 
 
+def _is_gzip(path: Path) -> bool:
+    with path.open("rb") as fh:
+        return fh.read(2) == b"\x1f\x8b"
+
+
 def _looks_like_warc(path: Path) -> bool:
     with path.open("rb") as fh:
         head = fh.read(5)
@@ -235,25 +277,32 @@ def _looks_like_warc(path: Path) -> bool:
 def _ends_whole(path: Path, start: int = 0) -> bool:
     """Whether the file ends where a record does: a gzip file with its members from byte
     ``start`` on (the last record's, read already: not the whole file again) whole, trailer
-    included; an uncompressed one with the blank lines closing a record."""
+    included, and nothing after them but zero bytes (padding, which :mod:`gzip` accepts); an
+    uncompressed one with the blank lines closing a record."""
     with path.open("rb") as fh:
         if fh.read(2) != b"\x1f\x8b":
             fh.seek(-4, 2) if path.stat().st_size >= 4 else fh.seek(0)
             return fh.read() == b"\r\n\r\n"
         fh.seek(start)
-        d = zlib.decompressobj(31)
+        d: zlib._Decompress | None = zlib.decompressobj(31)
+        buf = b""
         try:
-            while chunk := fh.read(1 << 20):
-                while chunk:
-                    if d.eof:  # the next gzip member
-                        chunk, d = d.unused_data + chunk, zlib.decompressobj(31)
-                    d.decompress(chunk, 1 << 20)  # output discarded, bounded
-                    chunk = d.unconsumed_tail or d.unused_data
-                    if d.unused_data:
-                        chunk, d = d.unused_data, zlib.decompressobj(31)
+            while True:
+                if not buf:
+                    buf = fh.read(1 << 20)
+                    if not buf:
+                        return d is None
+                if d is None:  # between members: zero padding, or the next member
+                    buf = buf.lstrip(b"\0")
+                    if not buf:
+                        continue
+                    d = zlib.decompressobj(31)
+                d.decompress(buf, 1 << 20)  # output discarded, bounded
+                buf = d.unconsumed_tail
+                if d.eof:
+                    buf, d = d.unused_data + buf, None
         except zlib.error:
             return False
-        return d.eof
 
 
 def _declared_length(rec: ArcWarcRecord) -> int | None:
@@ -272,6 +321,8 @@ def _record(path: Path, rec: ArcWarcRecord, target: str) -> RawRecord:
         ctype = rec.rec_headers.get_header("Content-Type") or "application/octet-stream"
         headers = {"Content-Type": ctype}
     body = rec.content_stream().read()
+    while rec.raw_stream.read(1 << 16):  # the rest of the block (digests cover all of it)
+        pass
     record_id = rec.rec_headers.get_header("WARC-Record-ID")
     return RawRecord(
         url=requested,
@@ -298,13 +349,147 @@ def _truncation(rec: ArcWarcRecord) -> dict[str, str]:
 
 
 def _digest_problem(rec: ArcWarcRecord) -> dict[str, str]:
-    """``defect`` fields for a whole record whose declared digest does not match its bytes
-    (warcio checks them while the record is read: ``check_digests``); nothing for a record
-    that declares none."""
-    checker = getattr(rec, "digest_checker", None)
-    if checker is not None and checker.passed is False:
-        return {"defect": DIGEST_MISMATCH, "defect_detail": "; ".join(checker.problems)[:500]}
+    """``defect`` fields for a whole record whose declared digest does not match its bytes;
+    nothing for a record that declares none, or none this reader can compute.
+
+    warcio computes the digests as the record is read (:class:`_DigestingReader`); the
+    declared values are compared here, decoded leniently (base32 in any case, with or
+    without padding; hex; base64, standard or URL-safe), since writers differ. The block
+    digest covers every byte of the record's block, so a declared one that does not match
+    quarantines the record. The payload digest alone quarantines it only when no block
+    digest was checked and the response has no ``Transfer-Encoding``: the WARC standard (and
+    heritrix) digest the payload with the transfer encoding undone, warcio and others over
+    the bytes as sent, so on a chunked response a declared payload digest cannot tell a
+    changed record from another writer's reading; and with a matching block digest every
+    byte is known intact whatever the payload digest was computed over."""
+    reader = rec.raw_stream
+    block = _digest_check(getattr(reader, "block_digester", None),
+                          getattr(reader, "block_digest", None))
+    payload = _digest_check(getattr(reader, "payload_digester_obj", None),
+                            getattr(reader, "payload_digest", None))
+    if block is not None and not block[0]:
+        return {"defect": DIGEST_MISMATCH, "defect_detail": f"block digest failed: "
+                f"WARC-Block-Digest {block[1]} declared, the block's is {block[2]}"[:500]}
+    if payload is not None and not payload[0] and block is None and not _transfer_coded(rec):
+        return {"defect": DIGEST_MISMATCH, "defect_detail": f"payload digest failed: "
+                f"WARC-Payload-Digest {payload[1]} declared, the payload's is {payload[2]}"[:500]}
     return {}
+
+
+def _digest_check(
+    digester: Digester | None, declared: str | None
+) -> tuple[bool, str, str] | None:
+    """(whether ``declared`` matches what ``digester`` computed, declared, computed), or None
+    when there is nothing to compare (none declared, or an algorithm not computed)."""
+    if digester is None or not declared:
+        return None
+    computed = str(digester)
+    ours = base64.b32decode(computed.partition(":")[2])
+    value = declared.partition(":")[2]
+    return any(d == ours for d in _decodings(value)), declared.strip(), computed
+
+
+def _decodings(value: str) -> Iterator[bytes]:
+    """Every reading of a declared digest value: base32 (any case, padded or not), hex,
+    base64 (standard or URL-safe, padded or not)."""
+    text = value.strip()
+    b32 = text.upper().rstrip("=")
+    b64 = text.rstrip("=")
+    for decode in (
+        lambda: base64.b32decode(b32 + "=" * (-len(b32) % 8)),
+        lambda: bytes.fromhex(text),
+        lambda: base64.b64decode(b64 + "=" * (-len(b64) % 4), validate=True),
+        lambda: base64.b64decode(b64 + "=" * (-len(b64) % 4), altchars=b"-_", validate=True),
+    ):
+        try:
+            yield decode()
+        except (binascii.Error, ValueError):
+            continue
+
+
+def _transfer_coded(rec: ArcWarcRecord) -> bool:
+    if rec.http_headers is None:
+        return False
+    coding = (rec.http_headers.get_header("Transfer-Encoding") or "").strip().lower()
+    return coding not in ("", "identity")
+
+
+def _digester(declared: str | None) -> Digester | None:
+    """A digester for the algorithm ``declared`` names (``sha1``, ``SHA-1``, ``sha256``...),
+    or None when it names none this Python computes."""
+    algo, sep, _ = (declared or "").partition(":")
+    name = algo.strip().lower()
+    if not sep or not name:
+        return None
+    for candidate in dict.fromkeys((name, name.replace("-", ""), name.replace("-", "_"))):
+        try:
+            digester = Digester(candidate)
+        except (ValueError, TypeError):
+            continue
+        if digester.digester.digest_size > 0:  # not a variable-length one (shake_*)
+            return digester
+    return None
+
+
+class _DigestingReader(DigestVerifyingReader):
+    """warcio's digest-verifying reader, computing the block and payload digests as a record
+    is read but not comparing them: warcio compares the declared value strictly (one
+    encoding, exact algorithm names) and can raise on one it cannot decode, refusing the
+    whole file. :func:`_digest_problem` compares them once the record is read."""
+
+    def __init__(
+        self,
+        stream: BinaryIO,
+        limit: int,
+        digest_checker: object,
+        record_type: str | None = None,
+        payload_digest: str | None = None,
+        block_digest: str | None = None,
+        segment_number: str | None = None,
+    ) -> None:
+        LimitReader.__init__(self, stream, limit)
+        self.digest_checker = digest_checker
+        if record_type == "revisit":  # as warcio: a revisit's digests are another record's
+            block_digest = payload_digest = None
+        if segment_number is not None:  # a segment's payload digest is the whole payload's
+            payload_digest = None
+        self.payload_digest, self.block_digest = payload_digest, block_digest
+        self.block_digester = _digester(block_digest)
+        self.payload_digester_obj = _digester(payload_digest)
+        self.payload_digester: Digester | None = None
+
+    def begin_payload(self) -> None:
+        self.payload_digester = self.payload_digester_obj
+
+    def _update(self, buff: bytes) -> bytes:
+        LimitReader._update(self, buff)
+        if self.payload_digester is not None:
+            self.payload_digester.update(buff)
+        if self.block_digester is not None:
+            self.block_digester.update(buff)
+        return buff
+
+
+class _RecordLoader(ArcWarcRecordLoader):
+    def wrap_digest_verifying_stream(  # type: ignore[override]
+        self, stream: BinaryIO, rec_type: str, rec_headers: StatusAndHeaders,
+        digest_checker: object, length: int | None = None,
+    ) -> tuple[BinaryIO, bool]:
+        payload = rec_headers.get_header("WARC-Payload-Digest")
+        block = rec_headers.get_header("WARC-Block-Digest")
+        if not payload and not block:
+            return stream, False
+        return _DigestingReader(  # type: ignore[return-value]
+            stream, length, digest_checker, record_type=rec_type, payload_digest=payload,
+            block_digest=block, segment_number=rec_headers.get_header("WARC-Segment-Number"),
+        ), True
+
+
+def _archive(fh: BinaryIO) -> ArchiveIterator:
+    """warcio's record iterator, computing declared digests (see :func:`_digest_problem`)."""
+    records = ArchiveIterator(fh, check_digests=True)
+    records.loader = _RecordLoader()
+    return records
 
 
 def _unreadable_tail(
