@@ -297,3 +297,18 @@ def test_a_payload_digest_alone_that_does_not_match_quarantines_an_unchunked_rec
 ) -> None:
     [rec] = read_warc(_response(tmp_path, PLAIN_HTTP, None, _b32("sha1", PAGE + b"!")))
     assert rec.defect == DIGEST_MISMATCH and "WARC-Payload-Digest" in rec.defect_detail
+
+
+def test_a_response_with_an_http2_status_line_is_read(tmp_path: Path) -> None:
+    """Crawlers record HTTP/2 responses as "HTTP/2 200"; warcio's iterator reads them unless
+    told to verify HTTP strictly, which a custom record loader must not switch on."""
+
+    def records(writer: WARCWriter):
+        http = StatusAndHeaders("200 OK", [("Content-Type", "text/html")], protocol="HTTP/2")
+        yield writer.create_warc_record(URL.format(1), "response", payload=BytesIO(BODY % 1),
+                                        http_headers=http)
+
+    path = tmp_path / "h2.warc.gz"
+    path.write_bytes(_warc_with(records))
+    assert [(r.url, r.status, r.defect, r.body) for r in read_warc(path)] == [
+        (URL.format(1), 200, None, BODY % 1)]

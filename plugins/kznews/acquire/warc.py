@@ -488,7 +488,7 @@ class _RecordLoader(ArcWarcRecordLoader):
 def _archive(fh: BinaryIO) -> ArchiveIterator:
     """warcio's record iterator, computing declared digests (see :func:`_digest_problem`)."""
     records = ArchiveIterator(fh, check_digests=True)
-    records.loader = _RecordLoader()
+    records.loader = _RecordLoader(verify_http=False, arc2warc=False)  # as ArchiveIterator
     return records
 
 
