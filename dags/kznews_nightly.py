@@ -366,8 +366,13 @@ def kznews_nightly():
 
         @task(outlets=[LANDING], **NETWORK_RETRIES)
         def land(run: dict) -> dict:
-            """Acquire pages and write the landing partition (or reuse it, see reuse_landing)."""
-            from kznews.land import PART_NAME, partition_dir
+            """Acquire pages and write the landing partition (or reuse it, see reuse_landing).
+            A refusal that the same input would meet again (a backfill that must not crawl,
+            a file source with no page, a malformed WARC) fails without retrying."""
+            from airflow.sdk.exceptions import AirflowFailException
+
+            from kznews.acquire.warc import UnreadableWarc
+            from kznews.land import PART_NAME, NoPagesLanded, partition_dir
             from kznews.pipeline import land_stage, landed_by_crawl, reuse_landing_stage
 
             settings, load_date = _settings(run), _load_date(run)
@@ -377,14 +382,15 @@ def kznews_nightly():
                 run, get_current_context()["dag_run"].run_type, crawled
             )
             if refused:
-                from airflow.sdk.exceptions import AirflowFailException
-
-                raise AirflowFailException(refused)  # retrying cannot help
+                raise AirflowFailException(refused)
             if reuse_landing(run, crawled):
                 result = _timed(reuse_landing_stage, load_date, settings)
                 print(f"landing partition exists, not fetching again: {part}")
             else:
-                result = _timed(land_stage, run["source"], load_date, settings)
+                try:
+                    result = _timed(land_stage, run["source"], load_date, settings)
+                except (NoPagesLanded, UnreadableWarc) as exc:
+                    raise AirflowFailException(str(exc)) from exc
                 result["reused"] = False
             get_current_context()["outlet_events"][LANDING].extra = {
                 "load_date": run["load_date"],

@@ -352,3 +352,27 @@ def test_a_backfill_never_files_todays_crawl_under_an_old_date():
     assert refuse(crawl, "manual", landed_by_crawl=False) is None
     files = {**crawl, "source": "/srv/warc/2026-01-03.warc.gz"}
     assert refuse(files, "backfill", landed_by_crawl=False) is None
+
+
+@pytest.mark.parametrize("source", ["empty_folder", "malformed.warc"])
+def test_a_source_that_would_fail_again_fails_the_land_task_without_retry(
+    dagbag, tmp_path, monkeypatch, source
+):
+    """An empty folder (NoPagesLanded) or a malformed WARC (UnreadableWarc) is refused the
+    same way on every retry: AirflowFailException, not four retries with backoff."""
+    from types import SimpleNamespace
+
+    from airflow.sdk.exceptions import AirflowFailException
+
+    monkeypatch.setenv("KZNEWS_DATA_DIR", str(tmp_path / "data"))
+    path = tmp_path / source
+    if source == "empty_folder":
+        path.mkdir()
+    else:
+        path.write_bytes(b"WARC/1.0\r\nJUNK\r\n\r\nnot a record\r\n\r\n")
+    land = dagbag.dags["kznews_nightly"].get_task("acquire.land").python_callable
+    context = {"dag_run": SimpleNamespace(run_type="manual"), "outlet_events": {}}
+    monkeypatch.setitem(land.__globals__, "get_current_context", lambda: context)
+    run = {"load_date": "2026-11-25", "source": str(path), "page_limit": None}
+    with pytest.raises(AirflowFailException, match=r"no page to land|not a readable WARC"):
+        land(run)
