@@ -312,3 +312,74 @@ def test_a_response_with_an_http2_status_line_is_read(tmp_path: Path) -> None:
     path.write_bytes(_warc_with(records))
     assert [(r.url, r.status, r.defect, r.body) for r in read_warc(path)] == [
         (URL.format(1), 200, None, BODY % 1)]
+
+
+def _member(i: int, size: int) -> bytes:
+    """One response record of ``size`` random letters as its own gzip member (what WarcSink
+    writes): big enough that a member inflates past warcio's 16 KiB reads."""
+    import random
+
+    rnd = random.Random(i)  # noqa: S311 (test data, not secrets)
+    buf = BytesIO()
+    with WarcSink(buf, info={"software": "test"}) as sink:
+        sink.write(RawRecord(url=URL.format(i), body=bytes(rnd.randrange(97, 123)
+                                                          for _ in range(size)),
+                             headers={"Content-Type": "text/html"},
+                             fetched_at=datetime(2026, 1, 1, tzinfo=UTC)))
+    return buf.getvalue()
+
+
+def test_two_files_compressed_whole_and_concatenated_read_once_each(tmp_path: Path) -> None:
+    """`cat d1.warc.gz d2.warc.gz` of files compressed whole: every record once (a member
+    boundary once fed the next member's bytes twice, and the reading never ended)."""
+    days = [gzip.compress(b"".join(gzip.decompress(_member(10 * d + i, 40_000))
+                                   for i in range(3)), mtime=0) for d in (1, 2)]
+    path = tmp_path / "days.warc.gz"
+    path.write_bytes(b"".join(days))
+    import itertools
+
+    urls = [r.url for r in itertools.islice(read_warc(path), 10)]
+    assert urls == [URL.format(n) for n in (10, 11, 12, 20, 21, 22)]
+
+
+@pytest.mark.parametrize("size", [40_000, 1_500_000])
+def test_a_malformed_member_between_big_records_refuses_the_file(
+    tmp_path: Path, size: int
+) -> None:
+    """A member that is no WARC record between whole ones: the file ends whole, so it is
+    malformed, not cut; refused rather than read as cut (which would drop records 2-3)."""
+    from kznews.acquire.warc import UnreadableWarc, _ends_whole
+
+    members = [_member(i, size) for i in range(4)]
+    whole = tmp_path / "whole.warc.gz"
+    whole.write_bytes(b"".join(members))
+    assert _ends_whole(whole) and len(list(read_warc(whole))) == 4
+    path = tmp_path / "malformed.warc.gz"
+    path.write_bytes(b"".join(members[:2]) + gzip.compress(b"not a warc record\r\n\r\n")
+                     + b"".join(members[2:]))
+    with pytest.raises(UnreadableWarc, match="uncompressed stream"):
+        list(read_warc(path))
+
+
+def test_a_segmented_record_is_quarantined_not_landed_as_half_a_page(tmp_path: Path) -> None:
+    from kznews.acquire.warc import SEGMENTED
+
+    def records(writer: WARCWriter):
+        http = StatusAndHeaders("200 OK", [("Content-Type", "text/html")], protocol="HTTP/1.1")
+        first = writer.create_warc_record(URL.format(1), "response",
+                                          payload=BytesIO(b"<html>first-half"),
+                                          http_headers=http)
+        first.rec_headers.add_header("WARC-Segment-Number", "1")
+        yield first
+        rest = writer.create_warc_record(URL.format(1), "continuation",
+                                         payload=BytesIO(b" second-half</html>"))
+        rest.rec_headers.add_header("WARC-Segment-Number", "2")
+        yield rest
+        yield writer.create_warc_record(URL.format(2), "response", payload=BytesIO(BODY % 2),
+                                        http_headers=http)
+
+    path = tmp_path / "segments.warc.gz"
+    path.write_bytes(_warc_with(records))
+    recs = list(read_warc(path))
+    assert [(r.url, r.defect) for r in recs] == [(URL.format(1), SEGMENTED), (URL.format(2), None)]
+    assert "segment 1" in recs[0].defect_detail

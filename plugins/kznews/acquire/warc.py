@@ -11,13 +11,15 @@ file.warc``) is read too, through one decompressing stream; zero bytes after a m
 (``warcinfo``, ``request``, ``metadata``) are skipped; a ``revisit`` record (a deduplicating
 crawler's "same payload as an earlier capture") carries no page and a response without a
 ``WARC-Target-URI`` names none: both come out with a ``defect`` (``warc_revisit``,
-``no_target_uri``), so a landing quarantines them instead of losing them. Declared digests
-(``WARC-Block-Digest``, ``WARC-Payload-Digest``) are computed as a record is read and
-compared in any encoding writers use (base32, hex, base64); a record whose block digest does
-not match, or which declares none and whose payload digest does not match a payload sent
-without a transfer encoding, is quarantined as ``digest_mismatch`` (its bytes changed after
-the crawl wrote them). A payload digest of a chunked response is not held against it: writers
-differ on whether it covers the chunked bytes or the body (see ``_digest_problem``).
+``no_target_uri``), so a landing quarantines them instead of losing them; so does the first
+segment of a segmented record (``segmented_record``: segments are not put back together).
+Declared digests (``WARC-Block-Digest``, ``WARC-Payload-Digest``) are computed as a record
+is read and compared in any encoding writers use (base32, hex, base64); a record whose block
+digest does not match, or which declares none and whose payload digest does not match a
+payload sent without a transfer encoding, is quarantined as ``digest_mismatch`` (its bytes
+changed after the crawl wrote them). A payload digest of a chunked response is not held
+against it: writers differ on whether it covers the chunked bytes or the body (see
+``_digest_problem``).
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ from warcio.warcwriter import WARCWriter
 
 from kznews.acquire.base import RawRecord
 
-__all__ = ["DIGEST_MISMATCH", "NO_TARGET", "REQUEST_URI", "REVISIT", "TRUNCATED",
+__all__ = ["DIGEST_MISMATCH", "NO_TARGET", "REQUEST_URI", "REVISIT", "SEGMENTED", "TRUNCATED",
            "UnreadableWarc", "WarcSink", "read_warc"]
 
 # Extension field: the URL that was asked for when a redirect led to WARC-Target-URI.
@@ -69,6 +71,7 @@ TRUNCATED = "truncated_record"
 #: Reason codes of records that hold no page of their own (see the module doc).
 REVISIT = "warc_revisit"
 NO_TARGET = "no_target_uri"
+SEGMENTED = "segmented_record"
 #: Reason code of a record whose WARC-Payload-Digest or WARC-Block-Digest does not match it.
 DIGEST_MISMATCH = "digest_mismatch"
 #: Record types that are pages, and those that stand for one without holding it.
@@ -115,16 +118,17 @@ def read_warc(path: Path | str) -> Iterator[RawRecord]:
             except StopIteration:
                 break
             except Exception as exc:  # warcio on a tail cut inside a record's header
-                if (isinstance(exc, ArchiveLoadFailed) and "non-chunked" in str(exc)) or (
-                    _is_gzip(path) and _ends_whole(path)
-                ):
+                single = isinstance(exc, ArchiveLoadFailed) and "non-chunked" in str(exc)
+                # read at most once: for a .warc.gz it decompresses the whole file
+                whole = single or _ends_whole(path)
+                if single or (whole and _is_gzip(path)):
                     # compressed whole, not record by record (warcio's offsets are then
                     # meaningless), or malformed: read it again as one stream, which reads
                     # the first or refuses the second naming an offset of the uncompressed
                     # stream ("last" was not yielded: it comes again from there)
                     yield from _read_one_stream(path, skip=yielded)
                     return
-                if not _looks_like_warc(path) or _ends_whole(path):
+                if not _looks_like_warc(path) or whole:
                     # not a WARC file, or one malformed rather than cut short
                     raise UnreadableWarc(f"{path} is not a readable WARC file: at byte "
                                          f"{records.offset}, {type(exc).__name__}: {exc}"
@@ -157,7 +161,12 @@ def _page(path: Path, rec: ArcWarcRecord, target: str | None) -> RawRecord | Non
                         f"a revisit record: the payload is that of {refers} at {when}, not in "
                         "this record; land the WARC file holding that capture")
     if rec.rec_type not in _PAGE_TYPES:
-        return None
+        return None  # continuation records go with their first segment, quarantined below
+    segment = rec.rec_headers.get_header("WARC-Segment-Number")
+    if segment:
+        return _no_page(path, rec, target, SEGMENTED,
+                        f"segment {segment} of a record continued in 'continuation' records; "
+                        "segments are not put back together, so the page is not whole here")
     if not target:
         return _no_page(path, rec, target, NO_TARGET,
                         f"a {rec.rec_type} record without WARC-Target-URI: no page URL")
@@ -210,9 +219,10 @@ class _Gunzip:
             except zlib.error:
                 self.cut = True
                 return b""
-            self._buf = self._d.unconsumed_tail
-            if self._d.eof:
-                self._buf, self._d = self._d.unused_data + self._buf, None
+            if self._d.eof:  # what follows the member; unconsumed_tail may repeat it
+                self._buf, self._d = self._d.unused_data, None
+            else:
+                self._buf = self._d.unconsumed_tail
             if out:
                 return out
 
@@ -298,9 +308,10 @@ def _ends_whole(path: Path, start: int = 0) -> bool:
                         continue
                     d = zlib.decompressobj(31)
                 d.decompress(buf, 1 << 20)  # output discarded, bounded
-                buf = d.unconsumed_tail
-                if d.eof:
-                    buf, d = d.unused_data + buf, None
+                if d.eof:  # what follows the member; unconsumed_tail may repeat it
+                    buf, d = d.unused_data, None
+                else:
+                    buf = d.unconsumed_tail
         except zlib.error:
             return False
 
