@@ -24,6 +24,11 @@ if TYPE_CHECKING:
     from kznews.warehouse.runner import DbtInvoker
 
 
+#: The crawl report's counts a crawl's landing summary carries (``land_stage``).
+_CRAWL_COUNTS = ("requests", "fetched", "not_modified", "unchanged", "new", "changed",
+                 "failed", "emitted")
+
+
 def land_stage(source: str | Path, load_date: date, settings: Settings | None = None) -> dict:
     """Acquire raw pages from ``source`` and land them as the ``load_date`` partition: files
     replace the date's landing, a crawl (which emits only what changed) is merged into it.
@@ -60,11 +65,6 @@ def land_stage(source: str | Path, load_date: date, settings: Settings | None = 
         if store is not None:
             summary["remote"] = store.push_partition(part, rel, record_locally=True)
     return summary
-
-
-#: The crawl report's counts a crawl's landing summary carries (``land_stage``).
-_CRAWL_COUNTS = ("requests", "fetched", "not_modified", "unchanged", "new", "changed",
-                 "failed", "emitted")
 
 
 def quiet_night(source: str | Path, landed: dict) -> str | None:
