@@ -259,10 +259,9 @@ def _write_summary(run: dict, data: dict) -> str:
     ``summary_<load date>`` and ``last_summary`` (``.txt`` and ``.json``)."""
     import json
 
-    from kznews.pipeline import format_summary
+    from kznews.pipeline import STAGES, format_summary
 
-    stages = ("land", "extract", "build", "quality", "publish")
-    data["timings_s"] = {k: data[k].get("seconds") for k in stages if data.get(k)}
+    data["timings_s"] = {k: data[k].get("seconds") for k in STAGES if data.get(k)}
     text = format_summary(data)
     print(text)
     out_dir = _settings(run).state_dir / "airflow"
