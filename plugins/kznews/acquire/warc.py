@@ -294,26 +294,10 @@ def _ends_whole(path: Path, start: int = 0) -> bool:
             fh.seek(-4, 2) if path.stat().st_size >= 4 else fh.seek(0)
             return fh.read() == b"\r\n\r\n"
         fh.seek(start)
-        d: zlib._Decompress | None = zlib.decompressobj(31)
-        buf = b""
-        try:
-            while True:
-                if not buf:
-                    buf = fh.read(1 << 20)
-                    if not buf:
-                        return d is None
-                if d is None:  # between members: zero padding, or the next member
-                    buf = buf.lstrip(b"\0")
-                    if not buf:
-                        continue
-                    d = zlib.decompressobj(31)
-                d.decompress(buf, 1 << 20)  # output discarded, bounded
-                if d.eof:  # what follows the member; unconsumed_tail may repeat it
-                    buf, d = d.unused_data, None
-                else:
-                    buf = d.unconsumed_tail
-        except zlib.error:
-            return False
+        stream = _Gunzip(fh)  # walks the members as the reader does; output discarded
+        while stream.read(1 << 20):
+            pass
+        return not stream.cut
 
 
 def _declared_length(rec: ArcWarcRecord) -> int | None:
