@@ -54,7 +54,7 @@ from pathlib import Path
 from typing import Any
 
 from kznews.config import Settings, memory_limit
-from kznews.fsutil import file_identity, fsync_path, remove_stale
+from kznews.fsutil import file_identity, fsync_path, remove_stale, write_text_atomic
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +65,9 @@ HEADER_VERSION = 64
 #: Beside the build file: the identity of the file the last publish wrote (see
 #: :func:`_why_not_incremental`).
 PUBLISHED_RECORD = "published.json"
+#: Beside the build file: the newest load date each published warehouse holds (see
+#: :func:`published_through`).
+PUBLISHED_LOADS = "published_loads.json"
 #: ``Settings.publish_mode`` values.
 PUBLISH_MODES = ("incremental", "full")
 #: Marts with this column are diffed row by row; its value is dbt's md5 of all other columns.
@@ -598,6 +601,43 @@ def _recorded_identities(settings: Settings) -> dict[str, Any]:
     return recorded if isinstance(recorded, dict) else {}
 
 
+def _warehouse_name(settings: Settings) -> str:
+    """What BI reads, as a key of :data:`PUBLISHED_LOADS`: the published file's path, or
+    the lake's catalog (password left out)."""
+    if settings.warehouse_backend == "ducklake":
+        from kznews.warehouse.ducklake import redacted
+
+        return f"ducklake:{redacted(settings.ducklake_catalog)}"
+    return str(settings.published_db)
+
+
+def _published_loads(settings: Settings) -> dict[str, Any]:
+    try:
+        loads = json.loads((settings.build_db.parent / PUBLISHED_LOADS).read_text("utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return loads if isinstance(loads, dict) else {}
+
+
+def published_through(settings: Settings) -> str | None:
+    """The newest load date (``YYYY-MM-DD``) whose pages the published warehouse holds:
+    the newest date of the build it last published (:func:`kznews.warehouse.runner.last_build`).
+    None when no publish to this warehouse recorded one (nothing published yet, or
+    published before the record existed). A quiet night compares it with the landing
+    (:func:`kznews.pipeline.catch_up`)."""
+    through = _published_loads(settings).get(_warehouse_name(settings))
+    return through if isinstance(through, str) else None
+
+
+def _record_through(settings: Settings) -> None:
+    """After a publish: note the newest load date the published warehouse now holds."""
+    from kznews.warehouse.runner import last_build
+
+    through = (last_build(settings) or {}).get("load_date")
+    loads = {**_published_loads(settings), _warehouse_name(settings): through}
+    write_text_atomic(settings.build_db.parent / PUBLISHED_LOADS, json.dumps(loads))
+
+
 def open_published(settings: Settings) -> tuple[Any, str]:
     """A read-only DuckDB connection to what BI tools read, and a name for it that may be
     shown: the published file, or with ``warehouse_backend`` "ducklake" the lake (attached
@@ -640,7 +680,9 @@ def publish(
 
         if before_commit is not None:  # a lake commit has no file to prepare: wait first
             before_commit()
-        return publish_to_ducklake(settings)
+        result = publish_to_ducklake(settings)
+        _record_through(settings)
+        return result
     if settings.warehouse_backend != "duckdb":
         raise PublishError(f"unknown warehouse_backend {settings.warehouse_backend!r}")
     if settings.publish_mode not in PUBLISH_MODES:
@@ -709,6 +751,7 @@ def publish(
     except BaseException:
         _remove(tmp)
         raise
+    _record_through(settings)
     return {
         "path": str(target),
         "mart_rows": rows,

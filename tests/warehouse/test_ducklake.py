@@ -105,11 +105,17 @@ def _reader(settings: Settings, stop, errors, reads) -> None:
 
 def test_publish_copies_every_mart(lake_settings, tmp_path):
     _make_build(lake_settings.build_db, 2)
-    from kznews.publish import publish
+    from kznews.publish import publish, published_through
     from kznews.warehouse.ducklake import connect
+    from kznews.warehouse.runner import LAST_BUILD_NAME, target_dir
 
+    target_dir(lake_settings).mkdir(parents=True, exist_ok=True)
+    (target_dir(lake_settings) / LAST_BUILD_NAME).write_text('{"load_date": "2026-11-24"}')
     out = publish(lake_settings)
     assert out["backend"] == "ducklake"
+    # what a quiet night compares the landing with, kept per warehouse
+    assert published_through(lake_settings) == "2026-11-24"
+    assert published_through(lake_settings.replace(warehouse_backend="duckdb")) is None
     assert out["mart_rows"] == dict.fromkeys(MARTS, 20)
     again = publish(lake_settings)  # a second night: a new snapshot, same content
     assert again["snapshot_id"] > out["snapshot_id"]
