@@ -1,10 +1,12 @@
 """A night with nothing to do: a crawl that finds no new or changed page lands nothing and
 the night ends there (both one-process paths), while a file source that gives no page is a
-clear error that leaves the date's earlier landing alone."""
+clear error that leaves the date's earlier landing alone. A quiet night that finds an
+earlier night's pages missing from the published warehouse runs that night instead."""
 
 from __future__ import annotations
 
 import gzip
+import json
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -12,19 +14,20 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from kznews import overlap
+from kznews import overlap, publish
 from kznews.acquire.base import RawRecord
 from kznews.acquire.warc import WarcSink
 from kznews.config import Settings
 from kznews.land import PART_NAME, NoPagesLanded, land_records, partition_dir, read_partition
-from kznews.pipeline import format_summary, land_stage, quiet_night, run_pipeline
+from kznews.pipeline import catch_up, format_summary, land_stage, quiet_night, run_pipeline
 from kznews.sitegen import Site
 from kznews.sitegen.server import SiteServer, serve_site
-from tests.conftest import SITE
+from tests.conftest import ROOT, SITE
 from tests.local_crawl import local_crawl_settings
 
 START = "http://www.old.exclusive.kz/"
 FIRST, QUIET = date(2026, 11, 1), date(2026, 11, 2)
+SECOND, THIRD, FOURTH = date(2026, 11, 3), date(2026, 11, 4), date(2026, 11, 5)
 
 
 @pytest.fixture(scope="module")
@@ -34,10 +37,28 @@ def server() -> Iterator[SiteServer]:
 
 
 def _crawled_once(tmp_path: Path, server: SiteServer, **changes: object) -> Settings:
-    """Settings of a data folder whose crawl state has seen the whole site."""
-    settings = local_crawl_settings(tmp_path, server.overrides(), **changes)
+    """Settings of a data folder whose crawl state has seen the whole site; that night's
+    pages are recorded as published (:func:`_published_through`)."""
+    settings = _landed_once(tmp_path, server, **changes)
+    _published_through(settings, FIRST)
+    return settings
+
+
+def _landed_once(tmp_path: Path, server: SiteServer, **changes: object) -> Settings:
+    """... whose first night landed the whole site and died there (nothing published).
+    The project's dbt folder, the data and warehouse under ``tmp_path``."""
+    changes = {"data_dir": tmp_path / "data", "warehouse_dir": tmp_path / "warehouse",
+               **changes}
+    settings = local_crawl_settings(ROOT, server.overrides(), **changes)
     assert land_stage(START, FIRST, settings)["rows"] > 0
     return settings
+
+
+def _published_through(settings: Settings, day: date) -> None:
+    """The record a publish of the warehouse holding ``day`` leaves (publish._record_through)."""
+    settings.build_db.parent.mkdir(parents=True, exist_ok=True)
+    record = {str(settings.published_db): day.isoformat()}
+    (settings.build_db.parent / publish.PUBLISHED_LOADS).write_text(json.dumps(record))
 
 
 def _assert_nothing_after_land(settings: Settings, summary: dict) -> None:
@@ -68,6 +89,65 @@ def test_only_an_empty_crawl_is_a_quiet_night() -> None:
     assert "3 of its 5 requests failed" in partly
     assert quiet_night(START, {"rows": 3}) is None
     assert quiet_night("/data/pages", {"rows": 0}) is None  # refused at landing instead
+
+
+def test_a_quiet_night_finds_the_newest_landed_night_not_yet_published(tmp_path: Path) -> None:
+    settings = local_crawl_settings(tmp_path, ())
+    land_records([_page(1)], settings.raw_dir, FIRST)
+    land_records([], settings.raw_dir, QUIET, allow_empty=True)  # an earlier quiet night
+    land_records([], settings.raw_dir, THIRD, allow_empty=True)
+    land_records([_page(2)], settings.raw_dir, FOURTH)  # after the night asked about
+    caught = catch_up(settings, THIRD)
+    assert caught is not None and caught["load_date"] == FIRST.isoformat()
+    assert "no publish of this warehouse recorded" in caught["reason"]
+    _published_through(settings, FIRST)
+    assert catch_up(settings, THIRD) is None
+    full = catch_up(settings, THIRD, full_refresh=True)
+    assert full is not None and "full refresh" in full["reason"]
+    assert catch_up(settings, date(2026, 10, 31)) is None  # nothing landed up to then
+    _published_through(settings, date(2026, 10, 30))
+    behind = catch_up(settings, THIRD)
+    assert behind is not None and behind["load_date"] == FIRST.isoformat()
+    assert "up to 2026-10-30 only" in behind["reason"]
+    # another warehouse (the lake) keeps its own record
+    lake = settings.replace(warehouse_backend="ducklake", ducklake_catalog="postgres:dbname=x")
+    assert catch_up(lake, THIRD) is not None
+
+
+def test_a_quiet_night_catches_up_nights_that_never_reached_bi(
+    tmp_path: Path, server: SiteServer
+) -> None:
+    """The archive lands nothing new, night after night: a night that died after its
+    landing would never be published. The quiet nights run it instead, then stop."""
+    settings = _landed_once(tmp_path, server)  # died after landing: nothing extracted
+    night = run_pipeline(START, QUIET, settings)  # no build file: stage after stage
+    assert night["land"]["rows"] == 0 and "skipped" not in night
+    assert night["catch_up"]["load_date"] == FIRST.isoformat()
+    assert night["build"]["load_date"] == FIRST.isoformat() and night["quality"]["success"]
+    assert publish.published_through(settings) == FIRST.isoformat()
+    assert "caught up: nothing new landed for 2026-11-02" in format_summary(night)
+    first_marts = night["publish"]["mart_rows"]
+
+    # the next night lands pages (a WARC of two more articles) and dies there too
+    warc = tmp_path / "second.warc.gz"
+    with WarcSink(warc, info={"software": "test"}) as sink:
+        for n in (1, 2):
+            sink.write(_page(n))
+    assert land_stage(warc, SECOND, settings)["rows"] == 2
+    if overlap.available():  # an incremental catch-up keeps the helpers
+        night = overlap.run_overlapped(START, THIRD, settings)
+        assert "overlap" in night
+    else:
+        night = run_pipeline(START, THIRD, settings)
+    assert night["catch_up"]["load_date"] == SECOND.isoformat()
+    assert not night["build"]["full_refresh"]
+    assert publish.published_through(settings) == SECOND.isoformat()
+    assert night["publish"]["mart_rows"]["fct_articles"] > first_marts["fct_articles"]
+
+    published = settings.published_db.stat()
+    again = run_pipeline(START, FOURTH, settings)  # nothing owed any more
+    assert "skipped" in again and "catch_up" not in again
+    assert settings.published_db.stat().st_mtime_ns == published.st_mtime_ns
 
 
 def _page(n: int) -> RawRecord:

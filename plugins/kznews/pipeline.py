@@ -73,8 +73,9 @@ def quiet_night(source: str | Path, landed: dict) -> str | None:
     landing empty. Extraction, build, gate and publish are then skipped, and the published
     warehouse stays as it was; the crawl's state (and its quarantine rows) are saved.
     ``landed``: :func:`land_stage`'s result. A file source never lands nothing (refused:
-    :class:`kznews.land.NoPagesLanded`). A night whose build failed earlier is caught up by
-    the next night that lands pages (or by running that night again)."""
+    :class:`kznews.land.NoPagesLanded`). When an earlier night's pages never reached the
+    published warehouse, the quiet night runs that night's stages instead
+    (:func:`catch_up`)."""
     from kznews.acquire.base import is_crawl
 
     if landed.get("rows") or not is_crawl(source):
@@ -90,6 +91,81 @@ def quiet_night(source: str | Path, landed: dict) -> str | None:
     if landed.get("defective_quarantined"):
         reason += f". {landed['defective_quarantined']} records were quarantined at landing"
     return reason
+
+
+def catch_up(
+    settings: Settings, load_date: date, full_refresh: bool = False
+) -> dict[str, str] | None:
+    """What a quiet night (:func:`quiet_night`) should run instead of stopping, or None.
+
+    A night whose extraction, build, gate or publish failed leaves its landed pages out of
+    the published warehouse. The next night that lands pages catches the build up, but an
+    archive that no longer changes lands nothing, night after night. So a quiet night
+    looks for the newest load date up to ``load_date`` whose landing holds pages and that
+    is newer than what the warehouse was last published through
+    (:func:`kznews.publish.published_through`; nothing recorded counts as nothing
+    published), and runs extraction, build, gate and publish on that date: the build reads
+    from the day after its last success on, as every night does, and a gate that failed
+    fails again until its data is fixed or accepted. ``full_refresh`` (asked for on the
+    quiet night) rebuilds from the newest date with pages, published or not.
+
+    Returns ``{"load_date": "YYYY-MM-DD", "reason": ...}``. With an object store, landings
+    this machine lacks are pulled from it first (the extraction would pull them anyway)."""
+    import pyarrow.parquet as pq
+
+    from kznews.land import PART_NAME, landed_dates, partition_dir
+    from kznews.publish import published_through
+
+    through = None if full_refresh else published_through(settings)
+    store = _store(settings)
+    days = set(landed_dates(settings.raw_dir))
+    if store is not None:
+        days |= {date.fromisoformat(rel.rsplit("=", 1)[1])
+                 for rel in store.partitions("raw_pages")}
+    for day in sorted(days, reverse=True):
+        if day > load_date:
+            continue
+        if through is not None and day.isoformat() <= through:
+            return None  # the warehouse holds this date and every earlier one
+        part = partition_dir(settings.raw_dir, day) / PART_NAME
+        if store is not None and store.has_partition(f"raw_pages/{_partition(day)}"):
+            _pull_raw(settings, store, day)  # unless this machine has it
+        if not part.exists() or pq.read_metadata(part).num_rows == 0:
+            continue  # another quiet night
+        if full_refresh:
+            why = "a full refresh was asked for"
+        elif through is None:
+            why = "no publish of this warehouse recorded the load dates it holds"
+        else:
+            why = f"the published warehouse holds load dates up to {through} only"
+        return {
+            "load_date": day.isoformat(),
+            "reason": f"nothing new landed for {load_date}, but {why}: the night runs "
+                      f"extraction, build, quality gate and publish for {day} (its pages "
+                      "landed earlier) instead",
+        }
+    return None
+
+
+def night_after_landing(
+    source: str | Path, load_date: date, settings: Settings, summary: dict[str, Any],
+    full_refresh: bool = False,
+) -> date | None:
+    """After the land stage (its result in ``summary["land"]``): the date the rest of the
+    night works on, or None when it ends here (``summary["skipped"]`` says why). That is
+    ``load_date``, unless the crawl landed nothing (:func:`quiet_night`): then the date
+    an earlier night left unpublished (:func:`catch_up`, noted as ``summary["catch_up"]``),
+    or None when there is none."""
+    reason = quiet_night(source, summary["land"])
+    if reason is None:
+        return load_date
+    caught = catch_up(settings, load_date, full_refresh)
+    if caught is None:
+        summary["skipped"] = reason
+        return None
+    log.warning("%s", caught["reason"])
+    summary["catch_up"] = caught
+    return date.fromisoformat(caught["load_date"])
 
 
 def landed_by_crawl(part: Path) -> bool:
@@ -580,13 +656,23 @@ def run_pipeline(
     if overlap.wanted(settings) and not rebuilds_everything(settings, full_refresh, load_date):
         return overlap.run_overlapped(source, load_date, settings)
     summary: dict[str, Any] = {"load_date": load_date.isoformat(), "timings_s": {}}
-    for stage in STAGES:
+    run_stages(STAGES[:1], source, load_date, settings, summary, full_refresh)
+    night = night_after_landing(source, load_date, settings, summary, full_refresh)
+    if night is not None:
+        run_stages(STAGES[1:], source, night, settings, summary, full_refresh)
+    return summary
+
+
+def run_stages(
+    stages: tuple[str, ...], source: str | Path, load_date: date, settings: Settings,
+    summary: dict[str, Any], full_refresh: bool = False,
+) -> dict[str, Any]:
+    """Run ``stages`` in order on ``load_date``, each result and its seconds into
+    ``summary`` (``summary["timings_s"]``); returns ``summary``."""
+    for stage in stages:
         t0 = time.perf_counter()
         summary[stage] = run_stage(stage, source, load_date, settings, full_refresh)
-        summary["timings_s"][stage] = round(time.perf_counter() - t0, 3)
-        if stage == "land" and (reason := quiet_night(source, summary["land"])):
-            summary["skipped"] = reason
-            break
+        summary.setdefault("timings_s", {})[stage] = round(time.perf_counter() - t0, 3)
     return summary
 
 
@@ -621,6 +707,8 @@ def format_summary(summary: dict[str, Any]) -> str:
         lines.append(f"  published warehouse: {publish['path']}")
     if summary.get("skipped"):
         lines.append(f"  nothing new: {summary['skipped']}")
+    if summary.get("catch_up"):
+        lines.append(f"  caught up: {summary['catch_up']['reason']}")
     timings = summary.get("timings_s") or {}
     if timings:
         lines.append("  stage seconds: " + ", ".join(f"{k}={v}" for k, v in timings.items()))
