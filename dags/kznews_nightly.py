@@ -22,6 +22,9 @@ partitions in only when every shard has succeeded (a retried shard replaces its 
 
 A quiet night (a crawl that finds no new or changed page, so lands none) skips `plan_shards`
 and, through it, everything after: the run succeeds and the published warehouse stays as is.
+Unless an earlier night's pages never reached the published warehouse (its extraction,
+build, gate or publish failed): then the rest of the run extracts, builds, checks and
+publishes that night's date, which the summary names ("caught up").
 
 ## Params (trigger form: "Trigger DAG" -> "Run with config")
 
@@ -406,21 +409,32 @@ def kznews_nightly():
         def plan_shards(run: dict, landed: dict) -> list[dict]:
             """Split the landing into shard jobs (KZNEWS_EXTRACT_SHARDS, read now, not at
             parse time). Returns the jobs, which extract_shard maps over (Airflow maps only
-            over a return value); the whole plan goes to XCom key "plan" for the commit.
+            over a return value); the whole plan goes to XCom key "plan" for the commit, and
+            the run the later tasks work on to key "night".
             A crawl that found nothing new (kznews.pipeline.quiet_night) skips this task and,
-            through it, the rest of the night: the run succeeds, nothing is published."""
+            through it, the rest of the night: the run succeeds, nothing is published. Unless
+            an earlier night's pages never reached the published warehouse
+            (kznews.pipeline.catch_up): then the rest of the night works on that date."""
             from airflow.sdk.exceptions import AirflowSkipException
 
-            from kznews.pipeline import extract_plan_stage, quiet_night
+            from kznews.pipeline import extract_plan_stage, night_after_landing
 
-            reason = quiet_night(run["source"], landed)
-            if reason:  # the summary task is skipped too: say it here
-                _write_summary(run, {"load_date": run["load_date"], "land": landed,
-                                     "skipped": reason})
-                raise AirflowSkipException(reason)
-            plan = extract_plan_stage(_load_date(run), _settings(run))
+            settings = _settings(run)
+            found: dict = {"load_date": run["load_date"], "land": landed}
+            night_date = night_after_landing(run["source"], _load_date(run), settings, found,
+                                             run["full_refresh"])
+            if night_date is None:  # the summary task is skipped too: say it here
+                _write_summary(run, found)
+                raise AirflowSkipException(found["skipped"])
+            night = {**run, "load_date": night_date.isoformat()}
+            if "catch_up" in found:
+                night["catch_up"] = found["catch_up"]
+                print(f"catching up: {found['catch_up']['reason']}")
+            plan = extract_plan_stage(night_date, settings)
             print(f"extraction plan: {plan['shards']} shards of {plan['row_groups']} row groups")
-            get_current_context()["ti"].xcom_push(key="plan", value=plan)
+            ti = get_current_context()["ti"]
+            ti.xcom_push(key="plan", value=plan)
+            ti.xcom_push(key="night", value=night)
             return plan["jobs"]
 
         @task
@@ -447,8 +461,10 @@ def kznews_nightly():
                 raise AirflowFailException(str(exc)) from exc
 
         jobs = plan_shards(run, landed)
-        shard_results = extract_shard.partial(run=run).expand(job=jobs)
-        extracted = commit(run, jobs["plan"], shard_results)
+        # from here on: the run, or the earlier night a quiet night catches up
+        night = jobs["night"]
+        shard_results = extract_shard.partial(run=night).expand(job=jobs)
+        extracted = commit(night, jobs["plan"], shard_results)
 
     with TaskGroup("warehouse", tooltip="dbt build into the private build file"):
 
@@ -465,9 +481,9 @@ def kznews_nightly():
 
         models = _dbt_models()
         if models is None:
-            built = dbt_build(run, extracted)
+            built = dbt_build(night, extracted)
         else:
-            built = _per_model_tasks(models, run, extracted)
+            built = _per_model_tasks(models, night, extracted)
 
     with TaskGroup("quality", tooltip="Great Expectations gate"):
         # A failed gate is deterministic: retrying would only fail again.
@@ -477,7 +493,7 @@ def kznews_nightly():
 
             return _timed(quality_stage, _load_date(run), _settings(run))
 
-        checked = gate(run, built)
+        checked = gate(night, built)
 
     with TaskGroup("publish", tooltip="Publish the validated warehouse for BI"):
 
@@ -494,9 +510,11 @@ def kznews_nightly():
 
         @task
         def summary(
-            run: dict, landed: dict, extracted: dict, built: dict, checked: dict, published: dict
+            run: dict, night: dict, landed: dict, extracted: dict, built: dict, checked: dict,
+            published: dict,
         ) -> str:
-            """Print the run summary (rows per mart, validation, published file)."""
+            """Print the run summary (rows per mart, validation, published file, the night
+            caught up)."""
             stages = {
                 "land": landed,
                 "extract": extracted,
@@ -504,10 +522,13 @@ def kznews_nightly():
                 "quality": checked,
                 "publish": published,
             }
-            return _write_summary(run, {"load_date": run["load_date"], **stages})
+            data = {"load_date": run["load_date"], **stages}
+            if night.get("catch_up"):
+                data["catch_up"] = night["catch_up"]
+            return _write_summary(run, data)
 
-        published = publish(run, checked)
-        summary(run, landed, extracted, built, checked, published)
+        published = publish(night, checked)
+        summary(run, night, landed, extracted, built, checked, published)
 
 
 kznews_nightly()

@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 import time
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -321,7 +321,8 @@ def test_a_quiet_night_skips_everything_after_the_landing(dagbag, tmp_path, monk
     monkeypatch.setenv("KZNEWS_DATA_DIR", str(tmp_path / "data"))
     dag = dagbag.dags["kznews_nightly"]
     plan_shards = dag.get_task("extract.plan_shards")
-    run = {"load_date": "2026-11-25", "source": "https://exclusive.kz/", "page_limit": None}
+    run = {"load_date": "2026-11-25", "source": "https://exclusive.kz/", "page_limit": None,
+           "full_refresh": False}
     with pytest.raises(AirflowSkipException, match="no new or changed page"):
         plan_shards.python_callable(run, {"rows": 0, "load_date": "2026-11-25",
                                           "crawl": {"requests": 9, "failed": 2}})
@@ -330,6 +331,38 @@ def test_a_quiet_night_skips_everything_after_the_landing(dagbag, tmp_path, monk
     after = plan_shards.get_flat_relatives(upstream=False)
     assert {"publish.publish", "publish.summary", "quality.gate"} <= {t.task_id for t in after}
     assert {t.trigger_rule for t in after} == {"all_success"}
+
+
+def test_a_quiet_night_owed_an_earlier_night_runs_it(dagbag, tmp_path, monkeypatch):
+    """A quiet night whose newest landed pages were never published (that night died after
+    its landing) plans the extraction of that date, and every later task works on the
+    run plan_shards hands on (XCom key "night"), not on the trigger's."""
+    from types import SimpleNamespace
+
+    from kznews.acquire.base import RawRecord
+    from kznews.config import load_settings
+    from kznews.land import land_records
+
+    monkeypatch.setenv("KZNEWS_DATA_DIR", str(tmp_path / "data"))
+    page = RawRecord(url="http://www.old.exclusive.kz/expertiza/smart/13178/",
+                     body=(ROOT / "tests" / "fixtures" / "site" / "page_13178.html").read_bytes())
+    land_records([page], load_settings().raw_dir, date(2026, 11, 24))
+    dag = dagbag.dags["kznews_nightly"]
+    plan_shards = dag.get_task("extract.plan_shards").python_callable
+    pushed: dict = {}
+    ti = SimpleNamespace(xcom_push=lambda key, value: pushed.__setitem__(key, value))
+    monkeypatch.setitem(plan_shards.__globals__, "get_current_context", lambda: {"ti": ti})
+    run = {"load_date": "2026-11-25", "source": "https://exclusive.kz/", "page_limit": None,
+           "full_refresh": False}
+    jobs = plan_shards(run, {"rows": 0, "load_date": "2026-11-25"})
+    assert len(jobs) == 1 and pushed["plan"]["jobs"] == jobs
+    assert pushed["night"]["load_date"] == "2026-11-24"
+    assert "for 2026-11-24 (its pages landed earlier)" in pushed["night"]["catch_up"]["reason"]
+    for task_id in ("extract.commit", "warehouse.dbt_build", "quality.gate", "publish.publish"):
+        first = dag.get_task(task_id).op_args[0]
+        assert (first.operator.task_id, first.key) == ("extract.plan_shards", "night"), task_id
+    shard_run = dag.get_task("extract.extract_shard").partial_kwargs["op_kwargs"]["run"]
+    assert (shard_run.operator.task_id, shard_run.key) == ("extract.plan_shards", "night")
 
 
 def test_a_backfill_never_files_todays_crawl_under_an_old_date():
