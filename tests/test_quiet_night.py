@@ -55,8 +55,11 @@ def _landed_once(tmp_path: Path, server: SiteServer, **changes: object) -> Setti
 
 
 def _published_through(settings: Settings, day: date) -> None:
-    """The record a publish of the warehouse holding ``day`` leaves (publish._record_through)."""
+    """The record a publish of the warehouse holding ``day`` leaves (publish._record_through),
+    and a stand-in for the published file it names."""
     settings.build_db.parent.mkdir(parents=True, exist_ok=True)
+    settings.published_db.parent.mkdir(parents=True, exist_ok=True)
+    settings.published_db.touch()
     record = {str(settings.published_db): day.isoformat()}
     (settings.build_db.parent / publish.PUBLISHED_LOADS).write_text(json.dumps(record))
 
@@ -148,6 +151,8 @@ def test_a_quiet_night_catches_up_nights_that_never_reached_bi(
     again = run_pipeline(START, FOURTH, settings)  # nothing owed any more
     assert "skipped" in again and "catch_up" not in again
     assert settings.published_db.stat().st_mtime_ns == published.st_mtime_ns
+    settings.published_db.unlink()  # BI lost its file: the next quiet night publishes again
+    assert catch_up(settings, FOURTH)["load_date"] == SECOND.isoformat()
 
 
 def _page(n: int) -> RawRecord:

@@ -623,8 +623,10 @@ def published_through(settings: Settings) -> str | None:
     """The newest load date (``YYYY-MM-DD``) whose pages the published warehouse holds:
     the newest date of the build it last published (:func:`kznews.warehouse.runner.last_build`).
     None when no publish to this warehouse recorded one (nothing published yet, or
-    published before the record existed). A quiet night compares it with the landing
-    (:func:`kznews.pipeline.catch_up`)."""
+    published before the record existed), or when the published file is gone. A quiet
+    night compares it with the landing (:func:`kznews.pipeline.catch_up`)."""
+    if settings.warehouse_backend == "duckdb" and not settings.published_db.exists():
+        return None
     through = _published_loads(settings).get(_warehouse_name(settings))
     return through if isinstance(through, str) else None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -31,6 +32,26 @@ def _seed_crawl(tmp_path, server, env: dict[str, str]) -> str:
         "KZNEWS_ALLOWED_PRIVATE_NETWORKS": "127.0.0.1/32",
     })
     return start
+
+
+def _land_a_night_that_died(tmp_path, day: str) -> None:
+    """Land one page (a WARC of the seed page) for ``day`` outside Airflow: a night that
+    died after its landing, before anything reached BI."""
+    from datetime import date
+
+    from kznews.acquire.base import RawRecord
+    from kznews.acquire.warc import WarcSink
+    from kznews.config import load_settings
+    from kznews.pipeline import land_stage
+
+    warc = tmp_path / f"{day}.warc.gz"
+    page = ROOT / "tests" / "fixtures" / "site" / "page_13178.html"
+    with WarcSink(warc, info={"software": "test"}) as sink:
+        sink.write(RawRecord(url="http://www.old.exclusive.kz/expertiza/smart/13178/",
+                             body=page.read_bytes()))
+    settings = load_settings(home=ROOT, data_dir=tmp_path / "data",
+                             warehouse_dir=tmp_path / "warehouse")
+    assert land_stage(warc, date.fromisoformat(day), settings)["rows"] == 1
 
 
 def test_standalone_runs_nightly_via_rest(tmp_path):
@@ -107,5 +128,18 @@ def _nightly_then_quiet_night(tmp_path, crawl_env: dict[str, str], start: str) -
                 "publish.publish", "publish.summary"} <= skipped, states
         after = published.stat()
         assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+
+        # A night that died after its landing is owed: the next quiet night runs it.
+        _land_a_night_that_died(tmp_path, "2026-11-22")
+        owed = af.wait_run("kznews_nightly", af.trigger(
+            "kznews_nightly", {"source": start, "load_date": "2026-11-23"}), timeout=600)
+        states = af.task_states("kznews_nightly", owed["dag_run_id"])
+        assert owed["state"] == "success", f"{states}\n{af.logs_tail()}"
+        assert states["publish.publish"] == "success", states
+        summary = tmp_path / "data" / "state" / "airflow" / "summary_2026-11-23.txt"
+        assert "caught up: nothing new landed for 2026-11-23" in summary.read_text("utf-8")
+        assert published.stat().st_ino != after.st_ino
+        loads = json.loads((tmp_path / "warehouse" / "build" / "published_loads.json").read_text())
+        assert loads == {str(published): "2026-11-22"}
     finally:
         af.stop()
