@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import time
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -84,6 +85,33 @@ def test_a_quiet_crawl_ends_the_night_after_landing(tmp_path: Path, server: Site
 def test_a_quiet_crawl_ends_the_overlapped_night_too(tmp_path: Path, server: SiteServer) -> None:
     settings = _crawled_once(tmp_path, server)
     _assert_nothing_after_land(settings, overlap.run_overlapped(START, QUIET, settings))
+
+
+def _warm_up_that_finishes_late() -> float:
+    """A helper's warm-up (run in the spawned helper) that would still be running when a
+    quiet night ends: it leaves a file behind once it finishes."""
+    import os
+    import time
+
+    time.sleep(3)
+    Path(os.environ["KZNEWS_TEST_WARM_MARKER"]).write_text("finished")
+    return 3.0
+
+
+@pytest.mark.skipif(not overlap.available(), reason="the overlapped night runs on Linux only")
+def test_a_quiet_overlapped_night_does_not_wait_for_its_helpers(
+    tmp_path: Path, server: SiteServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The archive is quiet every night: its night ends once landed, and the helpers that
+    warm dbt and Great Expectations up are stopped, not waited for."""
+    settings = _crawled_once(tmp_path, server)
+    marker = tmp_path / "warm-up finished"
+    monkeypatch.setenv("KZNEWS_TEST_WARM_MARKER", str(marker))
+    monkeypatch.setattr(overlap, "_gx_warm_up", _warm_up_that_finishes_late)
+    summary = overlap.run_overlapped(START, QUIET, settings)
+    assert "skipped" in summary
+    time.sleep(4)  # long enough for the warm-up to finish, had it been left running
+    assert not marker.exists()
 
 
 def test_only_an_empty_crawl_is_a_quiet_night() -> None:

@@ -290,12 +290,7 @@ def _stop_command(pool: ProcessPoolExecutor, future: Future, pid_file: Path) -> 
     kill the dbt helper, so the command dies with it (its parent-death signal), and return
     only once every thread of the command is gone, so that nothing writes the build file
     while the run cleans up after it (or dbt holds its lock then)."""
-    # ProcessPoolExecutor has no public way to stop a running worker before Python 3.14
-    # (kill_workers()); its worker processes are in _processes.
-    for proc in list((getattr(pool, "_processes", None) or {}).values()):
-        with contextlib.suppress(Exception):
-            proc.kill()
-            proc.join(5)  # dead before its pid file is read: it writes no more
+    _kill_workers(pool)  # dead before its pid file is read: it writes no more
     try:
         pid = int(pid_file.read_text(encoding="ascii"))
     except (OSError, ValueError):
@@ -305,6 +300,16 @@ def _stop_command(pool: ProcessPoolExecutor, future: Future, pid_file: Path) -> 
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and _running(pid):
         time.sleep(0.02)
+
+
+def _kill_workers(pool: ProcessPoolExecutor) -> None:
+    """Kill a helper's process now and wait (up to 5 s) until it is gone. ProcessPoolExecutor
+    has no public way to stop a running worker before Python 3.14 (kill_workers()); its
+    worker processes are in _processes."""
+    for proc in list((getattr(pool, "_processes", None) or {}).values()):
+        with contextlib.suppress(Exception):
+            proc.kill()
+            proc.join(5)
 
 
 def _running(pid: int) -> bool:
@@ -356,8 +361,10 @@ def run_overlapped(source: str | Path, load_date: date, settings: Settings) -> d
         summary["land"] = pipeline.land_stage(source, load_date, settings)
         timings["land"] = round(time.perf_counter() - t0, 3)
         night = pipeline.night_after_landing(source, load_date, settings, summary)
-        if night is None:
-            return summary  # a quiet night: the helpers are stopped below
+        if night is None:  # a quiet night: nothing to warm up for, so no waiting either
+            _kill_workers(dbt_pool)
+            _kill_workers(gx_pool)
+            return summary
         if night != load_date:  # a quiet night catching up an earlier one (rare)
             load_date = night
             if rebuilds_everything(settings, load_date=night):  # needs the memory
