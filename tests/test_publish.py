@@ -142,6 +142,9 @@ def test_before_commit_runs_before_the_rename_and_can_stop_it(
 
     publish(s, before_commit=look)
     assert seen and any(name.endswith(".tmp") for name in seen[0]), seen
+    record = s.build_db.parent / publish_module.PUBLISHED_READS
+    assert publish_module.published_reads(s) is not None  # what the file was built from
+    record.unlink()
 
     def gate_failed() -> None:
         raise RuntimeError("quality gate failed")
@@ -151,6 +154,7 @@ def test_before_commit_runs_before_the_rename_and_can_stop_it(
         publish(s, before_commit=gate_failed)
     assert _sha(s.published_db) == published
     assert _leftovers(s.published_db.parent) == []
+    assert not record.exists()  # nothing new was published: nothing recorded
 
 
 def test_missing_build_file_is_a_clear_error(tmp_path: Path) -> None:

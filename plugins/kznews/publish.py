@@ -65,9 +65,9 @@ HEADER_VERSION = 64
 #: Beside the build file: the identity of the file the last publish wrote (see
 #: :func:`_why_not_incremental`).
 PUBLISHED_RECORD = "published.json"
-#: Beside the build file: the newest load date each published warehouse holds (see
-#: :func:`published_through`).
-PUBLISHED_LOADS = "published_loads.json"
+#: Beside the build file: what each published warehouse was built from (see
+#: :func:`published_reads`).
+PUBLISHED_READS = "published_reads.json"
 #: ``Settings.publish_mode`` values.
 PUBLISH_MODES = ("incremental", "full")
 #: Marts with this column are diffed row by row; its value is dbt's md5 of all other columns.
@@ -602,7 +602,7 @@ def _recorded_identities(settings: Settings) -> dict[str, Any]:
 
 
 def _warehouse_name(settings: Settings) -> str:
-    """What BI reads, as a key of :data:`PUBLISHED_LOADS`: the published file's path, or
+    """What BI reads, as a key of :data:`PUBLISHED_READS`: the published file's path, or
     the lake's catalog (password left out)."""
     if settings.warehouse_backend == "ducklake":
         from kznews.warehouse.ducklake import redacted
@@ -611,33 +611,48 @@ def _warehouse_name(settings: Settings) -> str:
     return str(settings.published_db)
 
 
-def _published_loads(settings: Settings) -> dict[str, Any]:
+def _all_published_reads(settings: Settings) -> dict[str, Any]:
     try:
-        loads = json.loads((settings.build_db.parent / PUBLISHED_LOADS).read_text("utf-8"))
+        reads = json.loads((settings.build_db.parent / PUBLISHED_READS).read_text("utf-8"))
     except (OSError, ValueError):
         return {}
-    return loads if isinstance(loads, dict) else {}
+    return reads if isinstance(reads, dict) else {}
 
 
-def published_through(settings: Settings) -> str | None:
-    """The newest load date (``YYYY-MM-DD``) whose pages the published warehouse holds:
-    the newest date of the build it last published (:func:`kznews.warehouse.runner.last_build`).
-    None when no publish to this warehouse recorded one (nothing published yet, or
-    published before the record existed), or when the published file is gone. A quiet
-    night compares it with the landing (:func:`kznews.pipeline.catch_up`)."""
+def published_reads(settings: Settings) -> dict[str, str] | None:
+    """What the published warehouse holds: the digest per load date of the extracted
+    partitions the build it last published had read
+    (:func:`kznews.warehouse.runner.read_partitions`). None when no publish to this
+    warehouse recorded it (nothing published yet, or published before the record existed)
+    or when the published file is gone. A DuckLake emptied or dropped outside the pipeline
+    is not noticed. A quiet night compares it with the extracted partitions
+    (:func:`kznews.pipeline.catch_up`)."""
     if settings.warehouse_backend == "duckdb" and not settings.published_db.exists():
         return None
-    through = _published_loads(settings).get(_warehouse_name(settings))
-    return through if isinstance(through, str) else None
+    reads = _all_published_reads(settings).get(_warehouse_name(settings))
+    return dict(reads) if isinstance(reads, dict) else None
 
 
-def _record_through(settings: Settings) -> None:
-    """After a publish: note the newest load date the published warehouse now holds."""
-    from kznews.warehouse.runner import last_build
+def _build_reads(settings: Settings) -> dict[str, str] | None:
+    """What the build file about to be published was built from (None: unknown)."""
+    from kznews.warehouse.runner import read_partitions
 
-    through = (last_build(settings) or {}).get("load_date")
-    loads = {**_published_loads(settings), _warehouse_name(settings): through}
-    write_text_atomic(settings.build_db.parent / PUBLISHED_LOADS, json.dumps(loads))
+    try:
+        return read_partitions(settings)
+    except Exception:  # a record, not the publish: the next quiet night publishes again
+        log.warning("could not read what the build file was built from", exc_info=True)
+        return None
+
+
+def _record_reads(settings: Settings, reads: dict[str, str] | None) -> None:
+    """After a publish: note what the published warehouse now holds. A failure is logged,
+    not raised: the publish is done, and a missing record costs one more publish."""
+    recorded = _all_published_reads(settings)
+    recorded[_warehouse_name(settings)] = reads
+    try:
+        write_text_atomic(settings.build_db.parent / PUBLISHED_READS, json.dumps(recorded))
+    except OSError:
+        log.warning("could not record what %s holds", _warehouse_name(settings), exc_info=True)
 
 
 def open_published(settings: Settings) -> tuple[Any, str]:
@@ -680,10 +695,11 @@ def publish(
     if settings.warehouse_backend == "ducklake":
         from kznews.warehouse.ducklake import publish_to_ducklake
 
+        reads = _build_reads(settings)
         if before_commit is not None:  # a lake commit has no file to prepare: wait first
             before_commit()
         result = publish_to_ducklake(settings)
-        _record_through(settings)
+        _record_reads(settings, reads)
         return result
     if settings.warehouse_backend != "duckdb":
         raise PublishError(f"unknown warehouse_backend {settings.warehouse_backend!r}")
@@ -699,6 +715,7 @@ def publish(
         raise PublishError(f"no build file at {build_db}; run the build stage first")
     target.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale_tmp(target)
+    reads = _build_reads(settings)  # before copying: what the file copied was built from
     # Same folder as the target, so os.replace is a rename within one file system.
     tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
     try:
@@ -753,7 +770,7 @@ def publish(
     except BaseException:
         _remove(tmp)
         raise
-    _record_through(settings)
+    _record_reads(settings, reads)
     return {
         "path": str(target),
         "mart_rows": rows,

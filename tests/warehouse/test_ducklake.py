@@ -8,6 +8,7 @@ same version, with that version's row counts).
 
 from __future__ import annotations
 
+import json
 import multiprocessing as mp
 import uuid
 from pathlib import Path
@@ -105,17 +106,18 @@ def _reader(settings: Settings, stop, errors, reads) -> None:
 
 def test_publish_copies_every_mart(lake_settings, tmp_path):
     _make_build(lake_settings.build_db, 2)
-    from kznews.publish import publish, published_through
+    from kznews.publish import publish, published_reads
     from kznews.warehouse.ducklake import connect
-    from kznews.warehouse.runner import LAST_BUILD_NAME, target_dir
+    from kznews.warehouse.runner import READ_PARTITIONS_NAME, target_dir
 
     target_dir(lake_settings).mkdir(parents=True, exist_ok=True)
-    (target_dir(lake_settings) / LAST_BUILD_NAME).write_text('{"load_date": "2026-11-24"}')
+    read = {"2026-11-24": "c1-0123456789abcdef"}  # what the build file was built from
+    (target_dir(lake_settings) / READ_PARTITIONS_NAME).write_text(json.dumps(read))
     out = publish(lake_settings)
     assert out["backend"] == "ducklake"
-    # what a quiet night compares the landing with, kept per warehouse
-    assert published_through(lake_settings) == "2026-11-24"
-    assert published_through(lake_settings.replace(warehouse_backend="duckdb")) is None
+    # what a quiet night compares the extracted partitions with, kept per warehouse
+    assert published_reads(lake_settings) == read
+    assert published_reads(lake_settings.replace(warehouse_backend="duckdb")) is None
     assert out["mart_rows"] == dict.fromkeys(MARTS, 20)
     again = publish(lake_settings)  # a second night: a new snapshot, same content
     assert again["snapshot_id"] > out["snapshot_id"]

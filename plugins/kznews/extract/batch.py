@@ -99,6 +99,30 @@ class LandingChanged(RuntimeError):
     """A shard's landed file is not the one its plan read (re-landed, or another copy)."""
 
 
+#: In each date's ``pages`` partition: the token of the landing it was extracted from
+#: (:func:`kznews.land.load_token`), so that a landing replaced or merged into since is
+#: known to be owed an extraction (:func:`landing_extracted`). A hidden name: no reader,
+#: digest or upload takes it for a partition file.
+LANDING_MARKER = ".landing_token"
+
+
+def landing_extracted(settings: Settings, load_date: date) -> bool:
+    """Whether the extracted partitions of ``load_date`` are those of its landing as it is
+    now: they exist, and were extracted from this very landing. Partitions written before
+    the marker existed, or pulled from an object store (which carries no hidden file),
+    count as extracted from it."""
+    from kznews.land import PART_NAME, load_token, partition_dir
+
+    pages = settings.extracted_dir / "pages" / f"load_date={load_date.isoformat()}"
+    if not pages.is_dir():
+        return False
+    try:
+        marker = (pages / LANDING_MARKER).read_text("ascii").strip()
+    except OSError:
+        return True
+    return marker == load_token(partition_dir(settings.raw_dir, load_date) / PART_NAME)
+
+
 def shard_file(root: Path, table: str, shard: int) -> Path:
     """Where shard ``shard`` leaves ``table`` inside a run's temporary root."""
     return Path(root) / table / f"part-{shard:05d}.parquet"
@@ -274,13 +298,14 @@ def plan_extraction(
     reads; :func:`kznews.land.recover_partition`). The temporary root itself is created by
     the shards.
     """
-    from kznews.land import recover_partition
+    from kznews.land import load_token, recover_partition
 
     started_at = time.time()
     recover_partition(settings.raw_dir, load_date)
     raw_file = _raw_file(settings, load_date)
     n_groups = pq.ParquetFile(raw_file).metadata.num_row_groups
     raw_bytes = raw_file.stat().st_size
+    token = load_token(raw_file)
     shards = shards or settings.extract_workers or os.cpu_count() or 1
     shards = max(1, min(shards, n_groups or 1))
 
@@ -308,6 +333,7 @@ def plan_extraction(
         "started_at": started_at,
         "raw_file": str(raw_file),
         "raw_bytes": raw_bytes,
+        "landing_token": token,
         "tmp_root": str(tmp_root),
         "row_groups": n_groups,
         "shards": shards,
@@ -424,6 +450,8 @@ def commit_extraction(
             pq.write_table(
                 landing_q, tmp_root / "quarantine" / "part-landing.parquet", compression="zstd"
             )
+        if plan.get("landing_token"):  # the landing the shards read (planned before them)
+            (tmp_root / "pages" / LANDING_MARKER).write_text(plan["landing_token"], "ascii")
         swap_all(settings.extracted_dir, tmp_root, partition, tuple(EXTRACTED_TABLES))
         drop_root = True
     except ExtractionIncomplete:
