@@ -20,9 +20,17 @@ from kznews.acquire.base import RawRecord
 from kznews.acquire.warc import WarcSink
 from kznews.config import Settings
 from kznews.land import PART_NAME, NoPagesLanded, land_records, partition_dir, read_partition
-from kznews.pipeline import catch_up, format_summary, land_stage, quiet_night, run_pipeline
+from kznews.pipeline import (
+    catch_up,
+    extract_stage,
+    format_summary,
+    land_stage,
+    quiet_night,
+    run_pipeline,
+)
 from kznews.sitegen import Site
 from kznews.sitegen.server import SiteServer, serve_site
+from kznews.warehouse.runner import partition_digests
 from tests.conftest import ROOT, SITE
 from tests.local_crawl import local_crawl_settings
 
@@ -39,14 +47,15 @@ def server() -> Iterator[SiteServer]:
 
 def _crawled_once(tmp_path: Path, server: SiteServer, **changes: object) -> Settings:
     """Settings of a data folder whose crawl state has seen the whole site; that night's
-    pages are recorded as published (:func:`_published_through`)."""
+    pages are extracted and recorded as published (:func:`_record_published`)."""
     settings = _landed_once(tmp_path, server, **changes)
-    _published_through(settings, FIRST)
+    extract_stage(FIRST, settings)
+    _record_published(settings)
     return settings
 
 
 def _landed_once(tmp_path: Path, server: SiteServer, **changes: object) -> Settings:
-    """... whose first night landed the whole site and died there (nothing published).
+    """... whose first night landed the whole site and died there (nothing extracted).
     The project's dbt folder, the data and warehouse under ``tmp_path``."""
     changes = {"data_dir": tmp_path / "data", "warehouse_dir": tmp_path / "warehouse",
                **changes}
@@ -55,14 +64,14 @@ def _landed_once(tmp_path: Path, server: SiteServer, **changes: object) -> Setti
     return settings
 
 
-def _published_through(settings: Settings, day: date) -> None:
-    """The record a publish of the warehouse holding ``day`` leaves (publish._record_through),
-    and a stand-in for the published file it names."""
+def _record_published(settings: Settings) -> None:
+    """The record a publish of a build that read every extracted partition as it is now
+    leaves (publish._record_reads), and a stand-in for the published file it names."""
     settings.build_db.parent.mkdir(parents=True, exist_ok=True)
     settings.published_db.parent.mkdir(parents=True, exist_ok=True)
     settings.published_db.touch()
-    record = {str(settings.published_db): day.isoformat()}
-    (settings.build_db.parent / publish.PUBLISHED_LOADS).write_text(json.dumps(record))
+    record = {str(settings.published_db): partition_digests(settings)}
+    (settings.build_db.parent / publish.PUBLISHED_READS).write_text(json.dumps(record))
 
 
 def _assert_nothing_after_land(settings: Settings, summary: dict) -> None:
@@ -122,24 +131,41 @@ def test_only_an_empty_crawl_is_a_quiet_night() -> None:
     assert quiet_night("/data/pages", {"rows": 0}) is None  # refused at landing instead
 
 
-def test_a_quiet_night_finds_the_newest_landed_night_not_yet_published(tmp_path: Path) -> None:
-    settings = local_crawl_settings(tmp_path, ())
-    land_records([_page(1)], settings.raw_dir, FIRST)
+def test_a_quiet_night_finds_what_earlier_nights_owe(tmp_path: Path) -> None:
+    settings = local_crawl_settings(ROOT, (), data_dir=tmp_path / "data",
+                                    warehouse_dir=tmp_path / "warehouse")
+    land_records([_page(1)], settings.raw_dir, FIRST)  # died after landing
     land_records([], settings.raw_dir, QUIET, allow_empty=True)  # an earlier quiet night
-    land_records([], settings.raw_dir, THIRD, allow_empty=True)
     land_records([_page(2)], settings.raw_dir, FOURTH)  # after the night asked about
-    caught = catch_up(settings, THIRD)
-    assert caught is not None and caught["load_date"] == FIRST.isoformat()
-    assert "no publish of this warehouse recorded" in caught["reason"]
-    _published_through(settings, FIRST)
+    owed = catch_up(settings, THIRD)
+    assert owed is not None and owed["load_date"] == FIRST.isoformat()
+    assert owed["extract"] == [FIRST.isoformat()]
+    assert "the landed pages of 2026-11-01 were never extracted" in owed["reason"]
+
+    extract_stage(FIRST, settings)  # extracted, then died before its publish
+    owed = catch_up(settings, THIRD)
+    assert owed is not None and owed["extract"] == []
+    assert "no publish recorded" in owed["reason"]
+    _record_published(settings)
     assert catch_up(settings, THIRD) is None
-    full = catch_up(settings, THIRD, full_refresh=True)
-    assert full is not None and "full refresh" in full["reason"]
+    assert catch_up(settings, THIRD, full_refresh=True)["load_date"] == FIRST.isoformat()
     assert catch_up(settings, date(2026, 10, 31)) is None  # nothing landed up to then
-    _published_through(settings, date(2026, 10, 30))
-    behind = catch_up(settings, THIRD)
-    assert behind is not None and behind["load_date"] == FIRST.isoformat()
-    assert "up to 2026-10-30 only" in behind["reason"]
+
+    # a landing merged into after its extraction (a re-sweep that died), and an older night
+    # that died after landing: both are owed, the newest date leads the rest of the night
+    land_records([_page(3)], settings.raw_dir, FIRST, keep_existing=True)
+    land_records([_page(4)], settings.raw_dir, date(2026, 10, 31))
+    owed = catch_up(settings, THIRD)
+    assert owed["extract"] == ["2026-10-31", FIRST.isoformat()]
+    assert owed["load_date"] == FIRST.isoformat()
+    extract_stage(date(2026, 10, 31), settings)
+    extract_stage(FIRST, settings)
+    owed = catch_up(settings, THIRD)  # extracted now, but the warehouse was not built so
+    assert owed["extract"] == [] and "2026-10-31, 2026-11-01 never reached" in owed["reason"]
+    _record_published(settings)
+    assert catch_up(settings, THIRD) is None
+    settings.published_db.unlink()  # BI lost its file: everything is owed again
+    assert catch_up(settings, THIRD)["load_date"] == FIRST.isoformat()
     # another warehouse (the lake) keeps its own record
     lake = settings.replace(warehouse_backend="ducklake", ducklake_catalog="postgres:dbname=x")
     assert catch_up(lake, THIRD) is not None
@@ -148,39 +174,42 @@ def test_a_quiet_night_finds_the_newest_landed_night_not_yet_published(tmp_path:
 def test_a_quiet_night_catches_up_nights_that_never_reached_bi(
     tmp_path: Path, server: SiteServer
 ) -> None:
-    """The archive lands nothing new, night after night: a night that died after its
-    landing would never be published. The quiet nights run it instead, then stop."""
+    """The archive lands nothing new, night after night: nights that died after their
+    landing would never be published. The next quiet night runs them all, then they stop."""
     settings = _landed_once(tmp_path, server)  # died after landing: nothing extracted
-    night = run_pipeline(START, QUIET, settings)  # no build file: stage after stage
-    assert night["land"]["rows"] == 0 and "skipped" not in night
-    assert night["catch_up"]["load_date"] == FIRST.isoformat()
-    assert night["build"]["load_date"] == FIRST.isoformat() and night["quality"]["success"]
-    assert publish.published_through(settings) == FIRST.isoformat()
-    assert "caught up: nothing new landed for 2026-11-02" in format_summary(night)
-    first_marts = night["publish"]["mart_rows"]
-
-    # the next night lands pages (a WARC of two more articles) and dies there too
-    warc = tmp_path / "second.warc.gz"
+    warc = tmp_path / "second.warc.gz"  # the next night lands two more pages, dies too
     with WarcSink(warc, info={"software": "test"}) as sink:
         for n in (1, 2):
             sink.write(_page(n))
     assert land_stage(warc, SECOND, settings)["rows"] == 2
-    if overlap.available():  # an incremental catch-up keeps the helpers
-        night = overlap.run_overlapped(START, THIRD, settings)
-        assert "overlap" in night
-    else:
-        night = run_pipeline(START, THIRD, settings)
-    assert night["catch_up"]["load_date"] == SECOND.isoformat()
-    assert not night["build"]["full_refresh"]
-    assert publish.published_through(settings) == SECOND.isoformat()
-    assert night["publish"]["mart_rows"]["fct_articles"] > first_marts["fct_articles"]
+
+    night = run_pipeline(START, THIRD, settings)
+    assert night["land"]["rows"] == 0 and "skipped" not in night
+    assert night["catch_up"]["extract"] == [FIRST.isoformat(), SECOND.isoformat()]
+    assert set(night["extract"]["caught_up"]) == {FIRST.isoformat(), SECOND.isoformat()}
+    assert night["build"]["load_date"] == SECOND.isoformat() and night["quality"]["success"]
+    assert set(publish.published_reads(settings)) == {FIRST.isoformat(), SECOND.isoformat()}
+    assert "caught up: nothing new landed for 2026-11-04" in format_summary(night)
+    marts = night["publish"]["mart_rows"]
 
     published = settings.published_db.stat()
     again = run_pipeline(START, FOURTH, settings)  # nothing owed any more
     assert "skipped" in again and "catch_up" not in again
     assert settings.published_db.stat().st_mtime_ns == published.st_mtime_ns
-    settings.published_db.unlink()  # BI lost its file: the next quiet night publishes again
-    assert catch_up(settings, FOURTH)["load_date"] == SECOND.isoformat()
+
+    # a publish that left no record (killed after its rename, an upgrade): the next quiet
+    # night builds, checks and publishes again, extracting nothing
+    (settings.build_db.parent / publish.PUBLISHED_READS).unlink()
+    fifth = date(2026, 11, 6)
+    if overlap.available():
+        night = overlap.run_overlapped(START, fifth, settings)
+    else:
+        night = run_pipeline(START, fifth, settings)
+    assert night["catch_up"]["extract"] == [] and night["extract"]["caught_up"] == {}
+    assert night["build"]["load_date"] == SECOND.isoformat()
+    assert not night["build"]["full_refresh"]
+    assert night["publish"]["mart_rows"] == marts
+    assert catch_up(settings, fifth) is None
 
 
 def _page(n: int) -> RawRecord:

@@ -333,9 +333,8 @@ def _running(pid: int) -> bool:
 def run_overlapped(source: str | Path, load_date: date, settings: Settings) -> dict[str, Any]:
     """The five stages of an incremental night with the helpers above; the same summary as
     :func:`kznews.pipeline.run_pipeline` plus ``overlap`` (the helpers' warm-up seconds, how
-    many dbt commands ran with the manifest parsed in advance). A quiet night that catches
-    up an earlier one (:func:`kznews.pipeline.night_after_landing`) goes on with that
-    night's date, stage after stage when its build would rebuild everything."""
+    many dbt commands ran with the manifest parsed in advance). A quiet night stops the
+    helpers at once and ends as :func:`kznews.pipeline.finish_quiet_night` says."""
     from kznews import pipeline
     from kznews.publish import publish
     from kznews.warehouse.runner import (
@@ -343,7 +342,6 @@ def run_overlapped(source: str | Path, load_date: date, settings: Settings) -> d
         dbt_path_args,
         dbt_threads,
         project_fingerprint,
-        rebuilds_everything,
     )
 
     summary: dict[str, Any] = {"load_date": load_date.isoformat(), "timings_s": {}}
@@ -360,18 +358,11 @@ def run_overlapped(source: str | Path, load_date: date, settings: Settings) -> d
         t0 = time.perf_counter()
         summary["land"] = pipeline.land_stage(source, load_date, settings)
         timings["land"] = round(time.perf_counter() - t0, 3)
-        night = pipeline.night_after_landing(source, load_date, settings, summary)
-        if night is None:  # a quiet night: nothing to warm up for, so no waiting either
+        if pipeline.quiet_night(source, summary["land"]):
+            # nothing to warm up for, or a catch-up (rare): no waiting for the helpers
             _kill_workers(dbt_pool)
             _kill_workers(gx_pool)
-            return summary
-        if night != load_date:  # a quiet night catching up an earlier one (rare)
-            load_date = night
-            if rebuilds_everything(settings, load_date=night):  # needs the memory
-                dbt_pool.shutdown(cancel_futures=True)
-                gx_pool.shutdown(cancel_futures=True)
-                return pipeline.run_stages(pipeline.STAGES[1:], source, night, settings,
-                                           summary)
+            return pipeline.finish_quiet_night(source, load_date, settings, summary)
         t0 = time.perf_counter()
         summary["extract"] = pipeline.extract_stage(load_date, settings)
         timings["extract"] = round(time.perf_counter() - t0, 3)

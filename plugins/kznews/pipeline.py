@@ -73,9 +73,8 @@ def quiet_night(source: str | Path, landed: dict) -> str | None:
     landing empty. Extraction, build, gate and publish are then skipped, and the published
     warehouse stays as it was; the crawl's state (and its quarantine rows) are saved.
     ``landed``: :func:`land_stage`'s result. A file source never lands nothing (refused:
-    :class:`kznews.land.NoPagesLanded`). When an earlier night's pages never reached the
-    published warehouse, the quiet night runs that night's stages instead
-    (:func:`catch_up`)."""
+    :class:`kznews.land.NoPagesLanded`). What earlier nights owe is then run instead
+    (:func:`catch_up`, :func:`finish_quiet_night`)."""
     from kznews.acquire.base import is_crawl
 
     if landed.get("rows") or not is_crawl(source):
@@ -95,77 +94,115 @@ def quiet_night(source: str | Path, landed: dict) -> str | None:
 
 def catch_up(
     settings: Settings, load_date: date, full_refresh: bool = False
-) -> dict[str, str] | None:
-    """What a quiet night (:func:`quiet_night`) should run instead of stopping, or None.
+) -> dict[str, Any] | None:
+    """What a quiet night (:func:`quiet_night`) owes earlier nights, or None.
 
-    A night whose extraction, build, gate or publish failed leaves its landed pages out of
-    the published warehouse. The next night that lands pages catches the build up, but an
-    archive that no longer changes lands nothing, night after night. So a quiet night
-    looks for the newest load date up to ``load_date`` whose landing holds pages and that
-    is newer than what the warehouse was last published through
-    (:func:`kznews.publish.published_through`; nothing recorded counts as nothing
-    published), and runs extraction, build, gate and publish on that date: the build reads
-    from the day after its last success on, as every night does, and a gate that failed
+    A night whose extraction, build, gate or publish failed leaves its pages out of the
+    published warehouse. A night that lands pages catches a build up (the build reads from
+    the day after its last success), but not an extraction, and an archive that no longer
+    changes lands nothing, night after night. So a quiet night looks, up to ``load_date``:
+
+    * for landed dates with pages whose extraction is missing or older than their landing
+      (a landing merged into since, :func:`kznews.extract.batch.landing_extracted`): they
+      are extracted again;
+    * for extracted dates the published warehouse was not built from as they are now
+      (:func:`kznews.publish.published_reads`; nothing recorded, or the published file
+      gone, counts as nothing published).
+
+    When it finds any, the night extracts the first kind (:func:`catch_up_extract`), then
+    builds, checks and publishes with the newest owed date as its load date: the gate
+    checks that date and every date the build read that has not passed, so a failed gate
     fails again until its data is fixed or accepted. ``full_refresh`` (asked for on the
-    quiet night) rebuilds from the newest date with pages, published or not.
+    quiet night) rebuilds from everything, owed or not.
 
-    Returns ``{"load_date": "YYYY-MM-DD", "reason": ...}``. With an object store, landings
-    this machine lacks are pulled from it first (the extraction would pull them anyway)."""
+    Landings are looked for on this machine (the land task's, which docs/scale-out.md pins
+    to the warehouse's machine); with an object store, the extracted tables are brought
+    up to date from it first, as the build does. Returns ``load_date`` (the date the rest
+    of the night works on), ``extract`` (dates to extract first) and ``reason``."""
+    from kznews.extract.batch import landing_extracted
+    from kznews.extract.swap import finish_interrupted_swaps
+    from kznews.publish import published_reads
+    from kznews.warehouse.runner import partition_digests
+
+    if _store(settings) is not None:
+        _pull_build_inputs(settings)  # the extracted tables as the bucket holds them
+    else:
+        finish_interrupted_swaps(settings.extracted_dir, strict=False)
+    unextracted = [d.isoformat() for d in _landed_with_pages(settings, load_date)
+                   if not landing_extracted(settings, d)]
+    current = {d: v for d, v in partition_digests(settings).items() if d <= load_date.isoformat()}
+    published = published_reads(settings)
+    unpublished = sorted(d for d, v in current.items() if (published or {}).get(d) != v)
+    owed = sorted(set(unextracted) | set(unpublished))
+    why = []
+    if unextracted:
+        why.append(f"the landed pages of {_dates(unextracted)} were never extracted")
+    if published is None and current:
+        why.append("no publish recorded what the published warehouse holds")
+    elif unpublished:
+        why.append(f"the extracted pages of {_dates(unpublished)} never reached the "
+                   "published warehouse")
+    if full_refresh:
+        owed = sorted(set(owed) | set(current))
+        why = ["a full refresh was asked for", *why]
+    if not owed:
+        return None
+    return {
+        "load_date": owed[-1],
+        "extract": unextracted,
+        "reason": f"nothing new landed for {load_date}, but {'; '.join(why)}: the night "
+                  + (f"extracts {_dates(unextracted)}, then " if unextracted else "")
+                  + f"builds, checks and publishes up to {owed[-1]}",
+    }
+
+
+def _dates(days: list[str]) -> str:
+    shown = ", ".join(days[:5])
+    return shown + (f" and {len(days) - 5} more" if len(days) > 5 else "")
+
+
+def _landed_with_pages(settings: Settings, until: date) -> list[date]:
+    """The load dates up to ``until`` whose landing on this machine holds pages."""
     import pyarrow.parquet as pq
 
     from kznews.land import PART_NAME, landed_dates, partition_dir
-    from kznews.publish import published_through
 
-    through = None if full_refresh else published_through(settings)
-    store = _store(settings)
-    days = set(landed_dates(settings.raw_dir))
-    if store is not None:
-        days |= {date.fromisoformat(rel.rsplit("=", 1)[1])
-                 for rel in store.partitions("raw_pages")}
-    for day in sorted(days, reverse=True):
-        if day > load_date:
-            continue
-        if through is not None and day.isoformat() <= through:
-            return None  # the warehouse holds this date and every earlier one
-        part = partition_dir(settings.raw_dir, day) / PART_NAME
-        if store is not None and store.has_partition(f"raw_pages/{_partition(day)}"):
-            _pull_raw(settings, store, day)  # unless this machine has it
-        if not part.exists() or pq.read_metadata(part).num_rows == 0:
-            continue  # another quiet night
-        if full_refresh:
-            why = "a full refresh was asked for"
-        elif through is None:
-            why = "no publish of this warehouse recorded the load dates it holds"
-        else:
-            why = f"the published warehouse holds load dates up to {through} only"
-        return {
-            "load_date": day.isoformat(),
-            "reason": f"nothing new landed for {load_date}, but {why}: the night runs "
-                      f"extraction, build, quality gate and publish for {day} (its pages "
-                      "landed earlier) instead",
-        }
-    return None
+    return [day for day in landed_dates(settings.raw_dir)
+            if day <= until
+            and pq.read_metadata(partition_dir(settings.raw_dir, day) / PART_NAME).num_rows]
 
 
-def night_after_landing(
+def catch_up_extract(caught: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    """Extract the dates :func:`catch_up` found never extracted, one after another (each
+    with :func:`extract_stage`); returns their results by date and the rows of them all."""
+    t0 = time.perf_counter()
+    by_date = {day: extract_stage(date.fromisoformat(day), settings) for day in caught["extract"]}
+    rows: dict[str, int] = {}
+    for result in by_date.values():
+        for table, n in result.get("rows", {}).items():
+            rows[table] = rows.get(table, 0) + int(n)
+    return {"load_date": caught["load_date"], "caught_up": by_date, "rows": rows,
+            "seconds": round(time.perf_counter() - t0, 3)}
+
+
+def finish_quiet_night(
     source: str | Path, load_date: date, settings: Settings, summary: dict[str, Any],
     full_refresh: bool = False,
-) -> date | None:
-    """After the land stage (its result in ``summary["land"]``): the date the rest of the
-    night works on, or None when it ends here (``summary["skipped"]`` says why). That is
-    ``load_date``, unless the crawl landed nothing (:func:`quiet_night`): then the date
-    an earlier night left unpublished (:func:`catch_up`, noted as ``summary["catch_up"]``),
-    or None when there is none."""
-    reason = quiet_night(source, summary["land"])
-    if reason is None:
-        return load_date
+) -> dict[str, Any]:
+    """The rest of a night whose land stage (``summary["land"]``) was quiet
+    (:func:`quiet_night`): nothing (``summary["skipped"]`` says why), or what earlier nights
+    owe (:func:`catch_up`, noted as ``summary["catch_up"]``): their extraction, then build,
+    gate and publish on the newest owed date. Returns ``summary``."""
     caught = catch_up(settings, load_date, full_refresh)
     if caught is None:
-        summary["skipped"] = reason
-        return None
+        summary["skipped"] = quiet_night(source, summary["land"])
+        return summary
     log.warning("%s", caught["reason"])
     summary["catch_up"] = caught
-    return date.fromisoformat(caught["load_date"])
+    summary["extract"] = catch_up_extract(caught, settings)
+    summary.setdefault("timings_s", {})["extract"] = summary["extract"]["seconds"]
+    night = date.fromisoformat(caught["load_date"])
+    return run_stages(STAGES[2:], source, night, settings, summary, full_refresh)
 
 
 def landed_by_crawl(part: Path) -> bool:
@@ -657,10 +694,9 @@ def run_pipeline(
         return overlap.run_overlapped(source, load_date, settings)
     summary: dict[str, Any] = {"load_date": load_date.isoformat(), "timings_s": {}}
     run_stages(STAGES[:1], source, load_date, settings, summary, full_refresh)
-    night = night_after_landing(source, load_date, settings, summary, full_refresh)
-    if night is not None:
-        run_stages(STAGES[1:], source, night, settings, summary, full_refresh)
-    return summary
+    if quiet_night(source, summary["land"]):
+        return finish_quiet_night(source, load_date, settings, summary, full_refresh)
+    return run_stages(STAGES[1:], source, load_date, settings, summary, full_refresh)
 
 
 def run_stages(
