@@ -22,9 +22,11 @@ partitions in only when every shard has succeeded (a retried shard replaces its 
 
 A quiet night (a crawl that finds no new or changed page, so lands none) skips `plan_shards`
 and, through it, everything after: the run succeeds and the published warehouse stays as is.
-Unless an earlier night's pages never reached the published warehouse (its extraction,
-build, gate or publish failed): then the rest of the run extracts, builds, checks and
-publishes that night's date, which the summary names ("caught up").
+Unless earlier nights are owed (their extraction, build, gate or publish failed): the land
+task then finds landed dates never extracted and extracted dates the published warehouse was
+not built from (`kznews.pipeline.catch_up`); `plan_shards` extracts the first, and the build,
+gate and publish run on the newest owed date, which the summary names ("caught up"). Such a
+night can fail, like any night that builds.
 
 ## Params (trigger form: "Trigger DAG" -> "Run with config")
 
@@ -375,7 +377,13 @@ def kznews_nightly():
 
             from kznews.acquire.warc import UnreadableWarc
             from kznews.land import PART_NAME, NoPagesLanded, partition_dir
-            from kznews.pipeline import land_stage, landed_by_crawl, reuse_landing_stage
+            from kznews.pipeline import (
+                catch_up,
+                land_stage,
+                landed_by_crawl,
+                quiet_night,
+                reuse_landing_stage,
+            )
 
             settings, load_date = _settings(run), _load_date(run)
             part = partition_dir(settings.raw_dir, load_date) / PART_NAME
@@ -394,6 +402,8 @@ def kznews_nightly():
                 except (NoPagesLanded, UnreadableWarc) as exc:
                     raise AirflowFailException(str(exc)) from exc
                 result["reused"] = False
+                if quiet_night(run["source"], result):  # decided here, where warehouse/ is
+                    result["catch_up"] = catch_up(settings, load_date, run["full_refresh"])
             get_current_context()["outlet_events"][LANDING].extra = {
                 "load_date": run["load_date"],
                 "rows": result.get("rows"),
@@ -412,26 +422,29 @@ def kznews_nightly():
             over a return value); the whole plan goes to XCom key "plan" for the commit, and
             the run the later tasks work on to key "night".
             A crawl that found nothing new (kznews.pipeline.quiet_night) skips this task and,
-            through it, the rest of the night: the run succeeds, nothing is published. Unless
-            an earlier night's pages never reached the published warehouse
-            (kznews.pipeline.catch_up): then the rest of the night works on that date."""
+            through it, the rest of the night: the run succeeds, nothing is published.
+            Unless earlier nights are owed (kznews.pipeline.catch_up, decided by the land
+            task): then their dates are extracted here, no shard is mapped, and the rest of
+            the night works on the newest owed date."""
             from airflow.sdk.exceptions import AirflowSkipException
 
-            from kznews.pipeline import extract_plan_stage, night_after_landing
+            from kznews.pipeline import catch_up_extract, extract_plan_stage, quiet_night
 
             settings = _settings(run)
-            found: dict = {"load_date": run["load_date"], "land": landed}
-            night_date = night_after_landing(run["source"], _load_date(run), settings, found,
-                                             run["full_refresh"])
-            if night_date is None:  # the summary task is skipped too: say it here
-                _write_summary(run, found)
-                raise AirflowSkipException(found["skipped"])
-            night = {**run, "load_date": night_date.isoformat()}
-            if "catch_up" in found:
-                night["catch_up"] = found["catch_up"]
-                print(f"catching up: {found['catch_up']['reason']}")
-            plan = extract_plan_stage(night_date, settings)
-            print(f"extraction plan: {plan['shards']} shards of {plan['row_groups']} row groups")
+            night = run
+            if reason := quiet_night(run["source"], landed):
+                caught = landed.get("catch_up")
+                if not caught:  # the summary task is skipped too: say it here
+                    _write_summary(run, {"load_date": run["load_date"], "land": landed,
+                                         "skipped": reason})
+                    raise AirflowSkipException(reason)
+                print(f"catching up: {caught['reason']}")
+                night = {**run, "load_date": caught["load_date"], "catch_up": caught}
+                plan = {"jobs": [], "extracted": catch_up_extract(caught, settings)}
+            else:
+                plan = extract_plan_stage(_load_date(run), settings)
+                print(f"extraction plan: {plan['shards']} shards of {plan['row_groups']} "
+                      "row groups")
             ti = get_current_context()["ti"]
             ti.xcom_push(key="plan", value=plan)
             ti.xcom_push(key="night", value=night)
@@ -445,16 +458,21 @@ def kznews_nightly():
 
             return extract_shard_stage(job, _load_date(run), _settings(run))
 
-        @task
+        # Runs after no shard at all (a quiet night's catch-up maps none), never after a
+        # failed shard or a skipped plan.
+        @task(trigger_rule="none_failed_min_one_success")
         def commit(run: dict, plan: dict, shards: list) -> dict:
             """Check every shard and swap the partitions in; `seconds` spans plan to commit.
             A refused commit (a shard's result or files missing) fails without retrying: it
-            has removed the run's files, so only a new plan can succeed."""
+            has removed the run's files, so only a new plan can succeed. A catch-up's plan
+            maps no shard: its extraction is done, and reported as it is."""
             from airflow.sdk.exceptions import AirflowFailException
 
             from kznews.extract.batch import ExtractionIncomplete
             from kznews.pipeline import extract_commit_stage
 
+            if not plan["jobs"]:
+                return plan["extracted"]
             try:
                 return extract_commit_stage(plan, shards, _load_date(run), _settings(run))
             except ExtractionIncomplete as exc:

@@ -330,23 +330,28 @@ def test_a_quiet_night_skips_everything_after_the_landing(dagbag, tmp_path, monk
     assert "nothing new" in last and "2 of its 9 requests failed" in last
     after = plan_shards.get_flat_relatives(upstream=False)
     assert {"publish.publish", "publish.summary", "quality.gate"} <= {t.task_id for t in after}
-    assert {t.trigger_rule for t in after} == {"all_success"}
+    # the commit also runs after no shard (a catch-up), but needs one upstream success
+    assert {t.trigger_rule for t in after if t.task_id != "extract.commit"} == {"all_success"}
+    assert dag.get_task("extract.commit").trigger_rule == "none_failed_min_one_success"
 
 
 def test_a_quiet_night_owed_an_earlier_night_runs_it(dagbag, tmp_path, monkeypatch):
-    """A quiet night whose newest landed pages were never published (that night died after
-    its landing) plans the extraction of that date, and every later task works on the
-    run plan_shards hands on (XCom key "night"), not on the trigger's."""
+    """A quiet night whose land task found an earlier night owed (its landing never
+    extracted) extracts that date in plan_shards, maps no shard, and every later task
+    works on the run plan_shards hands on (XCom key "night"), not on the trigger's."""
     from types import SimpleNamespace
 
     from kznews.acquire.base import RawRecord
     from kznews.config import load_settings
     from kznews.land import land_records
+    from kznews.pipeline import catch_up
 
     monkeypatch.setenv("KZNEWS_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("KZNEWS_WAREHOUSE_DIR", str(tmp_path / "warehouse"))
     page = RawRecord(url="http://www.old.exclusive.kz/expertiza/smart/13178/",
                      body=(ROOT / "tests" / "fixtures" / "site" / "page_13178.html").read_bytes())
     land_records([page], load_settings().raw_dir, date(2026, 11, 24))
+    owed = catch_up(load_settings(), date(2026, 11, 25))  # what the land task adds
     dag = dagbag.dags["kznews_nightly"]
     plan_shards = dag.get_task("extract.plan_shards").python_callable
     pushed: dict = {}
@@ -354,15 +359,25 @@ def test_a_quiet_night_owed_an_earlier_night_runs_it(dagbag, tmp_path, monkeypat
     monkeypatch.setitem(plan_shards.__globals__, "get_current_context", lambda: {"ti": ti})
     run = {"load_date": "2026-11-25", "source": "https://exclusive.kz/", "page_limit": None,
            "full_refresh": False}
-    jobs = plan_shards(run, {"rows": 0, "load_date": "2026-11-25"})
-    assert len(jobs) == 1 and pushed["plan"]["jobs"] == jobs
+    landed = {"rows": 0, "load_date": "2026-11-25", "catch_up": owed}
+    assert plan_shards(run, landed) == []  # nothing to map: extracted already
     assert pushed["night"]["load_date"] == "2026-11-24"
-    assert "for 2026-11-24 (its pages landed earlier)" in pushed["night"]["catch_up"]["reason"]
+    assert "the landed pages of 2026-11-24 were never extracted" in (
+        pushed["night"]["catch_up"]["reason"])
+    extracted = pushed["plan"]["extracted"]
+    assert extracted["caught_up"]["2026-11-24"]["rows"]["articles"] == 1
+    assert catch_up(load_settings(), date(2026, 11, 25))["extract"] == []  # done
+
+    commit_task = dag.get_task("extract.commit")
+    assert commit_task.trigger_rule == "none_failed_min_one_success"
+    assert commit_task.python_callable(pushed["night"], pushed["plan"], []) == extracted
     for task_id in ("extract.commit", "warehouse.dbt_build", "quality.gate", "publish.publish"):
         first = dag.get_task(task_id).op_args[0]
         assert (first.operator.task_id, first.key) == ("extract.plan_shards", "night"), task_id
     shard_run = dag.get_task("extract.extract_shard").partial_kwargs["op_kwargs"]["run"]
     assert (shard_run.operator.task_id, shard_run.key) == ("extract.plan_shards", "night")
+    summary_night = dag.get_task("publish.summary").op_args[1]
+    assert (summary_night.operator.task_id, summary_night.key) == ("extract.plan_shards", "night")
 
 
 def test_a_backfill_never_files_todays_crawl_under_an_old_date():
