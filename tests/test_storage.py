@@ -132,6 +132,24 @@ def test_a_pull_restores_files_lost_beside_a_matching_manifest(tmp_path) -> None
     assert (local / "part-0.parquet").read_bytes() == b"landed"
 
 
+def test_the_extractions_landing_marker_travels_with_its_partition(tmp_path) -> None:
+    """Which landing a date was extracted from (a hidden file a quiet night's catch-up
+    reads) survives a push and a pull; other hidden files (a writer's temporaries) stay."""
+    from kznews.schema import LANDING_MARKER
+
+    store = ObjectStore((tmp_path / "bucket").as_uri())
+    part = tmp_path / "pages" / "load_date=2026-01-01"
+    part.mkdir(parents=True)
+    (part / "part-00000.parquet").write_bytes(b"pages")
+    (part / LANDING_MARKER).write_text("token-1")
+    (part / ".part-00001.parquet.tmp").write_bytes(b"half written")
+    store.push_partition(part, "extracted/pages/load_date=2026-01-01")
+    local = tmp_path / "local" / "extracted" / "pages" / "load_date=2026-01-01"
+    store.pull_partition("extracted/pages/load_date=2026-01-01", local)
+    assert (local / LANDING_MARKER).read_text() == "token-1"
+    assert not (local / ".part-00001.parquet.tmp").exists()
+
+
 @pytest.mark.parametrize("rel", ["../escape", "/abs/path", "a/../../b", "x/\x00y", ""])
 def test_partition_paths_cannot_escape_the_store(tmp_path, rel):
     store = ObjectStore((tmp_path / "bucket").as_uri())

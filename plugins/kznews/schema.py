@@ -135,3 +135,9 @@ EXTRACTED_TABLES: dict[str, pa.Schema] = {
     "listing_items": LISTING_ITEMS,
     "quarantine": QUARANTINE,
 }
+
+#: In each date's extracted ``pages`` partition: the load token of the landing it was
+#: extracted from (:func:`kznews.land.load_token`; :func:`kznews.extract.batch.
+#: extraction_state`). A hidden name, so no reader, digest or check takes it for a
+#: partition file; the object store carries it with the partition (kznews.storage).
+LANDING_MARKER = ".landing_token"

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from kznews.fsutil import is_file_of_size, write_text_atomic
+from kznews.schema import LANDING_MARKER
 
 MANIFEST = "_MANIFEST.json"
 STAGING = ".kznews-staging"  # beside the table folders, on the same file system
@@ -42,9 +43,11 @@ class ChecksumMismatch(OSError):
 
 
 def _partition_files(local_dir: Path) -> list[Path]:
-    """The files a push uploads: the folder's own, not hidden ones, not the manifest."""
+    """The files a push uploads: the folder's own, not hidden ones (but the extraction's
+    landing marker, which says what a partition was extracted from), not the manifest."""
     return sorted(p for p in Path(local_dir).iterdir()
-                  if p.is_file() and not p.name.startswith(".") and p.name != MANIFEST)
+                  if p.is_file() and p.name != MANIFEST
+                  and (not p.name.startswith(".") or p.name == LANDING_MARKER))
 
 
 def _listing(files: list[Path]) -> dict[str, dict[str, Any]]:

@@ -49,7 +49,7 @@ from kznews.extract.swap import (
     sweep_done_markers,
 )
 from kznews.fsutil import remove_stale
-from kznews.schema import EXTRACTED_TABLES, QUARANTINE
+from kznews.schema import EXTRACTED_TABLES, LANDING_MARKER, QUARANTINE
 
 log = logging.getLogger(__name__)
 
@@ -99,28 +99,27 @@ class LandingChanged(RuntimeError):
     """A shard's landed file is not the one its plan read (re-landed, or another copy)."""
 
 
-#: In each date's ``pages`` partition: the token of the landing it was extracted from
-#: (:func:`kznews.land.load_token`), so that a landing replaced or merged into since is
-#: known to be owed an extraction (:func:`landing_extracted`). A hidden name: no reader,
-#: digest or upload takes it for a partition file.
-LANDING_MARKER = ".landing_token"
-
-
-def landing_extracted(settings: Settings, load_date: date) -> bool:
-    """Whether the extracted partitions of ``load_date`` are those of its landing as it is
-    now: they exist, and were extracted from this very landing. Partitions written before
-    the marker existed, or pulled from an object store (which carries no hidden file),
-    count as extracted from it."""
+def extraction_state(settings: Settings, load_date: date) -> str:
+    """How the extracted partitions of ``load_date`` stand to its landing as it is now:
+    "missing" (none), "stale" (extracted from an earlier landing of the date: one merged
+    into or replaced since) or "current". Partitions without a marker
+    (:data:`~kznews.schema.LANDING_MARKER`: written before it existed, or by
+    :func:`extract_records_to`), or of a landing without a load token, count as current."""
     from kznews.land import PART_NAME, load_token, partition_dir
 
     pages = settings.extracted_dir / "pages" / f"load_date={load_date.isoformat()}"
     if not pages.is_dir():
-        return False
+        return "missing"
     try:
         marker = (pages / LANDING_MARKER).read_text("ascii").strip()
     except OSError:
-        return True
-    return marker == load_token(partition_dir(settings.raw_dir, load_date) / PART_NAME)
+        return "current"
+    try:
+        token = load_token(partition_dir(settings.raw_dir, load_date) / PART_NAME)
+    except Exception:  # an unreadable landing: its extraction is all there is to go by
+        log.warning("the landing of %s cannot be read", load_date, exc_info=True)
+        return "current"
+    return "current" if token is None or marker == token else "stale"
 
 
 def shard_file(root: Path, table: str, shard: int) -> Path:
