@@ -20,7 +20,12 @@ from kznews.config import Settings, load_settings
 from kznews.fsutil import file_identity
 from kznews.publish import HEADER_VERSION, PublishError, header_version, publish
 from kznews.warehouse import MARTS, mart_row_counts
-from kznews.warehouse.runner import DbtInvoker
+from kznews.warehouse.runner import (
+    LAST_BUILD_NAME,
+    READ_PARTITIONS_NAME,
+    DbtInvoker,
+    target_dir,
+)
 from tests.warehouse import builds
 
 OLD_DUCKDB = os.environ.get("KZNEWS_OLD_DUCKDB", "1.1.3")
@@ -143,7 +148,12 @@ def test_before_commit_runs_before_the_rename_and_can_stop_it(
     publish(s, before_commit=look)
     assert seen and any(name.endswith(".tmp") for name in seen[0]), seen
     record = s.build_db.parent / publish_module.PUBLISHED_READS
-    assert publish_module.published_reads(s) is not None  # what the file was built from
+    assert publish_module.published_reads(s) is None  # the copied build file has no record
+    built_from = {"2026-11-01": "c1-aaaaaaaaaaaaaaaa"}
+    target_dir(s).mkdir(parents=True, exist_ok=True)
+    (target_dir(s) / LAST_BUILD_NAME).write_text(json.dumps({"read": built_from}))
+    publish(s)
+    assert publish_module.published_reads(s) == built_from  # what the file was built from
     record.unlink()
 
     def gate_failed() -> None:
@@ -155,6 +165,22 @@ def test_before_commit_runs_before_the_rename_and_can_stop_it(
     assert _sha(s.published_db) == published
     assert _leftovers(s.published_db.parent) == []
     assert not record.exists()  # nothing new was published: nothing recorded
+
+
+def test_a_publish_records_what_the_last_successful_build_read(settings: Settings) -> None:
+    """An incremental build notes what it is about to read before dbt runs; when dbt then
+    fails and the file is gated and published again, the published record must not claim
+    the dates that build never added (a quiet night would never catch them up)."""
+    target = target_dir(settings)
+    target.mkdir(parents=True, exist_ok=True)
+    succeeded = {"load_date": "2026-11-01", "read": {"2026-11-01": "c1-aaaaaaaaaaaaaaaa"}}
+    (target / LAST_BUILD_NAME).write_text(json.dumps(succeeded))
+    meant = {"2026-11-01": "c1-aaaaaaaaaaaaaaaa", "2026-11-02": "c1-bbbbbbbbbbbbbbbb"}
+    (target / READ_PARTITIONS_NAME).write_text(json.dumps(meant))  # a build that failed
+    publish(settings)
+    assert publish_module.published_reads(settings) == {"2026-11-01": "c1-aaaaaaaaaaaaaaaa"}
+    settings.published_db.unlink()  # BI lost its file: nothing counts as published
+    assert publish_module.published_reads(settings) is None
 
 
 def test_missing_build_file_is_a_clear_error(tmp_path: Path) -> None:

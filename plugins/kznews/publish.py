@@ -621,12 +621,11 @@ def _all_published_reads(settings: Settings) -> dict[str, Any]:
 
 def published_reads(settings: Settings) -> dict[str, str] | None:
     """What the published warehouse holds: the digest per load date of the extracted
-    partitions the build it last published had read
-    (:func:`kznews.warehouse.runner.read_partitions`). None when no publish to this
-    warehouse recorded it (nothing published yet, or published before the record existed)
-    or when the published file is gone. A DuckLake emptied or dropped outside the pipeline
-    is not noticed. A quiet night compares it with the extracted partitions
-    (:func:`kznews.pipeline.catch_up`)."""
+    partitions the build it last published had read (:func:`_build_reads`). None when no
+    publish to this warehouse recorded it (nothing published yet, or published before the
+    record existed) or when the published file is gone. A DuckLake emptied or dropped
+    outside the pipeline is not noticed. A quiet night compares it with the extracted
+    partitions (:func:`kznews.pipeline.catch_up`)."""
     if settings.warehouse_backend == "duckdb" and not settings.published_db.exists():
         return None
     reads = _all_published_reads(settings).get(_warehouse_name(settings))
@@ -634,14 +633,14 @@ def published_reads(settings: Settings) -> dict[str, str] | None:
 
 
 def _build_reads(settings: Settings) -> dict[str, str] | None:
-    """What the build file about to be published was built from (None: unknown)."""
-    from kznews.warehouse.runner import read_partitions
+    """What the build file about to be published was built from: the digests of the
+    partitions its last *successful* build had read (``read`` of
+    :func:`kznews.warehouse.runner.last_build`), never what a failed build meant to read.
+    None when unknown (then the next quiet night publishes again)."""
+    from kznews.warehouse.runner import last_build
 
-    try:
-        return read_partitions(settings)
-    except Exception:  # a record, not the publish: the next quiet night publishes again
-        log.warning("could not read what the build file was built from", exc_info=True)
-        return None
+    read = (last_build(settings) or {}).get("read")
+    return dict(read) if isinstance(read, dict) else None
 
 
 def _record_reads(settings: Settings, reads: dict[str, str] | None) -> None:

@@ -714,7 +714,8 @@ def end_build(
     write_run_params(settings, None)
     if plan["full_refresh"]:
         _record_read_partitions(settings, plan["partitions"])
-    record = plan["record"]
+    # what the build file now holds, for kznews.publish to record with what it publishes
+    record = {**plan["record"], "read": plan["partitions"]}
     (target_dir(settings) / LAST_BUILD_NAME).write_text(json.dumps(record), encoding="utf-8")
     _record_models(settings)
     return {
