@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import shutil
 import time
 from collections.abc import Iterator
 from datetime import date
@@ -21,16 +22,19 @@ from kznews.acquire.warc import WarcSink
 from kznews.config import Settings
 from kznews.land import PART_NAME, NoPagesLanded, land_records, partition_dir, read_partition
 from kznews.pipeline import (
+    CatchUpFailed,
     catch_up,
+    catch_up_extract,
     extract_stage,
     format_summary,
     land_stage,
     quiet_night,
     run_pipeline,
 )
+from kznews.schema import EXTRACTED_TABLES
 from kznews.sitegen import Site
 from kznews.sitegen.server import SiteServer, serve_site
-from kznews.warehouse.runner import partition_digests
+from kznews.warehouse.runner import READ_PARTITIONS_NAME, partition_digests, target_dir
 from tests.conftest import ROOT, SITE
 from tests.local_crawl import local_crawl_settings
 
@@ -169,6 +173,53 @@ def test_a_quiet_night_finds_what_earlier_nights_owe(tmp_path: Path) -> None:
     # another warehouse (the lake) keeps its own record
     lake = settings.replace(warehouse_backend="ducklake", ducklake_catalog="postgres:dbname=x")
     assert catch_up(lake, THIRD) is not None
+
+
+def test_a_night_removed_on_purpose_is_not_extracted_again(tmp_path: Path) -> None:
+    """docs/quality.md keeps a failed night out of BI by removing its extracted partitions;
+    the build file was built from them, so the catch-up leaves the date alone. A date no
+    build ever read is owed its extraction."""
+    settings = local_crawl_settings(ROOT, (), data_dir=tmp_path / "data",
+                                    warehouse_dir=tmp_path / "warehouse")
+    land_records([_page(1)], settings.raw_dir, FIRST)
+    land_records([_page(2)], settings.raw_dir, SECOND)
+    extract_stage(FIRST, settings)
+    extract_stage(SECOND, settings)
+    target_dir(settings).mkdir(parents=True)
+    (target_dir(settings) / READ_PARTITIONS_NAME).write_text(
+        json.dumps(partition_digests(settings)))  # what a build of the file read
+    _record_published(settings)
+    for table in EXTRACTED_TABLES:  # the bad night is taken out
+        shutil.rmtree(settings.extracted_dir / table / f"load_date={SECOND.isoformat()}")
+    assert catch_up(settings, THIRD) is None
+    (target_dir(settings) / READ_PARTITIONS_NAME).write_text("{}")  # never built from
+    assert catch_up(settings, THIRD)["extract"] == [SECOND.isoformat()]
+
+
+def test_an_owed_night_that_cannot_be_extracted_does_not_hold_the_others_back(
+    tmp_path: Path,
+) -> None:
+    settings = local_crawl_settings(ROOT, (), data_dir=tmp_path / "data",
+                                    warehouse_dir=tmp_path / "warehouse")
+    land_records([_page(1)], settings.raw_dir, FIRST)
+    land_records([_page(2)], settings.raw_dir, SECOND)
+    broken = partition_dir(settings.raw_dir, FIRST) / PART_NAME
+    broken.write_bytes(b"PAR1 not a parquet file")  # a disk that lost it
+    owed = catch_up(settings, THIRD)
+    assert owed["extract"] == [FIRST.isoformat(), SECOND.isoformat()]
+    done = catch_up_extract(owed, settings)
+    assert list(done["failed"]) == [FIRST.isoformat()] and done["load_date"] == SECOND.isoformat()
+    assert "NOT caught up: the extraction of 2026-11-01 failed" in format_summary(
+        {"load_date": THIRD.isoformat(), "extract": done})
+    again = catch_up_extract(owed, settings)  # a retry: what is done is not done again
+    assert again["caught_up"][SECOND.isoformat()] == {
+        "skipped": "extracted from its landing as it is already"}
+    with pytest.raises(CatchUpFailed, match="2026-11-01: "):
+        catch_up_extract({**owed, "extract": [FIRST.isoformat()], "unpublished": []}, settings)
+    extract_stage(SECOND, settings)  # an unreadable landing whose extraction is there
+    shutil.copytree(settings.extracted_dir / "pages" / f"load_date={SECOND.isoformat()}",
+                    settings.extracted_dir / "pages" / f"load_date={FIRST.isoformat()}")
+    assert catch_up(settings, THIRD)["extract"] == []  # not held against every quiet night
 
 
 def test_a_quiet_night_catches_up_nights_that_never_reached_bi(

@@ -92,6 +92,10 @@ def quiet_night(source: str | Path, landed: dict) -> str | None:
     return reason
 
 
+class CatchUpFailed(RuntimeError):
+    """A quiet night owed earlier nights and could extract none of them."""
+
+
 def catch_up(
     settings: Settings, load_date: date, full_refresh: bool = False
 ) -> dict[str, Any] | None:
@@ -102,9 +106,10 @@ def catch_up(
     the day after its last success), but not an extraction, and an archive that no longer
     changes lands nothing, night after night. So a quiet night looks, up to ``load_date``:
 
-    * for landed dates with pages whose extraction is missing or older than their landing
-      (a landing merged into since, :func:`kznews.extract.batch.landing_extracted`): they
-      are extracted again;
+    * for landed dates with pages never extracted, or extracted from an earlier landing of
+      the date (one merged into since: :func:`kznews.extract.batch.extraction_state`). A
+      date whose extraction is gone although the build file was built from it was removed
+      on purpose (docs/quality.md: how a failed night is kept out of BI) and is left alone;
     * for extracted dates the published warehouse was not built from as they are now
       (:func:`kznews.publish.published_reads`; nothing recorded, or the published file
       gone, counts as nothing published).
@@ -118,22 +123,26 @@ def catch_up(
     Landings are looked for on this machine (the land task's, which docs/scale-out.md pins
     to the warehouse's machine); with an object store, the extracted tables are brought
     up to date from it first, as the build does. Returns ``load_date`` (the date the rest
-    of the night works on), ``extract`` (dates to extract first) and ``reason``."""
-    from kznews.extract.batch import landing_extracted
+    of the night works on), ``extract`` (dates to extract first), ``unpublished`` (dates
+    extracted but not published) and ``reason``."""
+    from kznews.extract.batch import extraction_state
     from kznews.extract.swap import finish_interrupted_swaps
     from kznews.publish import published_reads
-    from kznews.warehouse.runner import partition_digests
+    from kznews.warehouse.runner import partition_digests, read_partitions
 
     if _store(settings) is not None:
         _pull_build_inputs(settings)  # the extracted tables as the bucket holds them
     else:
         finish_interrupted_swaps(settings.extracted_dir, strict=False)
-    unextracted = [d.isoformat() for d in _landed_with_pages(settings, load_date)
-                   if not landing_extracted(settings, d)]
+    built_from = read_partitions(settings)
+    unextracted = []
+    for day in _landed_with_pages(settings, load_date):
+        state = extraction_state(settings, day)
+        if state == "stale" or (state == "missing" and day.isoformat() not in built_from):
+            unextracted.append(day.isoformat())
     current = {d: v for d, v in partition_digests(settings).items() if d <= load_date.isoformat()}
     published = published_reads(settings)
     unpublished = sorted(d for d, v in current.items() if (published or {}).get(d) != v)
-    owed = sorted(set(unextracted) | set(unpublished))
     why = []
     if unextracted:
         why.append(f"the landed pages of {_dates(unextracted)} were never extracted")
@@ -143,13 +152,15 @@ def catch_up(
         why.append(f"the extracted pages of {_dates(unpublished)} never reached the "
                    "published warehouse")
     if full_refresh:
-        owed = sorted(set(owed) | set(current))
+        unpublished = sorted(current)
         why = ["a full refresh was asked for", *why]
+    owed = sorted(set(unextracted) | set(unpublished))
     if not owed:
         return None
     return {
         "load_date": owed[-1],
         "extract": unextracted,
+        "unpublished": unpublished,
         "reason": f"nothing new landed for {load_date}, but {'; '.join(why)}: the night "
                   + (f"extracts {_dates(unextracted)}, then " if unextracted else "")
                   + f"builds, checks and publishes up to {owed[-1]}",
@@ -162,26 +173,57 @@ def _dates(days: list[str]) -> str:
 
 
 def _landed_with_pages(settings: Settings, until: date) -> list[date]:
-    """The load dates up to ``until`` whose landing on this machine holds pages."""
+    """The load dates up to ``until`` whose landing on this machine holds pages; one whose
+    footer cannot be read counts (its extraction then says what is wrong with it)."""
     import pyarrow.parquet as pq
 
     from kznews.land import PART_NAME, landed_dates, partition_dir
 
-    return [day for day in landed_dates(settings.raw_dir)
-            if day <= until
-            and pq.read_metadata(partition_dir(settings.raw_dir, day) / PART_NAME).num_rows]
+    out = []
+    for day in landed_dates(settings.raw_dir):
+        if day > until:
+            continue
+        try:
+            rows = pq.read_metadata(partition_dir(settings.raw_dir, day) / PART_NAME).num_rows
+        except Exception:
+            log.warning("the landing of %s cannot be read", day, exc_info=True)
+            rows = -1
+        if rows:
+            out.append(day)
+    return out
 
 
 def catch_up_extract(caught: dict[str, Any], settings: Settings) -> dict[str, Any]:
-    """Extract the dates :func:`catch_up` found never extracted, one after another (each
-    with :func:`extract_stage`); returns their results by date and the rows of them all."""
+    """Extract the dates :func:`catch_up` found owed an extraction, one after another (each
+    with :func:`extract_stage`; one already extracted from its landing as it is, by an
+    earlier attempt of this, is not extracted again). A date whose extraction fails is
+    logged and listed under ``failed``, and the others go on; raises
+    :class:`CatchUpFailed` when that leaves nothing to build and publish. Returns the
+    results by date, the rows of them all, and ``load_date``: the newest date left owed,
+    which the build, gate and publish then work on."""
+    from kznews.extract.batch import extraction_state
+
     t0 = time.perf_counter()
-    by_date = {day: extract_stage(date.fromisoformat(day), settings) for day in caught["extract"]}
+    by_date: dict[str, Any] = {}
+    failed: dict[str, str] = {}
+    for day in caught["extract"]:
+        if extraction_state(settings, date.fromisoformat(day)) == "current":
+            by_date[day] = {"skipped": "extracted from its landing as it is already"}
+            continue
+        try:
+            by_date[day] = extract_stage(date.fromisoformat(day), settings)
+        except Exception as exc:
+            log.exception("catching up: the extraction of %s failed", day)
+            failed[day] = f"{type(exc).__name__}: {exc}"[:300]
     rows: dict[str, int] = {}
     for result in by_date.values():
         for table, n in result.get("rows", {}).items():
             rows[table] = rows.get(table, 0) + int(n)
-    return {"load_date": caught["load_date"], "caught_up": by_date, "rows": rows,
+    left = sorted(set(by_date) | set(caught.get("unpublished", ())))
+    if not left:
+        raise CatchUpFailed("catching up: no owed night could be extracted: " + "; ".join(
+            f"{day}: {why}" for day, why in failed.items()))
+    return {"load_date": left[-1], "caught_up": by_date, "failed": failed, "rows": rows,
             "seconds": round(time.perf_counter() - t0, 3)}
 
 
@@ -201,7 +243,7 @@ def finish_quiet_night(
     summary["catch_up"] = caught
     summary["extract"] = catch_up_extract(caught, settings)
     summary.setdefault("timings_s", {})["extract"] = summary["extract"]["seconds"]
-    night = date.fromisoformat(caught["load_date"])
+    night = date.fromisoformat(summary["extract"]["load_date"])
     return run_stages(STAGES[2:], source, night, settings, summary, full_refresh)
 
 
@@ -745,6 +787,8 @@ def format_summary(summary: dict[str, Any]) -> str:
         lines.append(f"  nothing new: {summary['skipped']}")
     if summary.get("catch_up"):
         lines.append(f"  caught up: {summary['catch_up']['reason']}")
+    for day, why in (extract.get("failed") or {}).items():
+        lines.append(f"  NOT caught up: the extraction of {day} failed ({why})")
     timings = summary.get("timings_s") or {}
     if timings:
         lines.append("  stage seconds: " + ", ".join(f"{k}={v}" for k, v in timings.items()))

@@ -379,6 +379,16 @@ def test_a_quiet_night_owed_an_earlier_night_runs_it(dagbag, tmp_path, monkeypat
     summary_night = dag.get_task("publish.summary").op_args[1]
     assert (summary_night.operator.task_id, summary_night.key) == ("extract.plan_shards", "night")
 
+    # an owed night that could not be extracted: the rest is published, the run ends red
+    from airflow.sdk.exceptions import AirflowFailException
+
+    summary = dag.get_task("publish.summary").python_callable
+    partly = {**extracted, "failed": {"2026-11-20": "ArrowInvalid: not a parquet file"}}
+    with pytest.raises(AirflowFailException, match="extraction of 2026-11-20 failed"):
+        summary(run, pushed["night"], landed, partly, {}, {}, {})
+    last = (tmp_path / "data" / "state" / "airflow" / "last_summary.txt").read_text("utf-8")
+    assert "NOT caught up: the extraction of 2026-11-20 failed" in last
+
 
 def test_a_backfill_never_files_todays_crawl_under_an_old_date():
     import runpy
