@@ -157,21 +157,83 @@ def test_revisits_and_nameless_records_are_quarantined(tmp_path: Path) -> None:
     assert sorted(reasons.column("reason").to_pylist()) == [NO_TARGET, REVISIT]
 
 
-def test_a_response_naming_no_url_is_a_clear_error(tmp_path: Path) -> None:
-    """warcio cannot parse a response without WARC-Target-URI (its HTTP headers need the
-    scheme): the whole file is refused, naming it and the byte where reading stopped."""
+def _forms(tmp_path: Path, name: str, records) -> list[Path]:
+    """The records as the three forms a WARC file comes in: uncompressed, one gzip member
+    per record, and compressed whole (``gzip file.warc``)."""
+    plain = BytesIO()
+    writer = WARCWriter(plain, gzip=False)
+    for rec in records(writer):
+        writer.write_record(rec)
+    paths = [tmp_path / f"{name}.warc", tmp_path / f"{name}.warc.gz",
+             tmp_path / f"{name}-whole.warc.gz"]
+    paths[0].write_bytes(plain.getvalue())
+    paths[1].write_bytes(_warc_with(records))
+    paths[2].write_bytes(gzip.compress(plain.getvalue(), mtime=0))
+    return paths
+
+
+@pytest.mark.parametrize("form", [0, 1, 2], ids=["warc", "per-record-gz", "whole-gz"])
+@pytest.mark.parametrize("rec_type", ["response", "revisit"])
+def test_a_record_naming_no_url_is_quarantined_and_its_neighbours_land(
+    tmp_path: Path, form: int, rec_type: str
+) -> None:
+    """warcio parses the HTTP headers of a response (or revisit) only for an http(s)
+    WARC-Target-URI and fails on a missing one, which refused the whole file: the record is
+    quarantined as ``no_target_uri`` (like a nameless resource) and the records before and
+    after it land."""
 
     def records(writer: WARCWriter):
-        rec = writer.create_warc_record(URL.format(1), "response", payload=BytesIO(BODY % 1),
-                                        http_headers=StatusAndHeaders("200 OK", [],
-                                                                      protocol="HTTP/1.1"))
-        rec.rec_headers.remove_header("WARC-Target-URI")
-        yield rec
+        def http():
+            return StatusAndHeaders("200 OK", [("Content-Type", "text/html")],
+                                    protocol="HTTP/1.1")
+        yield writer.create_warc_record(URL.format(1), "response", payload=BytesIO(BODY % 1),
+                                        http_headers=http())
+        if rec_type == "response":
+            nameless = writer.create_warc_record(URL.format(2), "response",
+                                                 payload=BytesIO(BODY % 2), http_headers=http())
+        else:  # as wget writes them: the revisit's own HTTP headers as its block
+            nameless = writer.create_revisit_record(
+                URL.format(2), digest="sha1:AAAA", refers_to_uri=URL.format(1),
+                refers_to_date="2024-05-17T00:00:00Z", http_headers=http())
+        nameless.rec_headers.remove_header("WARC-Target-URI")
+        yield nameless
+        yield writer.create_warc_record(URL.format(3), "response", payload=BytesIO(BODY % 3),
+                                        http_headers=http())
 
-    path = tmp_path / "bad.warc.gz"
-    path.write_bytes(_warc_with(records))
-    with pytest.raises(ValueError, match=r"bad\.warc\.gz is not a readable WARC file: at byte 0"):
-        list(read_warc(path))
+    path = _forms(tmp_path, "nameless", records)[form]
+    recs = list(read_warc(path))
+    assert [(r.url, r.body, r.defect) for r in recs[::2]] == [(URL.format(1), BODY % 1, None),
+                                                            (URL.format(3), BODY % 3, None)]
+    assert recs[1].defect == NO_TARGET and recs[1].url.startswith(f"{path.name}#<urn:uuid:")
+    assert f"a {rec_type} record without WARC-Target-URI" in recs[1].defect_detail
+    assert len(recs) == 3
+
+    day = date(2026, 11, 2)
+    result = land_records(recs, tmp_path / "raw", day)
+    assert (result.rows, result.defective) == (2, 1)
+    reasons = pq.read_table(partition_dir(tmp_path / "raw", day) / QUARANTINE_NAME)
+    assert reasons.column("reason").to_pylist() == [NO_TARGET]
+
+
+def test_a_nameless_response_does_not_let_a_malformed_file_through(tmp_path: Path) -> None:
+    """Reading past a response without WARC-Target-URI is narrow: a record header that is no
+    header after it still refuses the file."""
+
+    def records(writer: WARCWriter):
+        nameless = writer.create_warc_record(
+            URL.format(1), "response", payload=BytesIO(BODY % 1),
+            http_headers=StatusAndHeaders("200 OK", [], protocol="HTTP/1.1"))
+        nameless.rec_headers.remove_header("WARC-Target-URI")
+        yield nameless
+        yield writer.create_warc_record(URL.format(2), "resource", payload=BytesIO(BODY % 2))
+
+    for path in _forms(tmp_path, "bad", records):
+        data = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+        second = data.index(b"WARC/1", 1)
+        bad = data[:second] + b"JUNK" + data[second + 4:]
+        path.write_bytes(gzip.compress(bad, mtime=0) if path.suffix == ".gz" else bad)
+        with pytest.raises(UnreadableWarc, match=f"at byte {second}"):
+            list(read_warc(path))
 
 
 def test_a_record_whose_bytes_changed_fails_its_digest_and_is_quarantined(

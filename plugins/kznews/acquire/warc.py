@@ -9,9 +9,11 @@ A ``.warc.gz`` is normally one gzip member per record; a file compressed whole (
 file.warc``) is read too, through one decompressing stream; zero bytes after a member
 (padding, which ``gzip`` accepts) are no cut. Records that are not pages
 (``warcinfo``, ``request``, ``metadata``) are skipped; a ``revisit`` record (a deduplicating
-crawler's "same payload as an earlier capture") carries no page and a response without a
-``WARC-Target-URI`` names none: both come out with a ``defect`` (``warc_revisit``,
-``no_target_uri``), so a landing quarantines them instead of losing them; so does the first
+crawler's "same payload as an earlier capture") carries no page and a response (resource,
+revisit) without a ``WARC-Target-URI`` names none: both come out with a ``defect``
+(``warc_revisit``, ``no_target_uri``), so a landing quarantines them instead of losing them,
+and the records after them are read (warcio alone fails on a nameless response and ends
+the file there: see ``_RecordLoader.load_http_headers``); so does the first
 segment of a segmented record (``segmented_record``: segments are not put back together).
 Declared digests (``WARC-Block-Digest``, ``WARC-Payload-Digest``) are computed as a record
 is read and compared in any encoding writers use (base32, hex, base64); a record whose block
@@ -155,6 +157,9 @@ def _page(path: Path, rec: ArcWarcRecord, target: str | None) -> RawRecord | Non
     """The record as a page, a record with a ``defect`` when it stands for a page it does
     not hold, or None when it is no page at all (warcinfo, request, metadata)."""
     if rec.rec_type == "revisit":
+        if not target:  # whatever its payload, no page URL to land it under
+            return _no_page(path, rec, target, NO_TARGET,
+                            "a revisit record without WARC-Target-URI: no page URL")
         refers = rec.rec_headers.get_header("WARC-Refers-To-Target-URI") or "an earlier capture"
         when = rec.rec_headers.get_header("WARC-Refers-To-Date") or "an unknown date"
         return _no_page(path, rec, target, REVISIT,
@@ -466,6 +471,20 @@ class _DigestingReader(DigestVerifyingReader):
 
 
 class _RecordLoader(ArcWarcRecordLoader):
+    def load_http_headers(  # type: ignore[override]
+        self, rec_type: str | None, uri: str | None, stream: BinaryIO, length: int | None,
+    ) -> StatusAndHeaders | None:
+        """warcio's, except for a record without ``WARC-Target-URI``: warcio looks at the
+        URI's scheme to decide whether the block holds HTTP headers and fails on a missing
+        one (``None.startswith``), which ends its iterator and so refused the whole file.
+        Without a URI nothing says the block is HTTP, and such a record is quarantined
+        (``no_target_uri``) whatever it holds, so its block is left unparsed, as warcio
+        leaves that of a non-HTTP URI. Only the missing URI is let through: a malformed
+        record still fails as before."""
+        if uri is None:
+            return None
+        return super().load_http_headers(rec_type, uri, stream, length)
+
     def wrap_digest_verifying_stream(  # type: ignore[override]
         self, stream: BinaryIO, rec_type: str, rec_headers: StatusAndHeaders,
         digest_checker: object, length: int | None = None,
