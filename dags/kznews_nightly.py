@@ -426,9 +426,14 @@ def kznews_nightly():
             Unless earlier nights are owed (kznews.pipeline.catch_up, decided by the land
             task): then their dates are extracted here, no shard is mapped, and the rest of
             the night works on the newest owed date."""
-            from airflow.sdk.exceptions import AirflowSkipException
+            from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
-            from kznews.pipeline import catch_up_extract, extract_plan_stage, quiet_night
+            from kznews.pipeline import (
+                CatchUpFailed,
+                catch_up_extract,
+                extract_plan_stage,
+                quiet_night,
+            )
 
             settings = _settings(run)
             night = run
@@ -439,7 +444,12 @@ def kznews_nightly():
                                          "skipped": reason})
                     raise AirflowSkipException(reason)
                 print(f"catching up: {caught['reason']}")
-                plan = {"jobs": [], "extracted": catch_up_extract(caught, settings)}
+                try:
+                    plan = {"jobs": [], "extracted": catch_up_extract(caught, settings)}
+                except CatchUpFailed as exc:  # nothing left to build: say it, fail red
+                    _write_summary(run, {"load_date": run["load_date"], "land": landed,
+                                         "catch_up": caught, "skipped": str(exc)})
+                    raise AirflowFailException(str(exc)) from exc
                 night = {**run, "load_date": plan["extracted"]["load_date"], "catch_up": caught}
             else:
                 plan = extract_plan_stage(_load_date(run), settings)

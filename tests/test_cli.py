@@ -205,3 +205,27 @@ def test_run_refuses_a_time_limit_that_is_not_a_number_of_seconds(given):
                           cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
                           env=env)
     assert proc.returncode == 2 and "must be a number of seconds >= 0, not -5.0" in proc.stderr
+
+
+def test_a_catch_up_that_left_owed_nights_exits_4(monkeypatch, capsys):
+    """A quiet night's catch-up that could not extract an owed night: status 4, naming it,
+    whether the rest was published or nothing could be."""
+    import kznews.__main__ as cli
+    import kznews.pipeline
+    from kznews.pipeline import CatchUpFailed
+
+    monkeypatch.delenv("KZNEWS_RUN_TIMEOUT_S", raising=False)
+    partly = {"load_date": "2026-11-03", "timings_s": {},
+              "extract": {"failed": {"2026-11-01": "ArrowInvalid: not a parquet file"}}}
+    monkeypatch.setattr(kznews.pipeline, "run_pipeline", lambda *a, **k: partly)
+    assert cli.main(["run", "--source", "sample"]) == cli.CATCH_UP_INCOMPLETE == 4
+    out = capsys.readouterr()
+    assert "NOT caught up: the extraction of 2026-11-01 failed" in out.out
+    assert "the extraction of 2026-11-01 failed" in out.err
+
+    def nothing_left(*a, **k):
+        raise CatchUpFailed("catching up: no owed night could be extracted: 2026-11-01: boom")
+
+    monkeypatch.setattr(kznews.pipeline, "run_pipeline", nothing_left)
+    assert cli.main(["run", "--source", "sample"]) == 4
+    assert "2026-11-01: boom" in capsys.readouterr().err

@@ -34,7 +34,7 @@ from kznews.pipeline import (
 from kznews.schema import EXTRACTED_TABLES
 from kznews.sitegen import Site
 from kznews.sitegen.server import SiteServer, serve_site
-from kznews.warehouse.runner import READ_PARTITIONS_NAME, partition_digests, target_dir
+from kznews.warehouse.runner import LAST_BUILD_NAME, partition_digests, target_dir
 from tests.conftest import ROOT, SITE
 from tests.local_crawl import local_crawl_settings
 
@@ -186,13 +186,17 @@ def test_a_night_removed_on_purpose_is_not_extracted_again(tmp_path: Path) -> No
     extract_stage(FIRST, settings)
     extract_stage(SECOND, settings)
     target_dir(settings).mkdir(parents=True)
-    (target_dir(settings) / READ_PARTITIONS_NAME).write_text(
-        json.dumps(partition_digests(settings)))  # what a build of the file read
-    _record_published(settings)
-    for table in EXTRACTED_TABLES:  # the bad night is taken out
+    record = target_dir(settings) / LAST_BUILD_NAME
+    record.write_text(json.dumps({"read": partition_digests(settings)}))  # a build read both
+    for table in EXTRACTED_TABLES:  # the bad night (its gate failed) is taken out
         shutil.rmtree(settings.extracted_dir / table / f"load_date={SECOND.isoformat()}")
+    _record_published(settings)  # ... and the build without it published
     assert catch_up(settings, THIRD) is None
-    (target_dir(settings) / READ_PARTITIONS_NAME).write_text("{}")  # never built from
+    # the full rebuild that followed read FIRST only: SECOND is still known as built once
+    record.write_text(json.dumps({"read": {FIRST.isoformat(): "c1-0"},
+                                  "built_dates": [FIRST.isoformat(), SECOND.isoformat()]}))
+    assert catch_up(settings, THIRD) is None
+    record.write_text(json.dumps({"read": {FIRST.isoformat(): "c1-0"}}))  # SECOND never built
     assert catch_up(settings, THIRD)["extract"] == [SECOND.isoformat()]
 
 
@@ -247,6 +251,22 @@ def test_a_quiet_night_catches_up_nights_that_never_reached_bi(
     again = run_pipeline(START, FOURTH, settings)  # nothing owed any more
     assert "skipped" in again and "catch_up" not in again
     assert settings.published_db.stat().st_mtime_ns == published.st_mtime_ns
+
+    # SECOND turns out bad after its publish and is taken out (docs/quality.md): the next
+    # quiet night rebuilds and publishes without it, and no later one extracts it again
+    for table in EXTRACTED_TABLES:
+        shutil.rmtree(settings.extracted_dir / table / f"load_date={SECOND.isoformat()}")
+    fourth = run_pipeline(START, FOURTH, settings)
+    assert "the published warehouse still holds 2026-11-03" in fourth["catch_up"]["reason"]
+    assert fourth["catch_up"]["extract"] == [] and fourth["build"]["full_refresh"]
+    assert fourth["publish"]["mart_rows"]["fct_articles"] < marts["fct_articles"]
+    assert set(publish.published_reads(settings)) == {FIRST.isoformat()}
+    assert catch_up(settings, FOURTH) is None
+    # published again as it was, for the rest of the test
+    extract_stage(SECOND, settings)
+    night = run_pipeline(START, FOURTH, settings)
+    assert night["catch_up"]["unpublished"] == [SECOND.isoformat()]
+    assert night["publish"]["mart_rows"] == marts
 
     # a publish that left no record (killed after its rename, an upgrade): the next quiet
     # night builds, checks and publishes again, extracting nothing

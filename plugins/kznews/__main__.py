@@ -118,8 +118,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         if clock is not None and clock.fired:  # a library turned the alarm into its own error
             print(f"kznews run: {type(exc).__name__}: {exc}", file=sys.stderr)
             return _report_time_limit(limit)
+        from kznews.pipeline import CatchUpFailed
         from kznews.quality import QualityGateError
 
+        if isinstance(exc, CatchUpFailed):
+            print(f"kznews run: {exc}; they stay owed to the next quiet night",
+                  file=sys.stderr)
+            return CATCH_UP_INCOMPLETE
         if isinstance(exc, QualityGateError):
             print(str(exc), file=sys.stderr)
             print("quality gate failed: the published warehouse was left unchanged",

@@ -108,11 +108,13 @@ def catch_up(
 
     * for landed dates with pages never extracted, or extracted from an earlier landing of
       the date (one merged into since: :func:`kznews.extract.batch.extraction_state`). A
-      date whose extraction is gone although the build file was built from it was removed
-      on purpose (docs/quality.md: how a failed night is kept out of BI) and is left alone;
+      date whose extraction is gone although a successful build read it
+      (:func:`kznews.warehouse.runner.built_dates`) was removed on purpose
+      (docs/quality.md: how a failed night is kept out of BI) and is left alone;
     * for extracted dates the published warehouse was not built from as they are now
       (:func:`kznews.publish.published_reads`; nothing recorded, or the published file
-      gone, counts as nothing published).
+      gone, counts as nothing published), and for dates it holds whose extraction was
+      removed since (it is rebuilt without them).
 
     When it finds any, the night extracts the first kind (:func:`catch_up_extract`), then
     builds, checks and publishes with the newest owed date as its load date: the gate
@@ -122,27 +124,30 @@ def catch_up(
 
     Landings are looked for on this machine (the land task's, which docs/scale-out.md pins
     to the warehouse's machine); with an object store, the extracted tables are brought
-    up to date from it first, as the build does. Returns ``load_date`` (the date the rest
-    of the night works on), ``extract`` (dates to extract first), ``unpublished`` (dates
-    extracted but not published) and ``reason``."""
+    up to date from it first, as the build does. Returns ``load_date`` (the newest owed
+    date; the night works on the newest one left once :func:`catch_up_extract` ran),
+    ``extract`` (dates to extract first), ``unpublished`` (extracted dates to build and
+    publish) and ``reason``."""
     from kznews.extract.batch import extraction_state
     from kznews.extract.swap import finish_interrupted_swaps
     from kznews.publish import published_reads
-    from kznews.warehouse.runner import partition_digests, read_partitions
+    from kznews.warehouse.runner import built_dates, partition_digests
 
     if _store(settings) is not None:
         _pull_build_inputs(settings)  # the extracted tables as the bucket holds them
     else:
         finish_interrupted_swaps(settings.extracted_dir, strict=False)
-    built_from = read_partitions(settings)
+    built = built_dates(settings)
     unextracted = []
     for day in _landed_with_pages(settings, load_date):
         state = extraction_state(settings, day)
-        if state == "stale" or (state == "missing" and day.isoformat() not in built_from):
+        if state == "stale" or (state == "missing" and day.isoformat() not in built):
             unextracted.append(day.isoformat())
-    current = {d: v for d, v in partition_digests(settings).items() if d <= load_date.isoformat()}
+    upto = load_date.isoformat()
+    current = {d: v for d, v in partition_digests(settings).items() if d <= upto}
     published = published_reads(settings)
     unpublished = sorted(d for d, v in current.items() if (published or {}).get(d) != v)
+    removed = sorted(d for d in (published or {}) if d <= upto and d not in current)
     why = []
     if unextracted:
         why.append(f"the landed pages of {_dates(unextracted)} were never extracted")
@@ -151,6 +156,10 @@ def catch_up(
     elif unpublished:
         why.append(f"the extracted pages of {_dates(unpublished)} never reached the "
                    "published warehouse")
+    if removed and current:  # rebuilt without them from the newest date left
+        why.append(f"the published warehouse still holds {_dates(removed)}, whose extracted "
+                   "pages were removed")
+        unpublished = sorted(set(unpublished) | {max(current)})
     if full_refresh:
         unpublished = sorted(current)
         why = ["a full refresh was asked for", *why]
@@ -204,13 +213,16 @@ def catch_up_extract(caught: dict[str, Any], settings: Settings) -> dict[str, An
     from kznews.extract.batch import extraction_state
 
     t0 = time.perf_counter()
+    store = _store(settings)
     by_date: dict[str, Any] = {}
     failed: dict[str, str] = {}
     for day in caught["extract"]:
-        if extraction_state(settings, date.fromisoformat(day)) == "current":
-            by_date[day] = {"skipped": "extracted from its landing as it is already"}
-            continue
         try:
+            if store is not None:  # the landing the land task judged, not an older copy
+                _pull_newer_landing(settings, store, date.fromisoformat(day))
+            if extraction_state(settings, date.fromisoformat(day)) == "current":
+                by_date[day] = {"skipped": "extracted from its landing as it is already"}
+                continue
             by_date[day] = extract_stage(date.fromisoformat(day), settings)
         except Exception as exc:
             log.exception("catching up: the extraction of %s failed", day)
@@ -225,6 +237,18 @@ def catch_up_extract(caught: dict[str, Any], settings: Settings) -> dict[str, An
             f"{day}: {why}" for day, why in failed.items()))
     return {"load_date": left[-1], "caught_up": by_date, "failed": failed, "rows": rows,
             "seconds": round(time.perf_counter() - t0, 3)}
+
+
+def _pull_newer_landing(settings: Settings, store, day: date) -> None:
+    """Replace this machine's copy of ``day``'s landing with the bucket's when the bucket
+    moved on from it (a landing merged into on another machine); a copy changed here
+    since (not uploaded) is kept."""
+    from kznews.land import partition_dir, partition_lock
+
+    part, rel = partition_dir(settings.raw_dir, day), f"raw_pages/{_partition(day)}"
+    with partition_lock(settings.raw_dir, day):
+        if part.exists() and store.compare(part, rel) == "other":
+            store.pull_partition(rel, part)
 
 
 def finish_quiet_night(

@@ -108,11 +108,11 @@ def test_publish_copies_every_mart(lake_settings, tmp_path):
     _make_build(lake_settings.build_db, 2)
     from kznews.publish import publish, published_reads
     from kznews.warehouse.ducklake import connect
-    from kznews.warehouse.runner import READ_PARTITIONS_NAME, target_dir
+    from kznews.warehouse.runner import LAST_BUILD_NAME, target_dir
 
     target_dir(lake_settings).mkdir(parents=True, exist_ok=True)
     read = {"2026-11-24": "c1-0123456789abcdef"}  # what the build file was built from
-    (target_dir(lake_settings) / READ_PARTITIONS_NAME).write_text(json.dumps(read))
+    (target_dir(lake_settings) / LAST_BUILD_NAME).write_text(json.dumps({"read": read}))
     out = publish(lake_settings)
     assert out["backend"] == "ducklake"
     # what a quiet night compares the extracted partitions with, kept per warehouse

@@ -112,7 +112,7 @@ def extraction_state(settings: Settings, load_date: date) -> str:
         return "missing"
     try:
         marker = (pages / LANDING_MARKER).read_text("ascii").strip()
-    except OSError:
+    except (OSError, ValueError):  # none, or not one the commit wrote
         return "current"
     try:
         token = load_token(partition_dir(settings.raw_dir, load_date) / PART_NAME)

@@ -244,6 +244,14 @@ def last_build(settings: Settings) -> dict[str, Any] | None:
         return None
 
 
+def built_dates(settings: Settings) -> set[str]:
+    """Every load date a successful build of this build file has read, whatever was
+    removed since: a date no longer extracted but in here was taken out on purpose
+    (:func:`kznews.pipeline.catch_up` leaves it alone)."""
+    last = last_build(settings) or {}
+    return set(last.get("built_dates") or ()) | set(last.get("read") or ())
+
+
 def write_run_params(
     settings: Settings, load_date: date | None, tests_from: date | None = None
 ) -> None:
@@ -714,8 +722,10 @@ def end_build(
     write_run_params(settings, None)
     if plan["full_refresh"]:
         _record_read_partitions(settings, plan["partitions"])
-    # what the build file now holds, for kznews.publish to record with what it publishes
-    record = {**plan["record"], "read": plan["partitions"]}
+    # what the build file now holds, for kznews.publish to record with what it publishes,
+    # and every date a successful build of it ever read (see built_dates)
+    record = {**plan["record"], "read": plan["partitions"],
+              "built_dates": sorted(built_dates(settings) | set(plan["partitions"]))}
     (target_dir(settings) / LAST_BUILD_NAME).write_text(json.dumps(record), encoding="utf-8")
     _record_models(settings)
     return {
