@@ -54,9 +54,22 @@ def forked_dbt() -> Iterator[DbtInvoker]:
     helper = overlap._helper()
     try:
         helper.submit(_import_dbt).result()
+        SESSION_HELPERS.update(p.pid for p in helper._processes.values())
         yield overlap._ForkedDbt(helper, lambda: "nothing parsed in advance")
     finally:
         helper.shutdown()
+
+
+#: Processes the session's fixtures keep alive on purpose (the forked_dbt helper).
+SESSION_HELPERS: set[int] = set()
+
+
+def stray_children() -> list:
+    """This process's live children, but those the session's fixtures keep on purpose: a
+    test that must leave no process behind checks this, whatever ran before it here."""
+    import multiprocessing
+
+    return [p for p in multiprocessing.active_children() if p.pid not in SESSION_HELPERS]
 
 
 def fail_landing_renames(monkeypatch: pytest.MonkeyPatch, message: str) -> None:

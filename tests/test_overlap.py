@@ -12,7 +12,6 @@ must a clean fourth night, until the third is fixed and run again.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import shutil
 import signal
@@ -31,7 +30,7 @@ from kznews.pipeline import format_summary, run_pipeline
 from kznews.quality import QualityGateError
 from kznews.timelimit import children
 from kznews.warehouse import runner
-from tests.conftest import SAMPLE
+from tests.conftest import SAMPLE, stray_children
 from tests.reliability.checks import mart_checksums
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -90,7 +89,7 @@ def test_only_the_incremental_night_overlaps(nights: dict) -> None:
     assert warm["dbt_commands"] == warm["dbt_commands_with_parsed_manifest"] == 1, warm
     assert second["quality"]["success"] is True
     assert second["publish"]["mode"] == "incremental"
-    assert not multiprocessing.active_children()  # the helpers are gone
+    assert not stray_children()  # the helpers are gone
     text = format_summary(second)
     assert "validation: PASSED" in text and "quality+publish=" in text
 
@@ -120,7 +119,7 @@ def test_a_failed_gate_leaves_the_published_file_alone(nights: dict, tmp_path: P
     assert not leftovers, leftovers
     with pytest.raises(gatepass.GateNotPassed):  # nothing records a pass for that build
         gatepass.require_pass(settings)
-    assert not multiprocessing.active_children()
+    assert not stray_children()
 
     # The next night's own pages are clean, but the failed night's rows are in the build
     # file: they must not reach BI with it.
