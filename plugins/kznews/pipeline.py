@@ -47,8 +47,8 @@ def land_stage(source: str | Path, load_date: date, settings: Settings | None = 
     with partition_lock(settings.raw_dir, load_date):
         # merge into the date's landing as the bucket has it (another worker may hold it),
         # unless this machine's copy is that very one or a later one the bucket never got
-        if merge and store is not None and store.compare(part, rel) == "other":
-            store.pull_partition(rel, part)
+        if merge and store is not None:
+            _pull_newer_landing(settings, store, load_date)
         records = open_source(source, settings)
         try:
             # a crawl that finds nothing new lands nothing (a quiet night, see quiet_night);
@@ -240,14 +240,15 @@ def catch_up_extract(caught: dict[str, Any], settings: Settings) -> dict[str, An
 
 
 def _pull_newer_landing(settings: Settings, store, day: date) -> None:
-    """Replace this machine's copy of ``day``'s landing with the bucket's when the bucket
-    moved on from it (a landing merged into on another machine); a copy changed here
-    since (not uploaded) is kept."""
+    """Make this machine's copy of ``day``'s landing the bucket's when the bucket has one
+    this copy is not (none here, or one the bucket moved on from: a landing merged into on
+    another machine); a copy changed here since (not uploaded) is kept. Under the date's
+    landing lock (re-entrant: :func:`land_stage` holds it already)."""
     from kznews.land import partition_dir, partition_lock
 
     part, rel = partition_dir(settings.raw_dir, day), f"raw_pages/{_partition(day)}"
     with partition_lock(settings.raw_dir, day):
-        if part.exists() and store.compare(part, rel) == "other":
+        if store.compare(part, rel) == "other":
             store.pull_partition(rel, part)
 
 
