@@ -660,9 +660,9 @@ def open_published(settings: Settings) -> tuple[Any, str]:
     and made the default catalog, its password left out of the name). The marts are in the
     default schema either way."""
     if settings.warehouse_backend == "ducklake":
-        from kznews.warehouse.ducklake import connect, redacted
+        from kznews.warehouse.ducklake import connect
 
-        return connect(settings, read_only=True), f"ducklake:{redacted(settings.ducklake_catalog)}"
+        return connect(settings, read_only=True), _warehouse_name(settings)
     if settings.warehouse_backend != "duckdb":
         raise PublishError(f"unknown warehouse_backend {settings.warehouse_backend!r}")
     import duckdb
