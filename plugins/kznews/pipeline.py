@@ -131,7 +131,7 @@ def catch_up(
     from kznews.extract.batch import extraction_state
     from kznews.extract.swap import finish_interrupted_swaps
     from kznews.publish import published_reads
-    from kznews.warehouse.runner import built_dates, partition_digests
+    from kznews.warehouse.runner import built_dates, partition_digests, shown_dates
 
     if _store(settings) is not None:
         _pull_build_inputs(settings)  # the extracted tables as the bucket holds them
@@ -150,14 +150,14 @@ def catch_up(
     removed = sorted(d for d in (published or {}) if d <= upto and d not in current)
     why = []
     if unextracted:
-        why.append(f"the landed pages of {_dates(unextracted)} were never extracted")
+        why.append(f"the landed pages of {shown_dates(unextracted)} were never extracted")
     if published is None and current:
         why.append("no publish recorded what the published warehouse holds")
     elif unpublished:
-        why.append(f"the extracted pages of {_dates(unpublished)} never reached the "
+        why.append(f"the extracted pages of {shown_dates(unpublished)} never reached the "
                    "published warehouse")
     if removed and current:  # rebuilt without them from the newest date left
-        why.append(f"the published warehouse still holds {_dates(removed)}, whose extracted "
+        why.append(f"the published warehouse still holds {shown_dates(removed)}, whose extracted "
                    "pages were removed")
         unpublished = sorted(set(unpublished) | {max(current)})
     if full_refresh:
@@ -171,14 +171,9 @@ def catch_up(
         "extract": unextracted,
         "unpublished": unpublished,
         "reason": f"nothing new landed for {load_date}, but {'; '.join(why)}: the night "
-                  + (f"extracts {_dates(unextracted)}, then " if unextracted else "")
+                  + (f"extracts {shown_dates(unextracted)}, then " if unextracted else "")
                   + f"builds, checks and publishes up to {owed[-1]}",
     }
-
-
-def _dates(days: list[str]) -> str:
-    shown = ", ".join(days[:5])
-    return shown + (f" and {len(days) - 5} more" if len(days) > 5 else "")
 
 
 def _landed_with_pages(settings: Settings, until: date) -> list[date]:

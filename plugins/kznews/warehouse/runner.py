@@ -444,6 +444,11 @@ def read_partitions(settings: Settings) -> dict[str, str]:
     return upgrade_digests(settings, read)
 
 
+def shown_dates(days: list[str]) -> str:
+    """Load dates for a message: the first five, and how many more."""
+    return ", ".join(days[:5]) + (f" and {len(days) - 5} more" if len(days) > 5 else "")
+
+
 def _changed_partitions(settings: Settings, current: dict[str, str]) -> str | None:
     """Why partitions a build already read make an incremental build wrong, or None.
 
@@ -462,7 +467,7 @@ def _changed_partitions(settings: Settings, current: dict[str, str]) -> str | No
     )
     if not changed:
         return None
-    shown = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5 else "")
+    shown = shown_dates(changed)
     return (
         f"extracted partitions of load date(s) {shown} were extracted again, removed or "
         "added late since a build read them: rows they no longer bring could stay in the "
