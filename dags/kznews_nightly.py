@@ -26,7 +26,10 @@ Unless earlier nights are owed (their extraction, build, gate or publish failed)
 task then finds landed dates never extracted and extracted dates the published warehouse was
 not built from (`kznews.pipeline.catch_up`); `plan_shards` extracts the first, and the build,
 gate and publish run on the newest owed date, which the summary names ("caught up"). Such a
-night can fail, like any night that builds.
+night can fail, like any night that builds. A night that lands pages looks back too: the land
+task lists the landed dates before it never extracted (`kznews.pipeline.owed_extractions`),
+`plan_shards` extracts them before planning the night's shards, and its build reads them.
+An owed date that fails to extract stays owed and turns the run red after it published.
 
 ## Params (trigger form: "Trigger DAG" -> "Run with config")
 
@@ -381,6 +384,7 @@ def kznews_nightly():
                 catch_up,
                 land_stage,
                 landed_by_crawl,
+                owed_extractions,
                 quiet_night,
                 reuse_landing_stage,
             )
@@ -402,8 +406,11 @@ def kznews_nightly():
                 except (NoPagesLanded, UnreadableWarc) as exc:
                     raise AirflowFailException(str(exc)) from exc
                 result["reused"] = False
-                if quiet_night(run["source"], result):  # decided here, where warehouse/ is
-                    result["catch_up"] = catch_up(settings, load_date, run["full_refresh"])
+            # what earlier nights owe is decided here, where warehouse/ and the landings are
+            if quiet_night(run["source"], result):
+                result["catch_up"] = catch_up(settings, load_date, run["full_refresh"])
+            else:
+                result["owed"] = owed_extractions(settings, load_date)
             get_current_context()["outlet_events"][LANDING].extra = {
                 "load_date": run["load_date"],
                 "rows": result.get("rows"),
@@ -425,12 +432,15 @@ def kznews_nightly():
             through it, the rest of the night: the run succeeds, nothing is published.
             Unless earlier nights are owed (kznews.pipeline.catch_up, decided by the land
             task): then their dates are extracted here, no shard is mapped, and the rest of
-            the night works on the newest owed date."""
+            the night works on the newest owed date. A night that landed pages extracts the
+            earlier dates it owes here too (kznews.pipeline.owed_extractions), before its
+            own shards."""
             from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
             from kznews.pipeline import (
                 CatchUpFailed,
                 catch_up_extract,
+                extract_owed,
                 extract_plan_stage,
                 quiet_night,
             )
@@ -452,9 +462,14 @@ def kznews_nightly():
                     raise AirflowFailException(str(exc)) from exc
                 night = {**run, "load_date": plan["extracted"]["load_date"], "catch_up": caught}
             else:
+                owed = extract_owed(landed["owed"], settings) if landed.get("owed") else None
                 plan = extract_plan_stage(_load_date(run), settings)
                 print(f"extraction plan: {plan['shards']} shards of {plan['row_groups']} "
                       "row groups")
+                if owed:
+                    print(f"extracted first, owed by earlier nights: {sorted(owed['caught_up'])}"
+                          f"; failed: {owed['failed'] or 'none'}")
+                    plan["owed"] = owed
             ti = get_current_context()["ti"]
             ti.xcom_push(key="plan", value=plan)
             ti.xcom_push(key="night", value=night)
@@ -484,9 +499,12 @@ def kznews_nightly():
             if not plan["jobs"]:
                 return plan["extracted"]
             try:
-                return extract_commit_stage(plan, shards, _load_date(run), _settings(run))
+                result = extract_commit_stage(plan, shards, _load_date(run), _settings(run))
             except ExtractionIncomplete as exc:
                 raise AirflowFailException(str(exc)) from exc
+            if plan.get("owed"):  # the earlier nights plan_shards extracted first
+                result["owed"] = plan["owed"]
+            return result
 
         jobs = plan_shards(run, landed)
         # from here on: the run, or the earlier night a quiet night catches up
@@ -554,14 +572,16 @@ def kznews_nightly():
             if night.get("catch_up"):
                 data["catch_up"] = night["catch_up"]
             text = _write_summary(run, data)
-            failed = (extracted or {}).get("failed")
+            from kznews.pipeline import owed_failures
+
+            failed = owed_failures(data)
             if failed:  # the rest is published; the run stays red until these are too
                 from airflow.sdk.exceptions import AirflowFailException
 
                 raise AirflowFailException(
                     "catching up, the extraction of " + ", ".join(sorted(failed))
                     + " failed (see extract.plan_shards's log); they stay owed to the next "
-                    "quiet night")
+                    "night")
             return text
 
         published = publish(night, checked)

@@ -208,8 +208,9 @@ def test_run_refuses_a_time_limit_that_is_not_a_number_of_seconds(given):
 
 
 def test_a_catch_up_that_left_owed_nights_exits_4(monkeypatch, capsys):
-    """A quiet night's catch-up that could not extract an owed night: status 4, naming it,
-    whether the rest was published or nothing could be."""
+    """A night that could not extract an owed night (a quiet night's catch-up, or a night
+    that landed pages): status 4, naming it, whether the rest was published or nothing
+    could be."""
     import kznews.__main__ as cli
     import kznews.pipeline
     from kznews.pipeline import CatchUpFailed
@@ -222,6 +223,14 @@ def test_a_catch_up_that_left_owed_nights_exits_4(monkeypatch, capsys):
     out = capsys.readouterr()
     assert "NOT caught up: the extraction of 2026-11-01 failed" in out.out
     assert "the extraction of 2026-11-01 failed" in out.err
+    # a night that landed pages and could not extract an earlier night it owed
+    landed = {"load_date": "2026-11-03", "timings_s": {}, "extract": {
+        "rows": {"pages": 3}, "owed": {"caught_up": {}, "failed": {"2026-11-02": "OSError"}}}}
+    monkeypatch.setattr(kznews.pipeline, "run_pipeline", lambda *a, **k: landed)
+    assert cli.main(["run", "--source", "sample"]) == 4
+    out = capsys.readouterr()
+    assert "NOT caught up: the extraction of 2026-11-02 failed (OSError)" in out.out
+    assert "2026-11-02 failed; they stay owed to the next night" in out.err
 
     def nothing_left(*a, **k):
         raise CatchUpFailed("catching up: no owed night could be extracted: 2026-11-01: boom")

@@ -94,7 +94,7 @@ def _report_time_limit(limit: float) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from kznews.pipeline import format_summary, run_pipeline
+    from kznews.pipeline import format_summary, owed_failures, run_pipeline
 
     settings = load_settings(data_dir=args.data_dir, warehouse_dir=args.warehouse)
     limit = settings.run_timeout_s if args.timeout is None else args.timeout
@@ -122,7 +122,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         from kznews.quality import QualityGateError
 
         if isinstance(exc, CatchUpFailed):
-            print(f"kznews run: {exc}; they stay owed to the next quiet night",
+            print(f"kznews run: {exc}; they stay owed to the next night",
                   file=sys.stderr)
             return CATCH_UP_INCOMPLETE
         if isinstance(exc, QualityGateError):
@@ -134,10 +134,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     finally:
         signal.signal(signal.SIGTERM, previous)
     print(format_summary(summary))
-    failed = (summary.get("extract") or {}).get("failed")
-    if failed:  # a quiet night's catch-up published the rest
+    failed = owed_failures(summary)
+    if failed:  # the rest is published
         print(f"kznews run: catching up, the extraction of {', '.join(sorted(failed))} failed; "
-              "they stay owed to the next quiet night", file=sys.stderr)
+              "they stay owed to the next night", file=sys.stderr)
         return CATCH_UP_INCOMPLETE
     return 0
 

@@ -364,7 +364,7 @@ def run_overlapped(source: str | Path, load_date: date, settings: Settings) -> d
             _kill_workers(gx_pool)
             return pipeline.finish_quiet_night(source, load_date, settings, summary)
         t0 = time.perf_counter()
-        summary["extract"] = pipeline.extract_stage(load_date, settings)
+        summary["extract"] = pipeline.extract_with_owed(load_date, settings)
         timings["extract"] = round(time.perf_counter() - t0, 3)
 
         # With an object store the build stage first pulls the extracted tables, which may

@@ -102,9 +102,10 @@ def catch_up(
     """What a quiet night (:func:`quiet_night`) owes earlier nights, or None.
 
     A night whose extraction, build, gate or publish failed leaves its pages out of the
-    published warehouse. A night that lands pages catches a build up (the build reads from
-    the day after its last success), but not an extraction, and an archive that no longer
-    changes lands nothing, night after night. So a quiet night looks, up to ``load_date``:
+    published warehouse. A night that lands pages catches them up (its extraction takes the
+    dates :func:`owed_extractions` finds, its build reads from the day after its last
+    success), but an archive that no longer changes lands nothing, night after night. So a
+    quiet night looks, up to ``load_date``:
 
     * for landed dates with pages never extracted, or extracted from an earlier landing of
       the date (one merged into since: :func:`kznews.extract.batch.extraction_state`). A
@@ -128,21 +129,15 @@ def catch_up(
     date; the night works on the newest one left once :func:`catch_up_extract` ran),
     ``extract`` (dates to extract first), ``unpublished`` (extracted dates to build and
     publish) and ``reason``."""
-    from kznews.extract.batch import extraction_state
     from kznews.extract.swap import finish_interrupted_swaps
     from kznews.publish import published_reads
-    from kznews.warehouse.runner import built_dates, partition_digests, shown_dates
+    from kznews.warehouse.runner import partition_digests, shown_dates
 
     if _store(settings) is not None:
         _pull_build_inputs(settings)  # the extracted tables as the bucket holds them
     else:
         finish_interrupted_swaps(settings.extracted_dir, strict=False)
-    built = built_dates(settings)
-    unextracted = []
-    for day in _landed_with_pages(settings, load_date):
-        state = extraction_state(settings, day)
-        if state == "stale" or (state == "missing" and day.isoformat() not in built):
-            unextracted.append(day.isoformat())
+    unextracted = _unextracted(settings, load_date)
     upto = load_date.isoformat()
     current = {d: v for d, v in partition_digests(settings).items() if d <= upto}
     published = published_reads(settings)
@@ -176,6 +171,58 @@ def catch_up(
     }
 
 
+def _unextracted(settings: Settings, until: date) -> list[str]:
+    """The landed dates up to ``until`` (ISO) whose pages were never extracted, or were
+    extracted from an earlier landing of the date; a date a successful build read whose
+    extraction is gone was removed on purpose and is left alone (:func:`catch_up`)."""
+    from kznews.extract.batch import extraction_state
+    from kznews.warehouse.runner import built_dates
+
+    built = built_dates(settings)
+    out = []
+    for day in _landed_with_pages(settings, until):
+        state = extraction_state(settings, day)
+        if state == "stale" or (state == "missing" and day.isoformat() not in built):
+            out.append(day.isoformat())
+    return out
+
+
+def owed_extractions(settings: Settings, load_date: date) -> list[str]:
+    """The dates before ``load_date`` a night that lands pages extracts before its own
+    (:func:`extract_with_owed`): landed, and never extracted or extracted from an earlier
+    landing of the date (a night that died after its landing). Without this only a quiet
+    night would look back (:func:`catch_up`), and a site with new pages every night never
+    has one: those pages, which the crawl will not fetch again, would never reach BI.
+
+    Landings are looked for on this machine, as :func:`catch_up` does. With an object store,
+    the extracted tables are brought up to date from it first when there seem to be any
+    (another machine may have extracted them), not on every night."""
+    from kznews.extract.swap import finish_interrupted_swaps
+
+    before = date.fromordinal(load_date.toordinal() - 1)
+    if _store(settings) is None:
+        finish_interrupted_swaps(settings.extracted_dir, strict=False)
+        return _unextracted(settings, before)
+    if not _unextracted(settings, before):
+        return []
+    _pull_build_inputs(settings)
+    return _unextracted(settings, before)
+
+
+def extract_with_owed(load_date: date, settings: Settings | None = None) -> dict:
+    """The extract stage of a night that landed pages: the earlier dates it owes first
+    (:func:`owed_extractions`; one that fails is logged and listed under ``owed.failed``,
+    and stays owed), then ``load_date`` itself (:func:`extract_stage`). The build then
+    reads them all: from the day after its last success, or everything when an owed date
+    is older than a date it read."""
+    settings = settings or load_settings()
+    owed = extract_owed(owed_extractions(settings, load_date), settings)
+    result = extract_stage(load_date, settings)
+    if owed["caught_up"] or owed["failed"]:
+        result["owed"] = owed
+    return result
+
+
 def _landed_with_pages(settings: Settings, until: date) -> list[date]:
     """The load dates up to ``until`` whose landing on this machine holds pages; one whose
     footer cannot be read counts (its extraction then says what is wrong with it)."""
@@ -205,13 +252,27 @@ def catch_up_extract(caught: dict[str, Any], settings: Settings) -> dict[str, An
     :class:`CatchUpFailed` when that leaves nothing to build and publish. Returns the
     results by date, the rows of them all, and ``load_date``: the newest date left owed,
     which the build, gate and publish then work on."""
+    done = extract_owed(caught["extract"], settings)
+    left = sorted(set(done["caught_up"]) | set(caught.get("unpublished", ())))
+    if not left:
+        raise CatchUpFailed("catching up: no owed night could be extracted: " + "; ".join(
+            f"{day}: {why}" for day, why in done["failed"].items()))
+    return {"load_date": left[-1], **done}
+
+
+def extract_owed(dates: list[str], settings: Settings) -> dict[str, Any]:
+    """Extract owed ``dates`` (ISO) one after another with :func:`extract_stage`; one already
+    extracted from its landing as it is (by an earlier attempt) is not extracted again.
+    A date whose extraction fails is logged and listed under ``failed`` (why), and the
+    others go on. Returns ``caught_up`` (results by date), ``failed``, the ``rows`` of them
+    all and ``seconds``."""
     from kznews.extract.batch import extraction_state
 
     t0 = time.perf_counter()
     store = _store(settings)
     by_date: dict[str, Any] = {}
     failed: dict[str, str] = {}
-    for day in caught["extract"]:
+    for day in dates:
         try:
             if store is not None:  # the landing the land task judged, not an older copy
                 _pull_newer_landing(settings, store, date.fromisoformat(day))
@@ -226,11 +287,7 @@ def catch_up_extract(caught: dict[str, Any], settings: Settings) -> dict[str, An
     for result in by_date.values():
         for table, n in result.get("rows", {}).items():
             rows[table] = rows.get(table, 0) + int(n)
-    left = sorted(set(by_date) | set(caught.get("unpublished", ())))
-    if not left:
-        raise CatchUpFailed("catching up: no owed night could be extracted: " + "; ".join(
-            f"{day}: {why}" for day, why in failed.items()))
-    return {"load_date": left[-1], "caught_up": by_date, "failed": failed, "rows": rows,
+    return {"caught_up": by_date, "failed": failed, "rows": rows,
             "seconds": round(time.perf_counter() - t0, 3)}
 
 
@@ -726,7 +783,7 @@ def run_stage(
     if stage == "land":
         return land_stage(source, load_date, settings)
     if stage == "extract":
-        return extract_stage(load_date, settings)
+        return extract_with_owed(load_date, settings)
     if stage == "build":
         return build_stage(settings, full_refresh=full_refresh, load_date=load_date)
     if stage == "quality":
@@ -752,7 +809,9 @@ def run_pipeline(
     from kznews.warehouse.runner import rebuilds_everything
 
     settings = settings or load_settings()
-    if overlap.wanted(settings) and not rebuilds_everything(settings, full_refresh, load_date):
+    # an owed earlier date, once extracted, may make the build rebuild everything
+    first = min([load_date, *map(date.fromisoformat, owed_extractions(settings, load_date))])
+    if overlap.wanted(settings) and not rebuilds_everything(settings, full_refresh, first):
         return overlap.run_overlapped(source, load_date, settings)
     summary: dict[str, Any] = {"load_date": load_date.isoformat(), "timings_s": {}}
     run_stages(STAGES[:1], source, load_date, settings, summary, full_refresh)
@@ -772,6 +831,14 @@ def run_stages(
         summary[stage] = run_stage(stage, source, load_date, settings, full_refresh)
         summary.setdefault("timings_s", {})[stage] = round(time.perf_counter() - t0, 3)
     return summary
+
+
+def owed_failures(summary: dict[str, Any]) -> dict[str, str]:
+    """The earlier nights a night owed and could not extract (date -> why): by a quiet
+    night's catch-up (``extract.failed``) or before a night's own extraction
+    (``extract.owed.failed``). The rest was published; they stay owed."""
+    extract = summary.get("extract") or {}
+    return {**(extract.get("failed") or {}), **((extract.get("owed") or {}).get("failed") or {})}
 
 
 def format_summary(summary: dict[str, Any]) -> str:
@@ -807,7 +874,11 @@ def format_summary(summary: dict[str, Any]) -> str:
         lines.append(f"  nothing new: {summary['skipped']}")
     if summary.get("catch_up"):
         lines.append(f"  caught up: {summary['catch_up']['reason']}")
-    for day, why in (extract.get("failed") or {}).items():
+    owed = extract.get("owed") or {}
+    if owed.get("caught_up"):
+        lines.append("  also extracted, owed by earlier nights: "
+                     + ", ".join(sorted(owed["caught_up"])))
+    for day, why in owed_failures(summary).items():
         lines.append(f"  NOT caught up: the extraction of {day} failed ({why})")
     timings = summary.get("timings_s") or {}
     if timings:

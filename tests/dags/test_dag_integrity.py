@@ -390,6 +390,63 @@ def test_a_quiet_night_owed_an_earlier_night_runs_it(dagbag, tmp_path, monkeypat
     assert "NOT caught up: the extraction of 2026-11-20 failed" in last
 
 
+def test_a_night_that_lands_pages_extracts_what_earlier_nights_owe_first(
+    dagbag, tmp_path, monkeypatch
+):
+    """The land task lists the earlier dates never extracted (a night that died after its
+    landing); plan_shards extracts them before planning the night's own shards, the commit
+    hands them on, and the summary turns the run red for one that failed."""
+    from collections import defaultdict
+    from types import SimpleNamespace
+
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from kznews.acquire.base import RawRecord
+    from kznews.acquire.warc import WarcSink
+    from kznews.config import load_settings
+    from kznews.land import land_records
+    from kznews.pipeline import owed_extractions
+
+    monkeypatch.setenv("KZNEWS_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("KZNEWS_WAREHOUSE_DIR", str(tmp_path / "warehouse"))
+    page = (ROOT / "tests" / "fixtures" / "site" / "page_13178.html").read_bytes()
+    land_records([RawRecord(url="http://www.old.exclusive.kz/expertiza/smart/13178/", body=page)],
+                 load_settings().raw_dir, date(2026, 11, 24))  # died after its landing
+    warc = tmp_path / "tonight.warc.gz"
+    with WarcSink(warc, info={"software": "test"}) as sink:
+        sink.write(RawRecord(url="http://www.old.exclusive.kz/expertiza/smart/13999/", body=page))
+    dag = dagbag.dags["kznews_nightly"]
+    pushed: dict = {}
+    ti = SimpleNamespace(xcom_push=lambda key, value: pushed.__setitem__(key, value))
+    context = {"dag_run": SimpleNamespace(run_type="manual"), "ti": ti,
+               "outlet_events": defaultdict(SimpleNamespace)}
+    tasks = {t: dag.get_task(t).python_callable for t in (
+        "acquire.land", "extract.plan_shards", "extract.extract_shard", "extract.commit",
+        "publish.summary")}
+    for fn in tasks.values():
+        monkeypatch.setitem(fn.__globals__, "get_current_context", lambda: context)
+    run = {"load_date": "2026-11-25", "source": str(warc), "page_limit": None,
+           "full_refresh": False, "reuse_landing": True, "listing_depth": None}
+
+    landed = tasks["acquire.land"](run)
+    assert landed["rows"] == 1 and landed["owed"] == ["2026-11-24"]
+    jobs = tasks["extract.plan_shards"](run, landed)
+    assert jobs and pushed["night"] == run  # the night's own shards, on its own date
+    owed = pushed["plan"]["owed"]
+    assert owed["caught_up"]["2026-11-24"]["rows"]["articles"] == 1 and owed["failed"] == {}
+    assert owed_extractions(load_settings(), date(2026, 11, 25)) == []
+    shards = [tasks["extract.extract_shard"](run, job) for job in jobs]
+    extracted = tasks["extract.commit"](run, pushed["plan"], shards)
+    assert extracted["rows"]["articles"] == 1 and extracted["owed"] == owed
+
+    partly = {**extracted, "owed": {**owed, "failed": {"2026-11-20": "ArrowInvalid: bad"}}}
+    with pytest.raises(AirflowFailException, match="extraction of 2026-11-20 failed"):
+        tasks["publish.summary"](run, run, landed, partly, {}, {}, {})
+    last = (tmp_path / "data" / "state" / "airflow" / "last_summary.txt").read_text("utf-8")
+    assert "also extracted, owed by earlier nights: 2026-11-24" in last
+    assert "NOT caught up: the extraction of 2026-11-20 failed" in last
+
+
 def test_a_backfill_never_files_todays_crawl_under_an_old_date():
     import runpy
 
