@@ -18,6 +18,7 @@ from warcio.warcwriter import WARCWriter
 
 from kznews.acquire.base import RawRecord
 from kznews.acquire.warc import (
+    BAD_DATE,
     DIGEST_MISMATCH,
     NO_TARGET,
     REVISIT,
@@ -170,6 +171,46 @@ def _forms(tmp_path: Path, name: str, records) -> list[Path]:
     paths[1].write_bytes(_warc_with(records))
     paths[2].write_bytes(gzip.compress(plain.getvalue(), mtime=0))
     return paths
+
+
+@pytest.mark.parametrize("form", [0, 1, 2], ids=["warc", "per-record-gz", "whole-gz"])
+def test_a_page_whose_warc_date_is_no_date_is_quarantined_and_its_neighbours_land(
+    tmp_path: Path, form: int
+) -> None:
+    """A ``WARC-Date`` that is no date (text, or one past year 9999 once moved to UTC)
+    refused the whole file; the page's fetch time is unknown, so it alone is quarantined
+    as ``bad_warc_date``. A bad date on a record that is no page (warcinfo) is no matter."""
+    bad = {2: "yesterday", 3: "9999-12-31T23:59:59-14:00"}
+
+    def records(writer: WARCWriter):
+        info = writer.create_warcinfo_record("x.warc", {"software": "test"})
+        info.rec_headers.replace_header("WARC-Date", "not a date either")
+        yield info
+        for n in (1, 2, 3, 4):
+            http = StatusAndHeaders("200 OK", [("Content-Type", "text/html")],
+                                    protocol="HTTP/1.1")
+            rec = writer.create_warc_record(URL.format(n), "response",
+                                            payload=BytesIO(BODY % n), http_headers=http)
+            if n in bad:
+                rec.rec_headers.replace_header("WARC-Date", bad[n])
+            yield rec
+
+    path = _forms(tmp_path, "dates", records)[form]
+    recs = list(read_warc(path))
+    assert [(r.url, r.body, r.defect) for r in recs if r.defect is None] == [
+        (URL.format(1), BODY % 1, None), (URL.format(4), BODY % 4, None)]
+    quarantined = [r for r in recs if r.defect]
+    assert [(r.url, r.defect) for r in quarantined] == [(URL.format(2), BAD_DATE),
+                                                        (URL.format(3), BAD_DATE)]
+    assert "WARC-Date 'yesterday' is not a date" in quarantined[0].defect_detail
+    assert "'9999-12-31T23:59:59-14:00' is not a date" in quarantined[1].defect_detail
+    assert {r.fetched_at for r in quarantined} == {datetime(1970, 1, 1, tzinfo=UTC)}
+
+    day = date(2026, 11, 2)
+    result = land_records(recs, tmp_path / "raw", day)
+    assert (result.rows, result.defective) == (2, 2)
+    reasons = pq.read_table(partition_dir(tmp_path / "raw", day) / QUARANTINE_NAME)
+    assert reasons.column("reason").to_pylist() == [BAD_DATE, BAD_DATE]
 
 
 @pytest.mark.parametrize("form", [0, 1, 2], ids=["warc", "per-record-gz", "whole-gz"])

@@ -14,7 +14,8 @@ revisit) without a ``WARC-Target-URI`` names none: both come out with a ``defect
 (``warc_revisit``, ``no_target_uri``), so a landing quarantines them instead of losing them,
 and the records after them are read (warcio alone fails on a nameless response and ends
 the file there: see ``_RecordLoader.load_http_headers``); so does the first
-segment of a segmented record (``segmented_record``: segments are not put back together).
+segment of a segmented record (``segmented_record``: segments are not put back together),
+and a page record whose ``WARC-Date`` is no date (``bad_warc_date``).
 Declared digests (``WARC-Block-Digest``, ``WARC-Payload-Digest``) are computed as a record
 is read and compared in any encoding writers use (base32, hex, base64); a record whose block
 digest does not match, or which declares none and whose payload digest does not match a
@@ -48,8 +49,8 @@ from warcio.warcwriter import WARCWriter
 
 from kznews.acquire.base import RawRecord
 
-__all__ = ["DIGEST_MISMATCH", "NO_TARGET", "REQUEST_URI", "REVISIT", "SEGMENTED", "TRUNCATED",
-           "UnreadableWarc", "WarcSink", "read_warc"]
+__all__ = ["BAD_DATE", "DIGEST_MISMATCH", "NO_TARGET", "REQUEST_URI", "REVISIT", "SEGMENTED",
+           "TRUNCATED", "UnreadableWarc", "WarcSink", "read_warc"]
 
 # Extension field: the URL that was asked for when a redirect led to WARC-Target-URI.
 REQUEST_URI = "WARC-X-Kznews-Request-URI"
@@ -62,10 +63,31 @@ def _warc_date(ts: datetime) -> str:
     return ts.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class _BadWarcDate(ValueError):
+    """A record's ``WARC-Date`` is no date this reader can place in UTC."""
+
+
 def _parse_warc_date(text: str | None) -> datetime:
+    """``WARC-Date`` in UTC; none at all gives the epoch (the fetch time is unknown).
+    Raises :class:`_BadWarcDate` for one that is no ISO date, or falls outside
+    ``datetime``'s years once moved to UTC."""
     if not text:
-        return datetime(1970, 1, 1, tzinfo=UTC)
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+        return _EPOCH
+    try:
+        return datetime.fromisoformat(text.strip().replace("Z", "+00:00")).astimezone(UTC)
+    except (ValueError, OverflowError) as exc:
+        raise _BadWarcDate(f"WARC-Date {text[:80]!r} is not a date ({exc})") from exc
+
+
+def _fetched_at(rec: ArcWarcRecord) -> datetime:
+    """The record's ``WARC-Date`` for a record quarantined anyway: the epoch when bad."""
+    try:
+        return _parse_warc_date(rec.rec_headers.get_header("WARC-Date"))
+    except _BadWarcDate:
+        return _EPOCH
 
 
 #: Reason code of a record a WARC file holds only part of (see ``RawRecord.defect``).
@@ -73,6 +95,8 @@ TRUNCATED = "truncated_record"
 #: Reason codes of records that hold no page of their own (see the module doc).
 REVISIT = "warc_revisit"
 NO_TARGET = "no_target_uri"
+#: Reason code of a page record whose ``WARC-Date`` is no date (its fetch time unknown).
+BAD_DATE = "bad_warc_date"
 SEGMENTED = "segmented_record"
 #: Reason code of a record whose WARC-Payload-Digest or WARC-Block-Digest does not match it.
 DIGEST_MISMATCH = "digest_mismatch"
@@ -187,7 +211,7 @@ def _no_page(
         url=target or f"{path.name}#{record_id}",
         body=b"",
         status=int(status) if status and status.isdigit() else 0,
-        fetched_at=_parse_warc_date(rec.rec_headers.get_header("WARC-Date")),
+        fetched_at=_fetched_at(rec),
         source=f"{path.name}#{record_id}",
         defect=reason,
         defect_detail=detail,
@@ -312,7 +336,12 @@ def _declared_length(rec: ArcWarcRecord) -> int | None:
 
 def _record(path: Path, rec: ArcWarcRecord, target: str) -> RawRecord:
     requested = rec.rec_headers.get_header(REQUEST_URI) or target
-    fetched_at = _parse_warc_date(rec.rec_headers.get_header("WARC-Date"))
+    try:
+        fetched_at = _parse_warc_date(rec.rec_headers.get_header("WARC-Date"))
+    except _BadWarcDate as exc:  # this page alone: the records after it are read
+        return _no_page(path, rec, target, BAD_DATE,
+                        f"{exc}: when the page was fetched is unknown; fix the date and land "
+                        "the record again")
     if rec.rec_type == "response" and rec.http_headers is not None:
         status = int(rec.http_headers.get_statuscode() or 0)
         headers = {k: v for k, v in rec.http_headers.headers if k.lower() not in _HOP_BY_HOP}
