@@ -84,6 +84,8 @@ DEFAULT_ARGS = {
     "retries": int(_RETRIES or 1),
     "retry_delay": timedelta(minutes=2),
     "execution_timeout": timedelta(hours=2),
+    # a failed night says so in data/state/airflow/last_summary (defined below)
+    "on_failure_callback": lambda context: _record_failure(context),
 }
 # Network-bound tasks (fetching pages) retry more, with exponential backoff.
 NETWORK_RETRIES = {
@@ -130,6 +132,26 @@ def _settings(run: dict):
 def _optional(value, kind):
     """A param's value as ``kind``, or None when empty (the deployment's setting applies)."""
     return None if value in (None, "") else kind(value)
+
+
+def _resolve_run(ctx) -> dict:
+    """The run's params and logical date (Almaty) as the small dict every task receives."""
+    params = ctx["params"]
+    if params.get("load_date"):
+        load_date = pendulum.parse(str(params["load_date"])).date()
+    else:
+        ref = ctx.get("logical_date") or ctx["dag_run"].run_after
+        load_date = pendulum.instance(ref).in_timezone(TZ).date()
+    return {
+        "load_date": load_date.isoformat(),
+        "source": str(params["source"]),
+        "full_refresh": bool(params["full_refresh"]),
+        # None: the deployment's setting (KZNEWS_MAX_PAGES, KZNEWS_CRAWL_LISTING_DEPTH)
+        "page_limit": _optional(params.get("page_limit"), int),
+        "reuse_landing": bool(params.get("reuse_landing", True)),
+        "listing_depth": _optional(params.get("listing_depth"), str),
+        "run_id": ctx.get("run_id"),
+    }
 
 
 def _load_date(run: dict):
@@ -270,6 +292,7 @@ def _write_summary(run: dict, data: dict) -> str:
     from kznews.pipeline import STAGES, format_summary
 
     data["timings_s"] = {k: data[k].get("seconds") for k in STAGES if data.get(k)}
+    data.setdefault("run_id", run.get("run_id"))
     text = format_summary(data)
     print(text)
     out_dir = _settings(run).state_dir / "airflow"
@@ -279,6 +302,42 @@ def _write_summary(run: dict, data: dict) -> str:
         (out_dir / f"{name}.json").write_text(json.dumps(data, indent=1, default=str),
                                               encoding="utf-8")
     return text
+
+
+#: The task whose result is each stage's part of a summary (warehouse.dbt_build is absent
+#: with per-model dbt tasks: that stage is then left out).
+_STAGE_TASKS = {"land": "acquire.land", "extract": "extract.commit",
+                "build": "warehouse.dbt_build", "quality": "quality.gate",
+                "publish": "publish.publish"}
+
+
+def _record_failure(context) -> None:
+    """``on_failure_callback`` of every task (after its last try): the night's summary files
+    (``summary_<load date>``, ``last_summary``) say that it failed, in which task and why,
+    with what the stages before it returned, so that ``last_summary`` never shows an earlier
+    night's success as the latest word. A summary this run wrote already (the summary task,
+    a catch-up that could extract nothing) is kept, the failure added to it."""
+    import json
+
+    ti = context["ti"]
+    run = ti.xcom_pull(task_ids="acquire.plan") or _resolve_run(context)
+    run = {**run, "run_id": run.get("run_id") or context.get("run_id")}
+    data: dict = {"load_date": run["load_date"]}
+    written = _settings(run).state_dir / "airflow" / f"summary_{run['load_date']}.json"
+    try:
+        earlier = json.loads(written.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        earlier = {}
+    if earlier.get("run_id") and earlier.get("run_id") == run["run_id"]:
+        data = earlier
+    else:
+        for stage, task_id in _STAGE_TASKS.items():
+            if task_id != ti.task_id and (result := ti.xcom_pull(task_ids=task_id)):
+                data[stage] = result
+    error = context.get("exception")
+    data["failed"] = {"task": ti.task_id, "try": getattr(ti, "try_number", None),
+                      "error": f"{type(error).__name__}: {error}"[:2000] if error else "unknown"}
+    _write_summary(run, data)
 
 
 def _timed(fn, *args, **kwargs) -> dict:
@@ -352,22 +411,7 @@ def kznews_nightly():
         @task
         def plan() -> dict:
             """Resolve params + logical date into the small dict every task receives."""
-            ctx = get_current_context()
-            params = ctx["params"]
-            if params.get("load_date"):
-                load_date = pendulum.parse(str(params["load_date"])).date()
-            else:
-                ref = ctx.get("logical_date") or ctx["dag_run"].run_after
-                load_date = pendulum.instance(ref).in_timezone(TZ).date()
-            run = {
-                "load_date": load_date.isoformat(),
-                "source": str(params["source"]),
-                "full_refresh": bool(params["full_refresh"]),
-                # None: the deployment's setting (KZNEWS_MAX_PAGES, KZNEWS_CRAWL_LISTING_DEPTH)
-                "page_limit": _optional(params.get("page_limit"), int),
-                "reuse_landing": bool(params.get("reuse_landing", True)),
-                "listing_depth": _optional(params.get("listing_depth"), str),
-            }
+            run = _resolve_run(get_current_context())
             print(f"kznews run plan: {run}")
             return run
 

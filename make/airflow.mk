@@ -28,7 +28,8 @@ dag-run: airflow-init  ## run kznews_nightly once in-process over the bundled sa
 	  -c '{"load_date": "$(DAG_DATE)"}' > $$AIRFLOW_HOME/dag-run.log 2>&1; rc=$$?; \
 	  summary="$$($(PY) -c 'from kznews.config import load_settings; print(load_settings().state_dir)')/airflow/summary_$(DAG_DATE).txt"; \
 	  if [ $$rc -ne 0 ] || ! grep -q "DagRun Finished: .*state=success" $$AIRFLOW_HOME/dag-run.log; then \
-	    tail -n 60 $$AIRFLOW_HOME/dag-run.log; echo "dag-run FAILED (full log: $$AIRFLOW_HOME/dag-run.log)"; exit 1; fi; \
+	    tail -n 60 $$AIRFLOW_HOME/dag-run.log; if [ -f "$$summary" ]; then cat "$$summary"; fi; \
+	    echo "dag-run FAILED (full log: $$AIRFLOW_HOME/dag-run.log)"; exit 1; fi; \
 	  if [ -f "$$summary" ]; then cat "$$summary"; else echo "no summary at $$summary"; exit 1; fi; \
 	  echo "(Airflow log: $$AIRFLOW_HOME/dag-run.log)"
 

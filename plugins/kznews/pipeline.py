@@ -844,12 +844,17 @@ def owed_failures(summary: dict[str, Any]) -> dict[str, str]:
 def format_summary(summary: dict[str, Any]) -> str:
     """The short report the main job ends with: rows per mart, validation, published file."""
     lines = [f"kznews run for load date {summary.get('load_date')}"]
+    failed = summary.get("failed")
+    if failed:  # an Airflow task failed after its last try (dags/kznews_nightly.py)
+        lines.append(f"  FAILED in {failed.get('task')} (try {failed.get('try')}): "
+                     f"{failed.get('error')}")
     land = summary.get("land") or {}
     extract = summary.get("extract") or {}
-    lines.append(
-        f"  landed pages: {land.get('rows', '?')}  "
-        f"(duplicates quarantined: {land.get('duplicates_quarantined', 0)})"
-    )
+    if land or not failed:  # a night that failed before its landing has none to show
+        lines.append(
+            f"  landed pages: {land.get('rows', '?')}  "
+            f"(duplicates quarantined: {land.get('duplicates_quarantined', 0)})"
+        )
     counts = extract.get("rows", {})
     if counts:
         lines.append("  extracted rows: " + ", ".join(f"{k}={v}" for k, v in counts.items()))

@@ -447,6 +447,67 @@ def test_a_night_that_lands_pages_extracts_what_earlier_nights_owe_first(
     assert "NOT caught up: the extraction of 2026-11-20 failed" in last
 
 
+def test_a_failed_night_says_so_in_last_summary(dagbag, tmp_path, monkeypatch):
+    """Every task's on_failure_callback (after its last try) writes the night's summary:
+    which task failed and why, with what the stages before it returned; a summary the run
+    wrote already is kept and the failure added. Before, last_summary kept showing the
+    previous night's success."""
+    import json
+    from types import SimpleNamespace
+
+    from kznews.quality import QualityGateError
+
+    monkeypatch.setenv("KZNEWS_DATA_DIR", str(tmp_path / "data"))
+    dag = dagbag.dags["kznews_nightly"]
+    run = {"load_date": "2026-11-25", "source": "/srv/sample", "full_refresh": False,
+           "page_limit": None, "run_id": "scheduled__2026-11-24T20:00:00+00:00"}
+    xcoms = {"acquire.plan": run, "acquire.land": {"rows": 302, "seconds": 1.0},
+             "extract.commit": {"rows": {"pages": 302}, "seconds": 2.0},
+             "warehouse.dbt_build": {"full_refresh": False, "seconds": 9.0}}
+    ti = SimpleNamespace(task_id="quality.gate", try_number=2,
+                         xcom_pull=lambda task_ids: xcoms.get(task_ids))
+    context = {"ti": ti, "run_id": run["run_id"], "params": {},
+               "exception": QualityGateError({"summary": "3 of 51 expectations failed"})}
+    out = tmp_path / "data" / "state" / "airflow"
+    out.mkdir(parents=True)
+    (out / "last_summary.txt").write_text("kznews run for load date 2026-11-24\n")  # last night
+    assert all(t.on_failure_callback for t in dag.tasks)  # every task has it
+
+    def fail(task_id: str, context: dict) -> None:  # what the task runner does
+        for callback in dag.get_task(task_id).on_failure_callback:
+            callback(context)
+
+    fail("quality.gate", context)
+    last = (out / "last_summary.txt").read_text("utf-8")
+    assert last.startswith("kznews run for load date 2026-11-25\n  FAILED in quality.gate "
+                           "(try 2): QualityGateError: 3 of 51 expectations failed")
+    assert "landed pages: 302" in last and "extracted rows: pages=302" in last
+    assert (out / "summary_2026-11-25.txt").read_text("utf-8") == last
+    data = json.loads((out / "last_summary.json").read_text("utf-8"))
+    assert data["build"] == xcoms["warehouse.dbt_build"] and data["run_id"] == run["run_id"]
+
+    # the summary task wrote its summary, then failed: kept, the failure added to it
+    summary = dag.get_task("publish.summary").python_callable
+    monkeypatch.setitem(summary.__globals__, "get_current_context", lambda: context)
+    extracted = {"rows": {"pages": 3}, "owed": {"caught_up": {}, "failed": {"2026-11-20": "x"}}}
+    with pytest.raises(Exception, match="extraction of 2026-11-20 failed") as failed:
+        summary(run, run, {"rows": 3}, extracted, {}, {}, {"path": "/wh/kznews.duckdb"})
+    ti.task_id, context["exception"] = "publish.summary", failed.value
+    fail("publish.summary", context)
+    last = (out / "last_summary.txt").read_text("utf-8")
+    assert "FAILED in publish.summary" in last and "published warehouse: /wh/kznews.duckdb" in last
+    assert "NOT caught up: the extraction of 2026-11-20 failed" in last
+
+    # a plan that failed: the run comes from the params and the logical date
+    ti.task_id, xcoms = "acquire.plan", {}
+    params = {"source": "/srv/x", "full_refresh": False, "load_date": "2026-11-26"}
+    plan_context = {**context, "run_id": "manual__1", "exception": ValueError("bad page_limit"),
+                    "params": params}
+    fail("acquire.plan", plan_context)
+    assert "load date 2026-11-26\n  FAILED in acquire.plan (try 2): ValueError: bad page_limit" in (
+        out / "last_summary.txt").read_text("utf-8")
+
+
 def test_a_backfill_never_files_todays_crawl_under_an_old_date():
     import runpy
 
