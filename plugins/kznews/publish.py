@@ -623,13 +623,43 @@ def published_reads(settings: Settings) -> dict[str, str] | None:
     """What the published warehouse holds: the digest per load date of the extracted
     partitions the build it last published had read (:func:`_build_reads`). None when no
     publish to this warehouse recorded it (nothing published yet, or published before the
-    record existed) or when the published file is gone. A DuckLake emptied or dropped
-    outside the pipeline is not noticed. A quiet night compares it with the extracted
-    partitions (:func:`kznews.pipeline.catch_up`)."""
+    record existed), when the published file is gone, or when the lake lacks a mart (its
+    tables dropped outside the pipeline: :func:`_lake_lacks_marts`). A quiet night compares
+    it with the extracted partitions (:func:`kznews.pipeline.catch_up`)."""
     if settings.warehouse_backend == "duckdb" and not settings.published_db.exists():
         return None
     reads = _all_published_reads(settings).get(_warehouse_name(settings))
-    return dict(reads) if isinstance(reads, dict) else None
+    if not isinstance(reads, dict):
+        return None
+    if settings.warehouse_backend == "ducklake" and _lake_lacks_marts(settings):
+        return None
+    return dict(reads)
+
+
+def _lake_lacks_marts(settings: Settings) -> bool:
+    """Whether the lake, opened read-only, lacks one of the marts (dropped by hand, or the
+    catalog database recreated): then nothing counts as published. A lake that cannot be
+    opened is not judged (logged; its record stands, and the next publish says what is
+    wrong with it). Rows deleted from a mart that is still there are not noticed."""
+    from kznews.warehouse.runner import MARTS
+
+    try:
+        con, name = open_published(settings)
+    except Exception:
+        log.warning("could not open %s to see whether it holds the marts",
+                    _warehouse_name(settings), exc_info=True)
+        return False
+    try:
+        have = {r[0] for r in con.execute(
+            "select table_name from duckdb_tables() where database_name = current_database()"
+        ).fetchall()}
+    finally:
+        con.close()
+    missing = sorted(set(MARTS) - have)
+    if missing:
+        log.warning("%s lacks %s: it counts as holding nothing published", name,
+                    ", ".join(missing))
+    return bool(missing)
 
 
 def _build_reads(settings: Settings) -> dict[str, str] | None:

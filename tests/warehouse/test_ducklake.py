@@ -129,6 +129,20 @@ def test_publish_copies_every_mart(lake_settings, tmp_path):
     ).fetchone()[0]
     assert old == 20
     con.close()
+    # tables dropped outside the pipeline: nothing counts as published (a quiet night then
+    # builds and publishes again); a lake that cannot be opened is not judged
+    con = connect(lake_settings)
+    con.execute(f"drop table {MARTS[0]}")
+    con.close()
+    assert published_reads(lake_settings) is None
+    from kznews.publish import PUBLISHED_READS, _warehouse_name
+
+    unreachable = lake_settings.replace(
+        ducklake_catalog="postgres:dbname=kznews_no_such_db host=127.0.0.1 user=postgres")
+    record = lake_settings.build_db.parent / PUBLISHED_READS
+    recorded = json.loads(record.read_text("utf-8"))
+    record.write_text(json.dumps({**recorded, _warehouse_name(unreachable): read}))
+    assert published_reads(unreachable) == read
 
 
 def test_the_rates_report_reads_the_lake_and_no_password_leaves(lake_settings, tmp_path):
