@@ -289,6 +289,7 @@ def _write_summary(run: dict, data: dict) -> str:
     ``summary_<load date>`` and ``last_summary`` (``.txt`` and ``.json``)."""
     import json
 
+    from kznews.fsutil import write_text_atomic
     from kznews.pipeline import STAGES, format_summary
 
     data["timings_s"] = {k: data[k].get("seconds") for k in STAGES if data.get(k)}
@@ -297,15 +298,14 @@ def _write_summary(run: dict, data: dict) -> str:
     print(text)
     out_dir = _settings(run).state_dir / "airflow"
     out_dir.mkdir(parents=True, exist_ok=True)
-    for name in (f"summary_{run['load_date']}", "last_summary"):
-        (out_dir / f"{name}.txt").write_text(text + "\n", encoding="utf-8")
-        (out_dir / f"{name}.json").write_text(json.dumps(data, indent=1, default=str),
-                                              encoding="utf-8")
+    for name in (f"summary_{run['load_date']}", "last_summary"):  # tasks may fail side by side
+        write_text_atomic(out_dir / f"{name}.txt", text + "\n")
+        write_text_atomic(out_dir / f"{name}.json", json.dumps(data, indent=1, default=str))
     return text
 
 
-#: The task whose result is each stage's part of a summary (warehouse.dbt_build is absent
-#: with per-model dbt tasks: that stage is then left out).
+#: The task whose result is each stage's part of a failed night's summary
+#: (warehouse.dbt_build is absent with per-model dbt tasks: that stage is then left out).
 _STAGE_TASKS = {"land": "acquire.land", "extract": "extract.commit",
                 "build": "warehouse.dbt_build", "quality": "quality.gate",
                 "publish": "publish.publish"}
@@ -314,29 +314,34 @@ _STAGE_TASKS = {"land": "acquire.land", "extract": "extract.commit",
 def _record_failure(context) -> None:
     """``on_failure_callback`` of every task (after its last try): the night's summary files
     (``summary_<load date>``, ``last_summary``) say that it failed, in which task and why,
-    with what the stages before it returned, so that ``last_summary`` never shows an earlier
-    night's success as the latest word. A summary this run wrote already (the summary task,
-    a catch-up that could extract nothing) is kept, the failure added to it."""
-    import json
-
+    with what the stages before it returned (their XComs, as they are now: a cleared task
+    has none) and what the night caught up, so that ``last_summary`` does not show an
+    earlier night's success as the latest word. Not written when no task runs its
+    callback: a run timed out (``dagrun_timeout``), a task marked failed by hand."""
     ti = context["ti"]
-    run = ti.xcom_pull(task_ids="acquire.plan") or _resolve_run(context)
+    run = ti.xcom_pull(task_ids="acquire.plan")
+    if not run:  # the plan failed: its params, or at least the run's logical date
+        try:
+            run = _resolve_run(context)
+        except Exception:
+            ref = context.get("logical_date") or context["dag_run"].run_after
+            run = {"load_date": pendulum.instance(ref).in_timezone(TZ).date().isoformat()}
     run = {**run, "run_id": run.get("run_id") or context.get("run_id")}
     data: dict = {"load_date": run["load_date"]}
-    written = _settings(run).state_dir / "airflow" / f"summary_{run['load_date']}.json"
-    try:
-        earlier = json.loads(written.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        earlier = {}
-    if earlier.get("run_id") and earlier.get("run_id") == run["run_id"]:
-        data = earlier
-    else:
-        for stage, task_id in _STAGE_TASKS.items():
-            if task_id != ti.task_id and (result := ti.xcom_pull(task_ids=task_id)):
-                data[stage] = result
+    for stage, task_id in _STAGE_TASKS.items():
+        if task_id != ti.task_id and (result := ti.xcom_pull(task_ids=task_id)):
+            data[stage] = result
+    night = ti.xcom_pull(task_ids="extract.plan_shards", key="night") or {}
+    caught = night.get("catch_up") or (data.get("land") or {}).get("catch_up")
+    if caught:
+        data["catch_up"] = caught
     error = context.get("exception")
-    data["failed"] = {"task": ti.task_id, "try": getattr(ti, "try_number", None),
-                      "error": f"{type(error).__name__}: {error}"[:2000] if error else "unknown"}
+    map_index = getattr(ti, "map_index", -1)
+    data["failed"] = {
+        "task": ti.task_id if map_index in (None, -1) else f"{ti.task_id}[{map_index}]",
+        "try": getattr(ti, "try_number", None),
+        "error": f"{type(error).__name__}: {error}"[:2000] if error else "unknown",
+    }
     _write_summary(run, data)
 
 

@@ -449,11 +449,13 @@ def test_a_night_that_lands_pages_extracts_what_earlier_nights_owe_first(
 
 def test_a_failed_night_says_so_in_last_summary(dagbag, tmp_path, monkeypatch):
     """Every task's on_failure_callback (after its last try) writes the night's summary:
-    which task failed and why, with what the stages before it returned; a summary the run
-    wrote already is kept and the failure added. Before, last_summary kept showing the
+    which task failed and why, with what the stages before it returned (their XComs as they
+    are then, never an earlier try's summary). Before, last_summary kept showing the
     previous night's success."""
     import json
     from types import SimpleNamespace
+
+    import pendulum
 
     from kznews.quality import QualityGateError
 
@@ -464,8 +466,9 @@ def test_a_failed_night_says_so_in_last_summary(dagbag, tmp_path, monkeypatch):
     xcoms = {"acquire.plan": run, "acquire.land": {"rows": 302, "seconds": 1.0},
              "extract.commit": {"rows": {"pages": 302}, "seconds": 2.0},
              "warehouse.dbt_build": {"full_refresh": False, "seconds": 9.0}}
-    ti = SimpleNamespace(task_id="quality.gate", try_number=2,
-                         xcom_pull=lambda task_ids: xcoms.get(task_ids))
+    ti = SimpleNamespace(task_id="quality.gate", try_number=2, map_index=-1,
+                         xcom_pull=lambda task_ids, key="return_value": (
+                             xcoms.get(task_ids) if key == "return_value" else None))
     context = {"ti": ti, "run_id": run["run_id"], "params": {},
                "exception": QualityGateError({"summary": "3 of 51 expectations failed"})}
     out = tmp_path / "data" / "state" / "airflow"
@@ -473,39 +476,56 @@ def test_a_failed_night_says_so_in_last_summary(dagbag, tmp_path, monkeypatch):
     (out / "last_summary.txt").write_text("kznews run for load date 2026-11-24\n")  # last night
     assert all(t.on_failure_callback for t in dag.tasks)  # every task has it
 
-    def fail(task_id: str, context: dict) -> None:  # what the task runner does
-        for callback in dag.get_task(task_id).on_failure_callback:
+    def fail(task_id: str, context: dict) -> str:  # what the task runner does
+        callbacks = dag.get_task(task_id).on_failure_callback  # a mapped task's: not a list
+        for callback in callbacks if isinstance(callbacks, list) else [callbacks]:
             callback(context)
+        return (out / "last_summary.txt").read_text("utf-8")
 
-    fail("quality.gate", context)
-    last = (out / "last_summary.txt").read_text("utf-8")
+    last = fail("quality.gate", context)
     assert last.startswith("kznews run for load date 2026-11-25\n  FAILED in quality.gate "
                            "(try 2): QualityGateError: 3 of 51 expectations failed")
     assert "landed pages: 302" in last and "extracted rows: pages=302" in last
+    assert "validation:" not in last and "published warehouse" not in last
     assert (out / "summary_2026-11-25.txt").read_text("utf-8") == last
     data = json.loads((out / "last_summary.json").read_text("utf-8"))
     assert data["build"] == xcoms["warehouse.dbt_build"] and data["run_id"] == run["run_id"]
 
-    # the summary task wrote its summary, then failed: kept, the failure added to it
+    # the summary task wrote its summary, then failed: the same stages, the failure added
     summary = dag.get_task("publish.summary").python_callable
     monkeypatch.setitem(summary.__globals__, "get_current_context", lambda: context)
-    extracted = {"rows": {"pages": 3}, "owed": {"caught_up": {}, "failed": {"2026-11-20": "x"}}}
+    xcoms["extract.commit"] = {"rows": {"pages": 3},
+                               "owed": {"caught_up": {}, "failed": {"2026-11-20": "x"}}}
+    xcoms["quality.gate"] = {"success": True, "evaluated": 51}
+    xcoms["publish.publish"] = {"path": "/wh/kznews.duckdb"}
     with pytest.raises(Exception, match="extraction of 2026-11-20 failed") as failed:
-        summary(run, run, {"rows": 3}, extracted, {}, {}, {"path": "/wh/kznews.duckdb"})
+        summary(run, run, xcoms["acquire.land"], xcoms["extract.commit"],
+                xcoms["warehouse.dbt_build"], xcoms["quality.gate"], xcoms["publish.publish"])
     ti.task_id, context["exception"] = "publish.summary", failed.value
-    fail("publish.summary", context)
-    last = (out / "last_summary.txt").read_text("utf-8")
+    last = fail("publish.summary", context)
     assert "FAILED in publish.summary" in last and "published warehouse: /wh/kznews.duckdb" in last
     assert "NOT caught up: the extraction of 2026-11-20 failed" in last
 
-    # a plan that failed: the run comes from the params and the logical date
-    ti.task_id, xcoms = "acquire.plan", {}
-    params = {"source": "/srv/x", "full_refresh": False, "load_date": "2026-11-26"}
-    plan_context = {**context, "run_id": "manual__1", "exception": ValueError("bad page_limit"),
-                    "params": params}
-    fail("acquire.plan", plan_context)
-    assert "load date 2026-11-26\n  FAILED in acquire.plan (try 2): ValueError: bad page_limit" in (
-        out / "last_summary.txt").read_text("utf-8")
+    # the run cleared and run again, failing in its land task: nothing of the earlier try
+    for task_id in ("extract.commit", "warehouse.dbt_build", "quality.gate", "publish.publish"):
+        del xcoms[task_id]
+    ti.task_id, context["exception"] = "acquire.land", OSError("disk full")
+    last = fail("acquire.land", context)
+    assert "FAILED in acquire.land (try 2): OSError: disk full" in last
+    assert "PASSED" not in last and "published warehouse" not in last
+
+    # one shard of several (a mapped task)
+    ti.task_id, ti.map_index = "extract.extract_shard", 1
+    assert "FAILED in extract.extract_shard[1] (try 2)" in fail("extract.extract_shard", context)
+
+    # a plan that failed on its params: the run's logical date names the night
+    ti.task_id, ti.map_index, xcoms = "acquire.plan", -1, {}
+    params = {"source": "/srv/x", "full_refresh": False, "page_limit": "many"}
+    plan_context = {**context, "run_id": "manual__1", "params": params,
+                    "exception": ValueError("invalid literal for int(): 'many'"),
+                    "logical_date": pendulum.datetime(2026, 11, 25, 21, 0, tz="UTC")}
+    last = fail("acquire.plan", plan_context)
+    assert last.startswith("kznews run for load date 2026-11-26\n  FAILED in acquire.plan")
 
 
 def test_a_backfill_never_files_todays_crawl_under_an_old_date():
