@@ -16,6 +16,7 @@ from kznews.acquire.warc import WarcSink
 from kznews.config import Settings
 from kznews.land import PART_NAME, land_records, partition_dir
 from kznews.pipeline import (
+    extract_owed,
     extract_stage,
     extract_with_owed,
     format_summary,
@@ -149,3 +150,40 @@ def test_a_removed_night_is_not_owed_to_a_night_that_lands_pages(tmp_path: Path)
     for table in EXTRACTED_TABLES:
         shutil.rmtree(settings.extracted_dir / table / f"load_date={FIRST.isoformat()}")
     assert owed_extractions(settings, SECOND) == []
+
+
+def test_with_a_store_owed_landings_are_shared_and_extracted_on_another_machine(
+    tmp_path: Path,
+) -> None:
+    """A night killed between its landing and the upload left the landing on the land
+    machine only: the next night's land task pushes it, so the worker that extracts it
+    (another machine, another data folder) finds it."""
+    from kznews.config import load_settings
+
+    bucket = tmp_path / "bucket"
+    land_machine = load_settings(data_dir=tmp_path / "land", remote_url=bucket.as_uri())
+    worker = load_settings(data_dir=tmp_path / "worker", remote_url=bucket.as_uri())
+    land_records([_page(1)], land_machine.raw_dir, FIRST)  # never uploaded
+    assert not (bucket / "raw_pages" / f"load_date={FIRST.isoformat()}").exists()
+    assert owed_extractions(land_machine, SECOND) == [FIRST.isoformat()]
+    assert (bucket / "raw_pages" / f"load_date={FIRST.isoformat()}").is_dir()
+    done = extract_owed([FIRST.isoformat()], worker)
+    assert list(done["caught_up"]) == [FIRST.isoformat()] and done["failed"] == {}
+
+
+def test_looking_back_never_fails_the_night(tmp_path: Path, monkeypatch, caplog) -> None:
+    """A bucket that does not answer (here: any error while looking) gives no owed date;
+    the night goes on, and the dates stay owed to the next one."""
+    import kznews.pipeline
+
+    settings = _settings(tmp_path)
+    land_records([_page(1)], settings.raw_dir, FIRST)
+
+    def unreachable(*args, **kwargs):
+        raise OSError("the bucket does not answer")
+
+    monkeypatch.setattr(kznews.pipeline, "_unextracted", unreachable)
+    assert owed_extractions(settings, SECOND) == []
+    assert "they stay owed to the next night" in caplog.text
+    monkeypatch.undo()
+    assert owed_extractions(settings, SECOND) == [FIRST.isoformat()]

@@ -196,17 +196,30 @@ def owed_extractions(settings: Settings, load_date: date) -> list[str]:
 
     Landings are looked for on this machine, as :func:`catch_up` does. With an object store,
     the extracted tables are brought up to date from it first when there seem to be any
-    (another machine may have extracted them), not on every night."""
+    (another machine may have extracted them), not on every night, and each owed landing
+    the bucket lacks is pushed (:func:`share_landing`: a night killed before its upload
+    left it here only), so that whichever machine extracts it finds it.
+
+    Best effort: looking back never fails the night it runs in. An error (a bucket that
+    does not answer) is logged and gives no owed date; they stay owed to the next night."""
     from kznews.extract.swap import finish_interrupted_swaps
 
     before = date.fromordinal(load_date.toordinal() - 1)
-    if _store(settings) is None:
-        finish_interrupted_swaps(settings.extracted_dir, strict=False)
-        return _unextracted(settings, before)
-    if not _unextracted(settings, before):
+    try:
+        if _store(settings) is None:
+            finish_interrupted_swaps(settings.extracted_dir, strict=False)
+            return _unextracted(settings, before)
+        if not _unextracted(settings, before):
+            return []
+        _pull_build_inputs(settings)
+        owed = _unextracted(settings, before)
+        for day in owed:
+            share_landing(date.fromisoformat(day), settings)
+        return owed
+    except Exception:
+        log.exception("could not look for earlier nights owed their extraction before %s; "
+                      "they stay owed to the next night", load_date)
         return []
-    _pull_build_inputs(settings)
-    return _unextracted(settings, before)
 
 
 def extract_with_owed(load_date: date, settings: Settings | None = None) -> dict:
