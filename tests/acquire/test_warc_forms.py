@@ -173,6 +173,31 @@ def _forms(tmp_path: Path, name: str, records) -> list[Path]:
     return paths
 
 
+def test_a_warc_date_without_a_zone_is_utc_whatever_the_machines_zone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    def records(writer: WARCWriter):
+        for n, when in enumerate(("2024-05-17T10:00:00", "2024-05-17t10:00:00z",
+                                  "2024-05-17T15:00:00+05:00")):
+            rec = writer.create_warc_record(URL.format(n), "resource",
+                                            payload=BytesIO(BODY % n),
+                                            warc_content_type="text/html")
+            rec.rec_headers.replace_header("WARC-Date", when)
+            yield rec
+
+    path = _forms(tmp_path, "zones", records)[0]
+    monkeypatch.setenv("TZ", "Asia/Almaty")
+    time.tzset()
+    try:
+        stamps = {r.fetched_at for r in read_warc(path)}
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert stamps == {datetime(2024, 5, 17, 10, 0, tzinfo=UTC)}
+
+
 @pytest.mark.parametrize("form", [0, 1, 2], ids=["warc", "per-record-gz", "whole-gz"])
 def test_a_page_whose_warc_date_is_no_date_is_quarantined_and_its_neighbours_land(
     tmp_path: Path, form: int

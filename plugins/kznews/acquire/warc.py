@@ -71,13 +71,15 @@ class _BadWarcDate(ValueError):
 
 
 def _parse_warc_date(text: str | None) -> datetime:
-    """``WARC-Date`` in UTC; none at all gives the epoch (the fetch time is unknown).
-    Raises :class:`_BadWarcDate` for one that is no ISO date, or falls outside
-    ``datetime``'s years once moved to UTC."""
+    """``WARC-Date`` in UTC; none at all gives the epoch (the fetch time is unknown). The
+    standard writes it in UTC (``...Z``): one without a zone is read as UTC, never in the
+    reading machine's zone. Raises :class:`_BadWarcDate` for one that is no ISO date, or
+    falls outside ``datetime``'s years once moved to UTC."""
     if not text:
         return _EPOCH
     try:
-        return datetime.fromisoformat(text.strip().replace("Z", "+00:00")).astimezone(UTC)
+        when = datetime.fromisoformat(text.strip().upper().replace("Z", "+00:00"))
+        return (when.replace(tzinfo=UTC) if when.tzinfo is None else when).astimezone(UTC)
     except (ValueError, OverflowError) as exc:
         raise _BadWarcDate(f"WARC-Date {text[:80]!r} is not a date ({exc})") from exc
 
