@@ -637,14 +637,23 @@ def published_reads(settings: Settings) -> dict[str, str] | None:
 
 
 def _lake_lacks_marts(settings: Settings) -> bool:
-    """Whether the lake, opened read-only, lacks one of the marts (dropped by hand, or the
-    catalog database recreated): then nothing counts as published. A lake that cannot be
-    opened is not judged (logged; its record stands, and the next publish says what is
-    wrong with it). Rows deleted from a mart that is still there are not noticed."""
+    """Whether the lake, opened read-only, lacks one of the marts (dropped by hand), or is
+    not there at all (its catalog database recreated empty, or dropped): then nothing counts
+    as published, and the next publish recreates it or says why it cannot. A lake that
+    cannot be opened for another reason (the catalog's server down) is not judged (logged;
+    its record stands). Rows deleted from a mart that is still there are not noticed."""
+    from kznews.warehouse.ducklake import DuckLakeUnavailable
     from kznews.warehouse.runner import MARTS
 
     try:
         con, name = open_published(settings)
+    except DuckLakeUnavailable as exc:
+        if "does not exist" in str(exc):  # DuckLake's "Existing DuckLake ...", or PostgreSQL's
+            log.warning("%s: it counts as holding nothing published", exc)
+            return True
+        log.warning("could not open %s to see whether it holds the marts",
+                    _warehouse_name(settings), exc_info=True)
+        return False
     except Exception:
         log.warning("could not open %s to see whether it holds the marts",
                     _warehouse_name(settings), exc_info=True)

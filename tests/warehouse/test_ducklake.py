@@ -137,12 +137,31 @@ def test_publish_copies_every_mart(lake_settings, tmp_path):
     assert published_reads(lake_settings) is None
     from kznews.publish import PUBLISHED_READS, _warehouse_name
 
-    unreachable = lake_settings.replace(
-        ducklake_catalog="postgres:dbname=kznews_no_such_db host=127.0.0.1 user=postgres")
-    record = lake_settings.build_db.parent / PUBLISHED_READS
-    recorded = json.loads(record.read_text("utf-8"))
-    record.write_text(json.dumps({**recorded, _warehouse_name(unreachable): read}))
+    def recorded_as_published(settings: Settings) -> Settings:
+        record = lake_settings.build_db.parent / PUBLISHED_READS
+        recorded = json.loads(record.read_text("utf-8"))
+        record.write_text(json.dumps({**recorded, _warehouse_name(settings): read}))
+        return settings
+
+    catalog = lake_settings.ducklake_catalog
+    unreachable = recorded_as_published(  # nothing listens on port 1: not judged
+        lake_settings.replace(ducklake_catalog=catalog + " port=1 connect_timeout=2"))
     assert published_reads(unreachable) == read
+    gone = recorded_as_published(lake_settings.replace(  # a catalog database dropped
+        ducklake_catalog=catalog.replace("dbname=", "dbname=kznews_dropped_")))
+    assert published_reads(gone) is None
+    empty = f"kznews_lake_empty_{uuid.uuid4().hex[:8]}"  # recreated: no lake in it
+    admin = _pg_admin()
+    with admin.cursor() as cur:
+        cur.execute(f'create database "{empty}"')
+    try:
+        recreated = recorded_as_published(lake_settings.replace(
+            ducklake_catalog=f"postgres:dbname={empty} host=127.0.0.1 user=postgres"))
+        assert published_reads(recreated) is None
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f'drop database if exists "{empty}" with (force)')
+        admin.close()
 
 
 def test_the_rates_report_reads_the_lake_and_no_password_leaves(lake_settings, tmp_path):
