@@ -200,19 +200,20 @@ def owed_extractions(settings: Settings, load_date: date) -> list[str]:
     the bucket lacks is pushed (:func:`share_landing`: a night killed before its upload
     left it here only), so that whichever machine extracts it finds it.
 
+    A date whose last extraction commit was killed and cannot be finished (its tables may
+    mix two runs: the build refuses to read them) is owed its extraction again too, which
+    supersedes that commit (:func:`kznews.extract.swap.unfinishable_partitions`).
+
     Best effort: looking back never fails the night it runs in. An error (a bucket that
     does not answer) is logged and gives no owed date; they stay owed to the next night."""
-    from kznews.extract.swap import finish_interrupted_swaps
-
     before = date.fromordinal(load_date.toordinal() - 1)
     try:
         if _store(settings) is None:
-            finish_interrupted_swaps(settings.extracted_dir, strict=False)
-            return _unextracted(settings, before)
-        if not _unextracted(settings, before):
+            return _owed_here(settings, before)
+        if not _owed_here(settings, before):
             return []
         _pull_build_inputs(settings)
-        owed = _unextracted(settings, before)
+        owed = _owed_here(settings, before)
         for day in owed:
             share_landing(date.fromisoformat(day), settings)
         return owed
@@ -220,6 +221,22 @@ def owed_extractions(settings: Settings, load_date: date) -> list[str]:
         log.exception("could not look for earlier nights owed their extraction before %s; "
                       "they stay owed to the next night", load_date)
         return []
+
+
+def _owed_here(settings: Settings, until: date) -> list[str]:
+    """:func:`_unextracted` up to ``until``, and the dates landed here whose extraction
+    commit cannot be finished (after finishing those that can be)."""
+    from kznews.extract.swap import unfinishable_partitions
+
+    unfinished = {p.removeprefix("load_date=") for p in
+                  unfinishable_partitions(settings.extracted_dir)}
+    if unfinished:
+        landed = {d.isoformat() for d in _landed_with_pages(settings, until)}
+        unfinished &= landed
+        if unfinished:
+            log.warning("the extraction commits of %s were killed and cannot be finished: "
+                        "extracting them again", ", ".join(sorted(unfinished)))
+    return sorted(set(_unextracted(settings, until)) | unfinished)
 
 
 def extract_with_owed(load_date: date, settings: Settings | None = None) -> dict:
@@ -275,21 +292,24 @@ def catch_up_extract(caught: dict[str, Any], settings: Settings) -> dict[str, An
 
 def extract_owed(dates: list[str], settings: Settings) -> dict[str, Any]:
     """Extract owed ``dates`` (ISO) one after another with :func:`extract_stage`; one already
-    extracted from its landing as it is (by an earlier attempt) is not extracted again.
-    A date whose extraction fails is logged and listed under ``failed`` (why), and the
-    others go on. Returns ``caught_up`` (results by date), ``failed``, the ``rows`` of them
-    all and ``seconds``."""
+    extracted from its landing as it is (by an earlier attempt), its commit finished, is
+    not extracted again. A date whose extraction fails is logged and listed under
+    ``failed`` (why), and the others go on. Returns ``caught_up`` (results by date),
+    ``failed``, the ``rows`` of them all and ``seconds``."""
     from kznews.extract.batch import extraction_state
+    from kznews.extract.swap import unfinishable_partitions
 
     t0 = time.perf_counter()
     store = _store(settings)
     by_date: dict[str, Any] = {}
     failed: dict[str, str] = {}
+    unfinished = set(unfinishable_partitions(settings.extracted_dir)) if dates else set()
     for day in dates:
         try:
             if store is not None:  # the landing the land task judged, not an older copy
                 _pull_newer_landing(settings, store, date.fromisoformat(day))
-            if extraction_state(settings, date.fromisoformat(day)) == "current":
+            if (extraction_state(settings, date.fromisoformat(day)) == "current"
+                    and _partition(date.fromisoformat(day)) not in unfinished):
                 by_date[day] = {"skipped": "extracted from its landing as it is already"}
                 continue
             by_date[day] = extract_stage(date.fromisoformat(day), settings)

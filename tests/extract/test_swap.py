@@ -306,6 +306,34 @@ def test_a_journal_whose_files_are_gone_stops_the_build_until_the_date_is_redone
         runner.run_build(settings, load_date=DAY)
 
 
+def test_the_next_night_extracts_a_date_whose_commit_cannot_be_finished(
+    tmp_path, landed_raw, reference, monkeypatch
+) -> None:
+    """Instead of a build that refuses night after night until someone extracts the date
+    by hand: the next night's look-back (kznews.pipeline.owed_extractions) owes the date
+    its extraction again, which supersedes the journal, and the build goes on."""
+    from datetime import timedelta
+
+    from kznews.pipeline import extract_owed, owed_extractions
+    from kznews.warehouse import runner
+
+    _, ref_content = reference
+    settings = _worker(tmp_path, "w", landed_raw, warehouse_dir=tmp_path / "warehouse",
+                       extract_workers=SHARDS)  # the reference's files, one per shard
+    plan, _ = _killed_commit(settings)
+    shutil.rmtree(batch.run_root(settings, plan))  # its journal cannot be finished now
+    assert swap.unfinishable_partitions(settings.extracted_dir) == [PARTITION]
+    assert owed_extractions(settings, DAY) == []  # only the dates before the night
+    owed = owed_extractions(settings, DAY + timedelta(days=1))
+    assert owed == [DAY.isoformat()]
+    assert extract_owed(owed, settings)["failed"] == {}
+    assert _finished_cleanly(settings, ref_content)
+    assert owed_extractions(settings, DAY + timedelta(days=1)) == []
+    monkeypatch.setattr(runner, "run_dbt", _stop_before_dbt)
+    with pytest.raises(RuntimeError, match="stop before dbt"):
+        runner.run_build(settings, load_date=DAY)
+
+
 # --- what a second review found: each case must end with every table whole -----------------
 
 

@@ -22,7 +22,8 @@ new one in). Between the first and the last swap, readers could see tables of tw
 * A journal whose folders are gone or were replaced (the run's root deleted, its shards
   re-run) cannot be finished: the build refuses to read the tables (a clear error naming
   the date), extraction logs it. It is superseded, and dropped, once every table holds a
-  later run of the date: the next commit of the date here, a later interrupted one finished
+  later run of the date: the next commit of the date here (the next night's look-back,
+  :func:`kznews.pipeline.owed_extractions`, makes one), a later interrupted one finished
   here, or, with an object store, the build's pull of the date into every table.
 
 Not covered: a host crash. The extracted files are not fsync-ed (they can be extracted again
@@ -282,11 +283,24 @@ def finish_interrupted_swaps(extracted_dir: Path, strict: bool = True) -> list[s
         dates = ", ".join(sorted(str(b.get("partition", p.name)) for p, b in broken))
         msg = (f"extraction commits interrupted and not finishable ({dates}): their staged "
                "folders are gone, so those dates' tables may mix two runs; extract them again "
-               "(in Airflow: clear the extract group of their runs)")
+               "(the next night does; in Airflow: clear the extract group of their runs)")
         if strict:
             raise SwapUnfinishable(msg)
         log.error(msg)
     return finished
+
+
+def unfinishable_partitions(extracted_dir: Path) -> list[str]:
+    """Finish what killed runs left (as :func:`finish_interrupted_swaps`), then the
+    partitions (``load_date=...``) of the journals that cannot be finished: dates whose
+    tables may mix two runs until the date is extracted again, which
+    :func:`kznews.pipeline.owed_extractions` then does. A journal too damaged to name its
+    date is left out (the build still refuses, naming it)."""
+    if not extracted_dir.is_dir():
+        return []
+    with swap_lock(extracted_dir):
+        _, broken = _finish_locked(extracted_dir)
+    return sorted({str(b["partition"]) for _, b in broken if b.get("partition")})
 
 
 def forget_replaced(extracted_dir: Path, replaced: Callable[[str], bool]) -> list[str]:
