@@ -108,7 +108,8 @@ def catch_up(
     quiet night looks, up to ``load_date``:
 
     * for landed dates with pages never extracted, or extracted from an earlier landing of
-      the date (one merged into since: :func:`kznews.extract.batch.extraction_state`). A
+      the date (one merged into since: :func:`kznews.extract.batch.extraction_state`), or
+      whose extraction commit was killed and cannot be finished (:func:`_owed_here`). A
       date whose extraction is gone although a successful build read it
       (:func:`kznews.warehouse.runner.built_dates`) was removed on purpose
       (docs/quality.md: how a failed night is kept out of BI) and is left alone;
@@ -129,15 +130,12 @@ def catch_up(
     date; the night works on the newest one left once :func:`catch_up_extract` ran),
     ``extract`` (dates to extract first), ``unpublished`` (extracted dates to build and
     publish) and ``reason``."""
-    from kznews.extract.swap import finish_interrupted_swaps
     from kznews.publish import published_reads
     from kznews.warehouse.runner import partition_digests, shown_dates
 
     if _store(settings) is not None:
         _pull_build_inputs(settings)  # the extracted tables as the bucket holds them
-    else:
-        finish_interrupted_swaps(settings.extracted_dir, strict=False)
-    unextracted = _unextracted(settings, load_date)
+    unextracted = _owed_here(settings, load_date)  # with the dates of unfinishable commits
     upto = load_date.isoformat()
     current = {d: v for d, v in partition_digests(settings).items() if d <= upto}
     published = published_reads(settings)

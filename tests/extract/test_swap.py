@@ -310,11 +310,12 @@ def test_the_next_night_extracts_a_date_whose_commit_cannot_be_finished(
     tmp_path, landed_raw, reference, monkeypatch
 ) -> None:
     """Instead of a build that refuses night after night until someone extracts the date
-    by hand: the next night's look-back (kznews.pipeline.owed_extractions) owes the date
-    its extraction again, which supersedes the journal, and the build goes on."""
+    by hand: the next night's look-back (kznews.pipeline.owed_extractions, or a quiet
+    night's catch_up) owes the date its extraction again, which supersedes the journal,
+    and the build goes on."""
     from datetime import timedelta
 
-    from kznews.pipeline import extract_owed, owed_extractions
+    from kznews.pipeline import catch_up, extract_owed, owed_extractions
     from kznews.warehouse import runner
 
     _, ref_content = reference
@@ -326,6 +327,7 @@ def test_the_next_night_extracts_a_date_whose_commit_cannot_be_finished(
     assert owed_extractions(settings, DAY) == []  # only the dates before the night
     owed = owed_extractions(settings, DAY + timedelta(days=1))
     assert owed == [DAY.isoformat()]
+    assert catch_up(settings, DAY)["extract"] == owed  # a quiet night owes it too
     assert extract_owed(owed, settings)["failed"] == {}
     assert _finished_cleanly(settings, ref_content)
     assert owed_extractions(settings, DAY + timedelta(days=1)) == []
