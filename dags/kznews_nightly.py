@@ -27,7 +27,7 @@ task then finds landed dates never extracted and extracted dates the published w
 not built from (`kznews.pipeline.catch_up`); `plan_shards` extracts the first, and the build,
 gate and publish run on the newest owed date, which the summary names ("caught up"). Such a
 night can fail, like any night that builds. A night that lands pages looks back too: the land
-task lists the landed dates before it never extracted (`kznews.pipeline.owed_extractions`),
+task lists the landed dates before it never extracted (`kznews.pipeline.look_back`),
 `plan_shards` extracts them before planning the night's shards, and its build reads them.
 An owed date that fails to extract stays owed and turns the run red after it published.
 
@@ -314,9 +314,9 @@ _STAGE_TASKS = {"land": "acquire.land", "extract": "extract.commit",
 def _record_failure(context) -> None:
     """``on_failure_callback`` of every task (after its last try): the night's summary files
     (``summary_<load date>``, ``last_summary``) say that it failed, in which task and why,
-    with what the stages before it returned (their XComs, as they are now: a cleared task
-    has none) and what the night caught up, so that ``last_summary`` does not show an
-    earlier night's success as the latest word. Not written when no task runs its
+    with what the stages before it returned (the XComs of its upstream tasks) and what the
+    night caught up, so that ``last_summary`` does not show an earlier night's success as
+    the latest word. Not written when no task runs its
     callback: a run timed out (``dagrun_timeout``), a task marked failed by hand."""
     ti = context["ti"]
     run = ti.xcom_pull(task_ids="acquire.plan")
@@ -328,10 +328,15 @@ def _record_failure(context) -> None:
             run = {"load_date": pendulum.instance(ref).in_timezone(TZ).date().isoformat()}
     run = {**run, "run_id": run.get("run_id") or context.get("run_id")}
     data: dict = {"load_date": run["load_date"]}
+    # only the tasks that ran before this one in this try of the run: a cleared run keeps
+    # the XComs of its downstream tasks until they run again
+    upstream = context["task"].get_flat_relative_ids(upstream=True)
     for stage, task_id in _STAGE_TASKS.items():
-        if task_id != ti.task_id and (result := ti.xcom_pull(task_ids=task_id)):
+        if task_id in upstream and (result := ti.xcom_pull(task_ids=task_id)):
             data[stage] = result
-    night = ti.xcom_pull(task_ids="extract.plan_shards", key="night") or {}
+    night = {}
+    if "extract.plan_shards" in upstream:
+        night = ti.xcom_pull(task_ids="extract.plan_shards", key="night") or {}
     caught = night.get("catch_up") or (data.get("land") or {}).get("catch_up")
     if caught:
         data["catch_up"] = caught
@@ -433,7 +438,7 @@ def kznews_nightly():
                 catch_up,
                 land_stage,
                 landed_by_crawl,
-                owed_extractions,
+                look_back,
                 quiet_night,
                 reuse_landing_stage,
             )
@@ -458,8 +463,9 @@ def kznews_nightly():
             # what earlier nights owe is decided here, where warehouse/ and the landings are
             if quiet_night(run["source"], result):
                 result["catch_up"] = catch_up(settings, load_date, run["full_refresh"])
-            else:
-                result["owed"] = owed_extractions(settings, load_date)
+            else:  # an error while looking is reported by the summary, not raised here
+                looked = look_back(settings, load_date)
+                result["owed"], result["owed_error"] = looked["dates"], looked["error"]
             get_current_context()["outlet_events"][LANDING].extra = {
                 "load_date": run["load_date"],
                 "rows": result.get("rows"),
@@ -482,11 +488,12 @@ def kznews_nightly():
             Unless earlier nights are owed (kznews.pipeline.catch_up, decided by the land
             task): then their dates are extracted here, no shard is mapped, and the rest of
             the night works on the newest owed date. A night that landed pages extracts the
-            earlier dates it owes here too (kznews.pipeline.owed_extractions), before its
+            earlier dates it owes here too (kznews.pipeline.look_back), before its
             own shards."""
             from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
             from kznews.pipeline import (
+                LOOK_BACK,
                 CatchUpFailed,
                 catch_up_extract,
                 extract_owed,
@@ -511,11 +518,13 @@ def kznews_nightly():
                     raise AirflowFailException(str(exc)) from exc
                 night = {**run, "load_date": plan["extracted"]["load_date"], "catch_up": caught}
             else:
-                owed = extract_owed(landed["owed"], settings) if landed.get("owed") else None
+                owed = extract_owed(landed.get("owed") or [], settings)
+                if landed.get("owed_error"):
+                    owed["failed"][LOOK_BACK] = landed["owed_error"]
                 plan = extract_plan_stage(_load_date(run), settings)
                 print(f"extraction plan: {plan['shards']} shards of {plan['row_groups']} "
                       "row groups")
-                if owed:
+                if owed["caught_up"] or owed["failed"]:
                     print(f"extracted first, owed by earlier nights: {sorted(owed['caught_up'])}"
                           f"; failed: {owed['failed'] or 'none'}")
                     plan["owed"] = owed
@@ -621,16 +630,15 @@ def kznews_nightly():
             if night.get("catch_up"):
                 data["catch_up"] = night["catch_up"]
             text = _write_summary(run, data)
-            from kznews.pipeline import owed_failures
+            from kznews.pipeline import describe_owed_failures, owed_failures
 
             failed = owed_failures(data)
             if failed:  # the rest is published; the run stays red until these are too
                 from airflow.sdk.exceptions import AirflowFailException
 
                 raise AirflowFailException(
-                    "catching up, the extraction of " + ", ".join(sorted(failed))
-                    + " failed (see extract.plan_shards's log); they stay owed to the next "
-                    "night")
+                    f"catching up, {describe_owed_failures(failed)} (see the logs of "
+                    "acquire.land and extract.plan_shards); they stay owed to the next night")
             return text
 
         published = publish(night, checked)

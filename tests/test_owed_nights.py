@@ -173,7 +173,7 @@ def test_with_a_store_owed_landings_are_shared_and_extracted_on_another_machine(
 
 def test_looking_back_never_fails_the_night(tmp_path: Path, monkeypatch, caplog) -> None:
     """A bucket that does not answer (here: any error while looking) gives no owed date;
-    the night goes on, and the dates stay owed to the next one."""
+    the night goes on and says so, and the dates stay owed to the next one."""
     import kznews.pipeline
 
     settings = _settings(tmp_path)
@@ -185,5 +185,12 @@ def test_looking_back_never_fails_the_night(tmp_path: Path, monkeypatch, caplog)
     monkeypatch.setattr(kznews.pipeline, "_unextracted", unreachable)
     assert owed_extractions(settings, SECOND) == []
     assert "they stay owed to the next night" in caplog.text
+    land_records([_page(2)], settings.raw_dir, SECOND)
+    result = extract_with_owed(SECOND, settings)  # the night's own pages go on
+    assert result["rows"]["pages"] == 1
+    summary = {"load_date": SECOND.isoformat(), "extract": result}
+    assert owed_failures(summary) == {"looking back": "OSError: the bucket does not answer"}
+    assert ("NOT caught up: looking back for owed nights failed (OSError: the bucket does not "
+            "answer)") in format_summary(summary)  # and the CLI exits 4, the DAG ends red
     monkeypatch.undo()
     assert owed_extractions(settings, SECOND) == [FIRST.isoformat()]

@@ -94,7 +94,12 @@ def _report_time_limit(limit: float) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from kznews.pipeline import format_summary, owed_failures, run_pipeline
+    from kznews.pipeline import (
+        describe_owed_failures,
+        format_summary,
+        owed_failures,
+        run_pipeline,
+    )
 
     settings = load_settings(data_dir=args.data_dir, warehouse_dir=args.warehouse)
     limit = settings.run_timeout_s if args.timeout is None else args.timeout
@@ -136,7 +141,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(format_summary(summary))
     failed = owed_failures(summary)
     if failed:  # the rest is published
-        print(f"kznews run: catching up, the extraction of {', '.join(sorted(failed))} failed; "
+        print(f"kznews run: catching up, {describe_owed_failures(failed)}; "
               "they stay owed to the next night", file=sys.stderr)
         return CATCH_UP_INCOMPLETE
     return 0

@@ -109,7 +109,7 @@ def catch_up(
 
     * for landed dates with pages never extracted, or extracted from an earlier landing of
       the date (one merged into since: :func:`kznews.extract.batch.extraction_state`), or
-      whose extraction commit was killed and cannot be finished (:func:`_owed_here`). A
+      whose extraction commit was killed and cannot be finished (:func:`_unfinished_here`). A
       date whose extraction is gone although a successful build read it
       (:func:`kznews.warehouse.runner.built_dates`) was removed on purpose
       (docs/quality.md: how a failed night is kept out of BI) and is left alone;
@@ -135,15 +135,19 @@ def catch_up(
 
     if _store(settings) is not None:
         _pull_build_inputs(settings)  # the extracted tables as the bucket holds them
-    unextracted = _owed_here(settings, load_date)  # with the dates of unfinishable commits
+    unfinished = _unfinished_here(settings, load_date)
+    unextracted = sorted(set(_unextracted(settings, load_date)) | unfinished)
     upto = load_date.isoformat()
     current = {d: v for d, v in partition_digests(settings).items() if d <= upto}
     published = published_reads(settings)
     unpublished = sorted(d for d, v in current.items() if (published or {}).get(d) != v)
     removed = sorted(d for d in (published or {}) if d <= upto and d not in current)
     why = []
-    if unextracted:
-        why.append(f"the landed pages of {shown_dates(unextracted)} were never extracted")
+    if never := [d for d in unextracted if d not in unfinished]:
+        why.append(f"the landed pages of {shown_dates(never)} were never extracted")
+    if unfinished:
+        why.append(f"the extraction commits of {shown_dates(sorted(unfinished))} were killed "
+                   "and cannot be finished")
     if published is None and current:
         why.append("no publish recorded what the published warehouse holds")
     elif unpublished:
@@ -187,10 +191,19 @@ def _unextracted(settings: Settings, until: date) -> list[str]:
 
 def owed_extractions(settings: Settings, load_date: date) -> list[str]:
     """The dates before ``load_date`` a night that lands pages extracts before its own
-    (:func:`extract_with_owed`): landed, and never extracted or extracted from an earlier
-    landing of the date (a night that died after its landing). Without this only a quiet
-    night would look back (:func:`catch_up`), and a site with new pages every night never
-    has one: those pages, which the crawl will not fetch again, would never reach BI.
+    (:func:`look_back`, which says more); an error while looking gives none."""
+    return look_back(settings, load_date)["dates"]
+
+
+def look_back(settings: Settings, load_date: date) -> dict[str, Any]:
+    """What a night that lands pages owes earlier nights: ``dates`` before ``load_date``
+    landed and never extracted, or extracted from an earlier landing of the date (a night
+    that died after its landing), which :func:`extract_with_owed` extracts before the
+    night's own. Without this only a quiet night would look back (:func:`catch_up`), and a
+    site with new pages every night never has one: those pages, which the crawl will not
+    fetch again, would never reach BI. A date whose last extraction commit was killed and
+    cannot be finished (its tables may mix two runs: the build refuses to read them) is
+    owed its extraction again too, which supersedes that commit (:func:`_unfinished_here`).
 
     Landings are looked for on this machine, as :func:`catch_up` does. With an object store,
     the extracted tables are brought up to date from it first when there seem to be any
@@ -198,43 +211,54 @@ def owed_extractions(settings: Settings, load_date: date) -> list[str]:
     the bucket lacks is pushed (:func:`share_landing`: a night killed before its upload
     left it here only), so that whichever machine extracts it finds it.
 
-    A date whose last extraction commit was killed and cannot be finished (its tables may
-    mix two runs: the build refuses to read them) is owed its extraction again too, which
-    supersedes that commit (:func:`kznews.extract.swap.unfinishable_partitions`).
-
-    Best effort: looking back never fails the night it runs in. An error (a bucket that
-    does not answer) is logged and gives no owed date; they stay owed to the next night."""
+    Looking back never stops the night it runs in: an error (a bucket that does not answer)
+    is logged and returned as ``error`` with no dates; the night goes on, reports it
+    (:func:`owed_failures`: the run ends red once the rest is published) and the dates
+    stay owed to the next night."""
     before = date.fromordinal(load_date.toordinal() - 1)
     try:
-        if _store(settings) is None:
-            return _owed_here(settings, before)
-        if not _owed_here(settings, before):
-            return []
-        _pull_build_inputs(settings)
         owed = _owed_here(settings, before)
-        for day in owed:
-            share_landing(date.fromisoformat(day), settings)
-        return owed
-    except Exception:
+        if _store(settings) is not None and owed:
+            _pull_build_inputs(settings)
+            owed = _owed_here(settings, before)
+            for day in owed:
+                try:
+                    share_landing(date.fromisoformat(day), settings)
+                except Exception:  # its extraction elsewhere will say it is missing
+                    log.exception("could not push the owed landing of %s", day)
+        return {"dates": owed, "error": None}
+    except Exception as exc:
         log.exception("could not look for earlier nights owed their extraction before %s; "
                       "they stay owed to the next night", load_date)
-        return []
+        return {"dates": [], "error": f"{type(exc).__name__}: {exc}"[:300]}
 
 
 def _owed_here(settings: Settings, until: date) -> list[str]:
-    """:func:`_unextracted` up to ``until``, and the dates landed here whose extraction
-    commit cannot be finished (after finishing those that can be)."""
+    """:func:`_unextracted` up to ``until`` and :func:`_unfinished_here`."""
+    return sorted(set(_unextracted(settings, until)) | _unfinished_here(settings, until))
+
+
+def _unfinished_here(settings: Settings, until: date) -> set[str]:
+    """The dates up to ``until`` (ISO), landed here, whose extraction commit was killed and
+    cannot be finished (:func:`kznews.extract.swap.unfinishable_partitions`, which finishes
+    those that can be first). A date a successful build read whose extraction is gone was
+    removed on purpose and is left alone, as :func:`_unextracted` does."""
+    from kznews.extract.batch import extraction_state
     from kznews.extract.swap import unfinishable_partitions
+    from kznews.warehouse.runner import built_dates
 
     unfinished = {p.removeprefix("load_date=") for p in
                   unfinishable_partitions(settings.extracted_dir)}
+    if not unfinished:
+        return set()
+    unfinished &= {d.isoformat() for d in _landed_with_pages(settings, until)}
+    built = built_dates(settings)
+    unfinished = {d for d in unfinished if not (
+        d in built and extraction_state(settings, date.fromisoformat(d)) == "missing")}
     if unfinished:
-        landed = {d.isoformat() for d in _landed_with_pages(settings, until)}
-        unfinished &= landed
-        if unfinished:
-            log.warning("the extraction commits of %s were killed and cannot be finished: "
-                        "extracting them again", ", ".join(sorted(unfinished)))
-    return sorted(set(_unextracted(settings, until)) | unfinished)
+        log.warning("the extraction commits of %s were killed and cannot be finished: "
+                    "extracting them again", ", ".join(sorted(unfinished)))
+    return unfinished
 
 
 def extract_with_owed(load_date: date, settings: Settings | None = None) -> dict:
@@ -244,11 +268,18 @@ def extract_with_owed(load_date: date, settings: Settings | None = None) -> dict
     reads them all: from the day after its last success, or everything when an owed date
     is older than a date it read."""
     settings = settings or load_settings()
-    owed = extract_owed(owed_extractions(settings, load_date), settings)
+    looked = look_back(settings, load_date)
+    owed = extract_owed(looked["dates"], settings)
     result = extract_stage(load_date, settings)
+    if looked["error"]:
+        owed["failed"][LOOK_BACK] = looked["error"]
     if owed["caught_up"] or owed["failed"]:
         result["owed"] = owed
     return result
+
+
+#: The key under ``owed.failed`` of a look-back that could not be made (:func:`look_back`).
+LOOK_BACK = "looking back"
 
 
 def _landed_with_pages(settings: Settings, until: date) -> list[date]:
@@ -872,6 +903,16 @@ def owed_failures(summary: dict[str, Any]) -> dict[str, str]:
     return {**(extract.get("failed") or {}), **((extract.get("owed") or {}).get("failed") or {})}
 
 
+def describe_owed_failures(failed: dict[str, str]) -> str:
+    """What :func:`owed_failures` lists, as words: "the extraction of <dates> failed", or
+    "looking back for owed nights failed" (or both)."""
+    dates = sorted(d for d in failed if d != LOOK_BACK)
+    parts = [f"the extraction of {', '.join(dates)}"] if dates else []
+    if LOOK_BACK in failed:
+        parts.append("looking back for owed nights")
+    return " and ".join(parts) + " failed"
+
+
 def format_summary(summary: dict[str, Any]) -> str:
     """The short report the main job ends with: rows per mart, validation, published file."""
     lines = [f"kznews run for load date {summary.get('load_date')}"]
@@ -915,7 +956,7 @@ def format_summary(summary: dict[str, Any]) -> str:
         lines.append("  also extracted, owed by earlier nights: "
                      + ", ".join(sorted(owed["caught_up"])))
     for day, why in owed_failures(summary).items():
-        lines.append(f"  NOT caught up: the extraction of {day} failed ({why})")
+        lines.append(f"  NOT caught up: {describe_owed_failures({day: why})} ({why})")
     timings = summary.get("timings_s") or {}
     if timings:
         lines.append("  stage seconds: " + ", ".join(f"{k}={v}" for k, v in timings.items()))

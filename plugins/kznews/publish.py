@@ -636,6 +636,13 @@ def published_reads(settings: Settings) -> dict[str, str] | None:
     return dict(reads)
 
 
+#: An attach refused because there is no lake: DuckLake's own words for a catalog database
+#: without one (read-only attach), or PostgreSQL's for a catalog database that is gone (not
+#: a role or a host that does not exist: a configuration error, not a lake emptied).
+_LAKE_GONE = re.compile(r'creating a new DuckLake is explicitly disabled|database "[^"]*" does '
+                        r"not exist")
+
+
 def _lake_lacks_marts(settings: Settings) -> bool:
     """Whether the lake, opened read-only, lacks one of the marts (dropped by hand), or is
     not there at all (its catalog database recreated empty, or dropped): then nothing counts
@@ -648,7 +655,7 @@ def _lake_lacks_marts(settings: Settings) -> bool:
     try:
         con, name = open_published(settings)
     except DuckLakeUnavailable as exc:
-        if "does not exist" in str(exc):  # DuckLake's "Existing DuckLake ...", or PostgreSQL's
+        if _LAKE_GONE.search(str(exc)):
             log.warning("%s: it counts as holding nothing published", exc)
             return True
         log.warning("could not open %s to see whether it holds the marts",
