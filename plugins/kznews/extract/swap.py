@@ -283,7 +283,8 @@ def finish_interrupted_swaps(extracted_dir: Path, strict: bool = True) -> list[s
         dates = ", ".join(sorted(str(b.get("partition", p.name)) for p, b in broken))
         msg = (f"extraction commits interrupted and not finishable ({dates}): their staged "
                "folders are gone, so those dates' tables may mix two runs; extract them again "
-               "(the next night does; in Airflow: clear the extract group of their runs)")
+               "(the next night does when their landing is on its machine; in Airflow: clear the "
+               "extract group of their runs)")
         if strict:
             raise SwapUnfinishable(msg)
         log.error(msg)
