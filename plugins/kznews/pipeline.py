@@ -234,8 +234,10 @@ def look_back(settings: Settings, load_date: date) -> dict[str, Any]:
 
 
 def _owed_here(settings: Settings, until: date) -> list[str]:
-    """:func:`_unextracted` up to ``until`` and :func:`_unfinished_here`."""
-    return sorted(set(_unextracted(settings, until)) | _unfinished_here(settings, until))
+    """:func:`_unfinished_here` up to ``until`` (first: it finishes the commits that can
+    be, which may change what counts as extracted) and :func:`_unextracted`."""
+    unfinished = _unfinished_here(settings, until)
+    return sorted(unfinished | set(_unextracted(settings, until)))
 
 
 def _unfinished_here(settings: Settings, until: date) -> set[str]:
