@@ -134,16 +134,21 @@ def _optional(value, kind):
     return None if value in (None, "") else kind(value)
 
 
+def _logical_load_date(ctx) -> str:
+    """The run's logical date (or, without one, when it was due) in Almaty, ISO."""
+    ref = ctx.get("logical_date") or ctx["dag_run"].run_after
+    return pendulum.instance(ref).in_timezone(TZ).date().isoformat()
+
+
 def _resolve_run(ctx) -> dict:
     """The run's params and logical date (Almaty) as the small dict every task receives."""
     params = ctx["params"]
     if params.get("load_date"):
-        load_date = pendulum.parse(str(params["load_date"])).date()
+        load_date = pendulum.parse(str(params["load_date"])).date().isoformat()
     else:
-        ref = ctx.get("logical_date") or ctx["dag_run"].run_after
-        load_date = pendulum.instance(ref).in_timezone(TZ).date()
+        load_date = _logical_load_date(ctx)
     return {
-        "load_date": load_date.isoformat(),
+        "load_date": load_date,
         "source": str(params["source"]),
         "full_refresh": bool(params["full_refresh"]),
         # None: the deployment's setting (KZNEWS_MAX_PAGES, KZNEWS_CRAWL_LISTING_DEPTH)
@@ -324,8 +329,7 @@ def _record_failure(context) -> None:
         try:
             run = _resolve_run(context)
         except Exception:
-            ref = context.get("logical_date") or context["dag_run"].run_after
-            run = {"load_date": pendulum.instance(ref).in_timezone(TZ).date().isoformat()}
+            run = {"load_date": _logical_load_date(context)}
     run = {**run, "run_id": run.get("run_id") or context.get("run_id")}
     data: dict = {"load_date": run["load_date"]}
     # only the tasks that ran before this one in this try of the run: a cleared run keeps
@@ -493,10 +497,9 @@ def kznews_nightly():
             from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
             from kznews.pipeline import (
-                LOOK_BACK,
                 CatchUpFailed,
                 catch_up_extract,
-                extract_owed,
+                extract_looked_back,
                 extract_plan_stage,
                 quiet_night,
             )
@@ -518,13 +521,13 @@ def kznews_nightly():
                     raise AirflowFailException(str(exc)) from exc
                 night = {**run, "load_date": plan["extracted"]["load_date"], "catch_up": caught}
             else:
-                owed = extract_owed(landed.get("owed") or [], settings)
-                if landed.get("owed_error"):
-                    owed["failed"][LOOK_BACK] = landed["owed_error"]
+                owed = extract_looked_back(  # what the land task's look_back found
+                    {"dates": landed.get("owed") or [], "error": landed.get("owed_error")},
+                    settings)
                 plan = extract_plan_stage(_load_date(run), settings)
                 print(f"extraction plan: {plan['shards']} shards of {plan['row_groups']} "
                       "row groups")
-                if owed["caught_up"] or owed["failed"]:
+                if owed:
                     print(f"extracted first, owed by earlier nights: {sorted(owed['caught_up'])}"
                           f"; failed: {owed['failed'] or 'none'}")
                     plan["owed"] = owed

@@ -270,14 +270,21 @@ def extract_with_owed(load_date: date, settings: Settings | None = None) -> dict
     reads them all: from the day after its last success, or everything when an owed date
     is older than a date it read."""
     settings = settings or load_settings()
-    looked = look_back(settings, load_date)
-    owed = extract_owed(looked["dates"], settings)
+    owed = extract_looked_back(look_back(settings, load_date), settings)
     result = extract_stage(load_date, settings)
-    if looked["error"]:
-        owed["failed"][LOOK_BACK] = looked["error"]
-    if owed["caught_up"] or owed["failed"]:
+    if owed:
         result["owed"] = owed
     return result
+
+
+def extract_looked_back(looked: dict[str, Any], settings: Settings) -> dict[str, Any] | None:
+    """Extract the dates :func:`look_back` found (:func:`extract_owed`), its error listed
+    among the failures under :data:`LOOK_BACK`; None when it found nothing and failed in
+    nothing. What :func:`extract_with_owed` and the DAG's ``plan_shards`` report."""
+    owed = extract_owed(looked["dates"], settings)
+    if looked["error"]:
+        owed["failed"][LOOK_BACK] = looked["error"]
+    return owed if owed["caught_up"] or owed["failed"] else None
 
 
 #: The key under ``owed.failed`` of a look-back that could not be made (:func:`look_back`).

@@ -654,14 +654,10 @@ def _lake_lacks_marts(settings: Settings) -> bool:
 
     try:
         con, name = open_published(settings)
-    except DuckLakeUnavailable as exc:
-        if _LAKE_GONE.search(str(exc)):
+    except Exception as exc:
+        if isinstance(exc, DuckLakeUnavailable) and _LAKE_GONE.search(str(exc)):
             log.warning("%s: it counts as holding nothing published", exc)
             return True
-        log.warning("could not open %s to see whether it holds the marts",
-                    _warehouse_name(settings), exc_info=True)
-        return False
-    except Exception:
         log.warning("could not open %s to see whether it holds the marts",
                     _warehouse_name(settings), exc_info=True)
         return False
